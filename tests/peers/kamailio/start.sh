@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# start.sh: run Kamailio's msrp module as an MSRP relay on 127.0.0.1.
+#
+#   start.sh [--debug] WORKDIR    start; prints "PORT PID" on stdout
+#   start.sh --stop WORKDIR       stop (same as stop.sh WORKDIR)
+#
+# Picks a free ephemeral TCP port on 127.0.0.1, checks the config with
+# `kamailio -c` (printing its errors on failure), starts Kamailio in the
+# foreground mode (-DD -E) in its own session/process group, with its pid
+# file (-P) and runtime dir (-Y) inside WORKDIR and its log in
+# WORKDIR/kamailio.log, then waits (at most 10 s) until the port accepts a
+# TCP connection.  On any failure it kills what it started, prints the log
+# tail to stderr and exits non-zero: no stray process is left behind.
+# Runs as root without switching user (no -u/-g).  --debug (or
+# KAMAILIO_DEBUG=1) defines MSRP_DEBUG so every MSRP frame is logged.
+#
+# Files in WORKDIR: kamailio.pid (written by Kamailio), kamailio.pgid
+# (process group to kill), kamailio.port, kamailio.log.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cfg="$here/msrp-relay.cfg"
+KAMAILIO=${KAMAILIO:-kamailio}
+
+debug=${KAMAILIO_DEBUG:-0}
+if [ "${1:-}" = "--stop" ]; then
+    shift
+    exec "$here/stop.sh" "$@"
+fi
+if [ "${1:-}" = "--debug" ]; then
+    debug=1
+    shift
+fi
+if [ $# -ne 1 ]; then
+    echo "usage: $0 [--debug] WORKDIR | --stop WORKDIR" >&2
+    exit 2
+fi
+work=$1
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+command -v "$KAMAILIO" >/dev/null || { echo "start.sh: kamailio not installed" >&2; exit 1; }
+
+if [ -f "$work/kamailio.pgid" ] && kill -0 -- "-$(cat "$work/kamailio.pgid")" 2>/dev/null; then
+    echo "start.sh: a Kamailio started from $work is still running; stop it first" >&2
+    exit 1
+fi
+
+defs=()
+[ "$debug" = 1 ] && defs+=(-A MSRP_DEBUG)
+
+# Ask the kernel for a free port; a race with another binder is possible
+# but short, and a failed start is retried on a fresh port.
+free_port() {
+    python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Accepting a TCP connection is what "ready" means for a relay.
+port_open() {
+    python3 -c 'import socket, sys
+s = socket.socket(); s.settimeout(0.5)
+try:
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+s.close()' "$1"
+}
+
+kill_group() {
+    local pgid=$1 i
+    kill -TERM -- "-$pgid" 2>/dev/null || return 0
+    for i in $(seq 50); do
+        kill -0 -- "-$pgid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL -- "-$pgid" 2>/dev/null || true
+}
+
+check_out=$("$KAMAILIO" -c -f "$cfg" -A MSRP_PORT=2855 "${defs[@]}" 2>&1) || {
+    echo "start.sh: kamailio -c rejected $cfg:" >&2
+    echo "$check_out" >&2
+    exit 1
+}
+
+for attempt in 1 2 3; do
+    port=$(free_port)
+    rm -f "$work/kamailio.pid"
+    # setsid: own process group, so stop.sh can reach every child even if
+    # the main process dies first.  (Started from a non-interactive script
+    # we are not a group leader, so setsid execs in place and $! is
+    # Kamailio's main pid and its process group id.)
+    setsid "$KAMAILIO" -f "$cfg" -A "MSRP_PORT=$port" "${defs[@]}" \
+        -P "$work/kamailio.pid" -Y "$work" -w "$work" -DD -E -m 64 -M 8 \
+        </dev/null >"$work/kamailio.log" 2>&1 &
+    pid=$!
+    echo "$pid" >"$work/kamailio.pgid"
+    echo "$port" >"$work/kamailio.port"
+    ready=0
+    for i in $(seq 100); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            break
+        fi
+        if port_open "$port"; then
+            ready=1
+            break
+        fi
+        sleep 0.1
+    done
+    if [ $ready = 1 ]; then
+        echo "$port $pid"
+        exit 0
+    fi
+    kill_group "$pid"
+    wait "$pid" 2>/dev/null || true
+    rm -f "$work/kamailio.pgid"
+    if ! grep -qi "address already in use" "$work/kamailio.log"; then
+        break
+    fi
+done
+echo "start.sh: Kamailio did not start on 127.0.0.1:$port; log tail:" >&2
+tail -n 30 "$work/kamailio.log" >&2
+exit 1
