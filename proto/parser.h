@@ -16,10 +16,11 @@
  * A body of any size streams through: the parser never buffers it. Header
  * lines are copied into caller-provided scratch memory (bounded by
  * limits.max_header_bytes), so every slice in head stays valid until the
- * next FRAME_START. The end-line search is linear, survives an end-line
- * split across feeds, and bytes it held back as a possible end-line that
- * turn out to be body are reported as a BODY slice pointing into the
- * parser's own state (valid until the next call).
+ * parser consumes the first byte of the next frame (the call after
+ * FRAME_END that is given more input). The end-line search is linear,
+ * survives an end-line split across feeds, and bytes it held back as a
+ * possible end-line that turn out to be body are reported as a BODY slice
+ * pointing into the parser's own state (valid until the next call).
  *
  * No allocation, no I/O, no globals.
  */
@@ -140,6 +141,9 @@ struct msrp_parser {
     uint32_t endline_len;
     char hold[2 + 7 + MSRP_TID_CAP + 3];
     char flag;
+    uint64_t err_off;     /* stream offset reported with err */
+    uint64_t line_off;    /* stream offset of the line being read */
+    uint32_t line_begin;  /* scratch index where that line starts */
 };
 
 /*
