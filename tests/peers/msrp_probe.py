@@ -716,6 +716,86 @@ def cmd_send(a):
 # ---------------------------------------------------------------------------
 # Self test
 
+def _selftest_digest_relay(with_uri):
+    """Run auth() against a one-shot challenging relay on 127.0.0.1.
+
+    The relay checks what PEERS.md says real clients send: one challenge
+    round, qop=auth, nc, cnonce, opaque echoed, HA2 over "AUTH:" + the
+    AUTH's To-Path URI, and uri= only when asked for.  Returns None or an
+    error string.
+    """
+    import threading
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(1)
+    lsock.settimeout(5)
+    port = lsock.getsockname()[1]
+    relay = "msrp://127.0.0.1:%d;tcp" % port
+    result = {}
+
+    def serve():
+        try:
+            s, _ = lsock.accept()
+            s.settimeout(5)
+            rd = FrameReader()
+
+            def next_frame():
+                while True:
+                    got = list(rd.frames())
+                    if got:
+                        return got[0]
+                    data = s.recv(4096)
+                    if not data:
+                        raise ProtocolError("client closed")
+                    rd.feed(data)
+            f = next_frame()
+            if f.header("Authorization") is not None:
+                raise ProtocolError("credentials before a challenge")
+            s.sendall(("MSRP %s 401 Unauthorized\r\nTo-Path: %s\r\n"
+                       "From-Path: %s\r\nWWW-Authenticate: Digest "
+                       "realm=\"probe\", nonce=\"n0nce\", qop=\"auth\", "
+                       "opaque=\"0paque\"\r\n-------%s$\r\n" %
+                       (f.tid, f.header("From-Path"), relay, f.tid)).encode())
+            f = next_frame()
+            c = parse_challenge(f.header("Authorization"))
+            want = digest_response("alice", "probe", "secret", "AUTH",
+                                   f.header("To-Path"), "n0nce",
+                                   c.get("nc"), c.get("cnonce", ""), "auth")
+            ok = (c.get("response") == want and c.get("opaque") == "0paque"
+                  and c.get("qop") == "auth" and c.get("nc") == "00000001"
+                  and ("uri" in c) == with_uri
+                  and (not with_uri or c["uri"] == relay))
+            code = "200 OK" if ok else "403 Forbidden"
+            s.sendall(("MSRP %s %s\r\nTo-Path: %s\r\nFrom-Path: %s\r\n"
+                       "Use-Path: msrp://127.0.0.1:%d/sess1;tcp\r\n"
+                       "Expires: 600\r\n-------%s$\r\n" %
+                       (f.tid, code, f.header("From-Path"), relay, port,
+                        f.tid)).encode())
+            result["server"] = code
+            s.close()
+        except (OSError, ProtocolError) as e:
+            result["server"] = "server error: %s" % e
+
+    t = threading.Thread(target=serve)
+    t.start()
+    conn = None
+    try:
+        conn = Connection("127.0.0.1", port, 5)
+        codes, use_path, expires = auth(conn, relay, conn.own_uri("r1"),
+                                        "alice", "secret", with_uri)
+        if codes != [401, 200] or use_path != [
+                "msrp://127.0.0.1:%d/sess1;tcp" % port] or expires != "600":
+            return "got %r %r %r" % (codes, use_path, expires)
+        return None
+    except (OSError, ProtocolError, TimeoutError) as e:
+        return "%s (%s)" % (e, result.get("server"))
+    finally:
+        if conn:
+            conn.close()
+        t.join(10)
+        lsock.close()
+
+
 def cmd_selftest(_a):
     fails = []
 
@@ -778,6 +858,9 @@ def cmd_selftest(_a):
     check(resp == b"MSRP tid12345 200 OK\r\nTo-Path: msrp://b:2/y;tcp\r\n"
           b"From-Path: msrp://a:1/x;tcp\r\n-------tid12345$\r\n",
           "response bytes %r" % resp)
+    for with_uri in (False, True):
+        err = _selftest_digest_relay(with_uri)
+        check(err is None, "digest AUTH (uri=%s): %s" % (with_uri, err))
     print(json.dumps({"role": "selftest", "ok": not fails, "errors": fails}))
     return 0 if not fails else 1
 
@@ -797,7 +880,8 @@ def main(argv=None):
     r.add_argument("--password", default="")
     r.add_argument("--digest-uri", action="store_true",
                    help="put uri= in the Authorization header")
-    r.add_argument("--timeout", type=float, default=30.0)
+    r.add_argument("--timeout", type=float, default=30.0,
+                   help="deadline for the whole run, in seconds")
 
     s = sub.add_parser("send", help="send a file through the relay")
     s.add_argument("--relay", help="HOST:PORT (default: first To-Path URI)")
@@ -812,7 +896,8 @@ def main(argv=None):
     s.add_argument("--expect-code", type=int, default=200)
     s.add_argument("--linger", type=float, default=0.0,
                    help="after the last response, keep reading this long")
-    s.add_argument("--timeout", type=float, default=30.0)
+    s.add_argument("--timeout", type=float, default=30.0,
+                   help="deadline for the whole run, in seconds")
     s.add_argument("file")
 
     sub.add_parser("selftest")
