@@ -100,8 +100,9 @@ void *ur_loop_data(const struct ur_loop *loop);
 uint64_t ur_now_ns(void);
 
 /*
- * Cross-core message: runs fn(target, arg) on target's thread, in order
- * with other posts from the same sender. Callable from any thread. From a
+ * Cross-core message: runs fn(target, arg) on target's thread. No ordering
+ * is promised between posts (a refused MSG_RING falls back to the queue).
+ * Callable from any thread. From a
  * loop thread it is an IORING_OP_MSG_RING on the caller's ring carrying a
  * small message pointer (no lock); from a non-loop thread, or when MSG_RING
  * is unavailable, it pushes onto the target's lock-free queue and wakes it

@@ -1,0 +1,663 @@
+/*
+ * conn.c: connection lifecycle (adopt, connect, open, close, deferred
+ * free), the receive side (multishot recv into the buffer ring, pause and
+ * resume, ENOBUFS starvation) and producer -> sink backpressure links.
+ *
+ * A conn is freed only from the loop's deferred phase, once every op it
+ * submitted has produced its last CQE (c->inflight == 0): closing from any
+ * callback is therefore safe, and the kernel never writes into freed
+ * memory.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "uring/conn_internal.h"
+
+static struct ur_pool *pool_of(struct ur_loop *loop, struct ur_pool *p, size_t sz)
+{
+    (void)loop;
+    if (!p->obj_size)
+        ur_pool_init(p, sz, 64);
+    return p;
+}
+
+void ur_conn_defer(struct ur_conn *c)
+{
+    if (c->flags & CF_DEFERRED)
+        return;
+    c->flags |= CF_DEFERRED;
+    c->defer_next = c->loop->deferred;
+    c->loop->deferred = c;
+}
+
+static void set_nodelay(int fd)
+{
+    int one = 1;
+
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+static struct ur_conn *conn_new(struct ur_loop *loop, int fd, const struct ur_conn_ops *ops,
+                                void *ud)
+{
+    struct ur_conn *c = ur_pool_get(pool_of(loop, &loop->conn_pool, sizeof(struct ur_conn)));
+
+    if (!c)
+        return NULL;
+    c->loop = loop;
+    c->fd = fd;
+    if (ops)
+        c->ops = *ops;
+    c->ud = ud;
+    c->next = loop->conns;
+    if (loop->conns)
+        loop->conns->prev = c;
+    loop->conns = c;
+    loop->stats.conns_open++;
+    return c;
+}
+
+static void conn_unlist(struct ur_conn *c)
+{
+    struct ur_loop *loop = c->loop;
+
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        loop->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    loop->stats.conns_open--;
+}
+
+int ur_conn_adopt(struct ur_loop *loop, int fd, struct ur_tls_ctx *tls,
+                  const struct ur_conn_ops *ops, void *ud, struct ur_conn **out)
+{
+    struct ur_conn *c;
+    int rc;
+
+    *out = NULL;
+    c = conn_new(loop, fd, ops, ud);
+    if (!c) {
+        close(fd);
+        return -ENOMEM;
+    }
+    set_nodelay(fd);
+    c->flags |= CF_OPEN;
+    if (tls) {
+        rc = ur_tls_conn_new(c, tls, NULL);
+        if (rc < 0) {
+            conn_unlist(c);
+            ur_pool_put(&loop->conn_pool, c);
+            close(fd);
+            return rc;
+        }
+    } else {
+        c->flags |= CF_OPEN_PENDING;
+    }
+    ur_conn_defer(c);
+    *out = c;
+    return 0;
+}
+
+int ur_conn_connect(struct ur_loop *loop, const struct sockaddr *addr, socklen_t len,
+                    unsigned timeout_ms, struct ur_tls_ctx *tls, const char *server_name,
+                    const struct ur_conn_ops *ops, void *ud, struct ur_conn **out)
+{
+    struct io_uring_sqe *sqe;
+    struct ur_conn *c;
+    int fd, rc;
+
+    *out = NULL;
+    if (len > sizeof(struct sockaddr_storage))
+        return -EINVAL;
+    fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    c = conn_new(loop, fd, ops, ud);
+    if (!c) {
+        close(fd);
+        return -ENOMEM;
+    }
+    if (tls) {
+        rc = ur_tls_conn_new(c, tls, server_name);
+        if (rc < 0) {
+            conn_unlist(c);
+            ur_pool_put(&loop->conn_pool, c);
+            close(fd);
+            return rc;
+        }
+    }
+    memcpy(&c->addr, addr, len);
+    c->addr_len = len;
+    c->flags |= CF_CONNECTING;
+    sqe = ur_sqe(loop);
+    io_uring_prep_connect(sqe, fd, (struct sockaddr *)&c->addr, c->addr_len);
+    io_uring_sqe_set_data64(sqe, ur_ud(c, UR_TAG_CONNECT));
+    c->inflight++;
+    if (timeout_ms) {
+        sqe->flags |= IOSQE_IO_LINK;
+        c->connect_ts.tv_sec = timeout_ms / 1000;
+        c->connect_ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
+        sqe = ur_sqe(loop);
+        io_uring_prep_link_timeout(sqe, &c->connect_ts, 0);
+        io_uring_sqe_set_data64(sqe, ur_ud(c, UR_TAG_CONN_OP));
+        c->inflight++;
+    }
+    *out = c;
+    return 0;
+}
+
+int ur_conn_connect_host(struct ur_loop *loop, const char *host, uint16_t port,
+                         unsigned timeout_ms, struct ur_tls_ctx *tls, const char *server_name,
+                         const struct ur_conn_ops *ops, void *ud, struct ur_conn **out)
+{
+    struct sockaddr_in a4;
+    struct sockaddr_in6 a6;
+
+    memset(&a4, 0, sizeof(a4));
+    memset(&a6, 0, sizeof(a6));
+    if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons(port);
+        return ur_conn_connect(loop, (struct sockaddr *)&a4, sizeof(a4), timeout_ms, tls,
+                               server_name, ops, ud, out);
+    }
+    if (inet_pton(AF_INET6, host, &a6.sin6_addr) == 1) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons(port);
+        return ur_conn_connect(loop, (struct sockaddr *)&a6, sizeof(a6), timeout_ms, tls,
+                               server_name, ops, ud, out);
+    }
+    *out = NULL;
+    return -EINVAL;
+}
+
+void ur_conn_notify_open(struct ur_conn *c, int err)
+{
+    if (c->flags & CF_OPEN_NOTIFIED)
+        return;
+    c->flags |= CF_OPEN_NOTIFIED;
+    c->flags &= ~CF_OPEN_PENDING;
+    if (c->ops.on_open)
+        c->ops.on_open(c, err);
+}
+
+/* ---- closing ---- */
+
+void ur_conn_fail(struct ur_conn *c, int err)
+{
+    struct io_uring_sqe *sqe;
+
+    if (c->flags & CF_CLOSING)
+        return;
+    c->flags |= CF_CLOSING;
+    c->close_err = err;
+    if (c->flags & (CF_RECV_ARMED | CF_SEND_INFLIGHT | CF_CONNECTING)) {
+        sqe = ur_sqe(c->loop);
+        io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
+        io_uring_sqe_set_data64(sqe, ur_ud(c, UR_TAG_CONN_OP));
+        c->inflight++;
+    }
+    /* Wakes ops the cancel might race with, and tells the peer now. */
+    shutdown(c->fd, SHUT_RDWR);
+    ur_conn_defer(c);
+}
+
+void ur_conn_close(struct ur_conn *c) { ur_conn_fail(c, 0); }
+
+void ur_conn_close_after_flush(struct ur_conn *c)
+{
+    if (c->flags & (CF_CLOSING | CF_FLUSH_CLOSE))
+        return;
+    if (c->tls)
+        ur_tls_shutdown(c);
+    c->flags |= CF_FLUSH_CLOSE;
+    ur_conn_defer(c);
+}
+
+static void unlink_all(struct ur_conn *c);
+
+static void conn_finalize(struct ur_conn *c)
+{
+    struct ur_loop *loop = c->loop;
+
+    if (c->flags & CF_STARVED) {
+        struct ur_conn **pp = &loop->starved;
+        while (*pp && *pp != c)
+            pp = &(*pp)->starve_next;
+        if (*pp)
+            *pp = c->starve_next;
+    }
+    ur_conn_notify_open(c, c->close_err ? c->close_err : -ECANCELED);
+    ur_conn_fail_queues(c);
+    while (c->st_head) {
+        struct ur_stash *st = c->st_head;
+        c->st_head = st->next;
+        ur_buf_unref(st->buf);
+        ur_pool_put(&loop->stash_pool, st);
+    }
+    ur_buf_unref(c->rbuf);
+    c->rbuf = NULL;
+    unlink_all(c);
+    if (c->tls)
+        ur_tls_conn_free(c);
+    close(c->fd);
+    conn_unlist(c);
+    if (c->ops.on_close)
+        c->ops.on_close(c, c->close_err);
+    ur_pool_put(&loop->conn_pool, c);
+}
+
+/* ---- receive ---- */
+
+static void recv_arm(struct ur_conn *c)
+{
+    struct ur_loop *loop = c->loop;
+    struct io_uring_sqe *sqe;
+
+    if (c->flags & (CF_RECV_ARMED | CF_STARVED | CF_CLOSING) || !(c->flags & CF_OPEN) ||
+        c->pause_cnt)
+        return;
+    sqe = ur_sqe(loop);
+    if (ur_has(loop, UR_FEAT_BUF_RING)) {
+        if (ur_has(loop, UR_FEAT_RECV_MULTISHOT))
+            io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+        else
+            io_uring_prep_recv(sqe, c->fd, NULL, loop->cfg.buf_size, 0);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = loop->bgid;
+    } else {
+        /* The callback may have kept the last buffer: take a fresh one. */
+        if (c->rbuf && c->rbuf->refs > 1) {
+            ur_buf_unref(c->rbuf);
+            c->rbuf = NULL;
+        }
+        if (!c->rbuf)
+            c->rbuf = ur_buf_heap_new(loop, loop->cfg.buf_size);
+        if (!c->rbuf) {
+            io_uring_prep_nop(sqe);
+            io_uring_sqe_set_data64(sqe, 0);
+            ur_conn_fail(c, -ENOMEM);
+            return;
+        }
+        io_uring_prep_recv(sqe, c->fd, c->rbuf->data, c->rbuf->cap, 0);
+    }
+    io_uring_sqe_set_data64(sqe, ur_ud(c, UR_TAG_RECV));
+    c->flags |= CF_RECV_ARMED;
+    c->inflight++;
+}
+
+size_t ur_conn_deliver_plain(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, size_t n)
+{
+    c->stats.bytes_in += n;
+    if (c->ops.on_data)
+        c->ops.on_data(c, p, n, buf);
+    return n;
+}
+
+static size_t deliver(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, size_t n)
+{
+    if (c->tls)
+        return ur_tls_input(c, buf, p, n);
+    return ur_conn_deliver_plain(c, buf, p, n);
+}
+
+static void stash_push(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, size_t n,
+                       int front)
+{
+    struct ur_stash *st = ur_pool_get(pool_of(c->loop, &c->loop->stash_pool, sizeof(*st)));
+
+    if (!st) {
+        ur_conn_fail(c, -ENOMEM);
+        return;
+    }
+    st->buf = ur_buf_ref(buf);
+    st->p = p;
+    st->n = n;
+    if (front) {
+        st->next = c->st_head;
+        c->st_head = st;
+        if (!c->st_tail)
+            c->st_tail = st;
+    } else {
+        if (c->st_tail)
+            c->st_tail->next = st;
+        else
+            c->st_head = st;
+        c->st_tail = st;
+    }
+}
+
+static void conn_input(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, size_t n)
+{
+    size_t used;
+
+    if (c->pause_cnt || c->st_head) {
+        stash_push(c, buf, p, n, 0);
+        return;
+    }
+    used = deliver(c, buf, p, n);
+    if (used < n && !(c->flags & CF_CLOSING))
+        stash_push(c, buf, p + used, n - used, 0);
+}
+
+static void drain_stash(struct ur_conn *c)
+{
+    while (c->st_head && !c->pause_cnt && !(c->flags & CF_CLOSING)) {
+        struct ur_stash *st = c->st_head;
+        size_t used;
+
+        c->st_head = st->next;
+        if (!c->st_head)
+            c->st_tail = NULL;
+        used = deliver(c, st->buf, st->p, st->n);
+        if (used < st->n && !(c->flags & CF_CLOSING))
+            stash_push(c, st->buf, st->p + used, st->n - used, 1);
+        ur_buf_unref(st->buf);
+        ur_pool_put(&c->loop->stash_pool, st);
+    }
+}
+
+static void recv_cqe(struct ur_conn *c, const struct io_uring_cqe *cqe)
+{
+    struct ur_loop *loop = c->loop;
+    int more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+    struct ur_buf *buf = NULL;
+    int res = cqe->res;
+
+    if (!more) {
+        c->flags &= ~(CF_RECV_ARMED | CF_RECV_CANCEL);
+        c->inflight--;
+    }
+    if (cqe->flags & IORING_CQE_F_BUFFER)
+        buf = ur_bufring_take(loop, (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT));
+    else if (res > 0 && c->rbuf)
+        buf = ur_buf_ref(c->rbuf);
+
+    if (res > 0 && buf) {
+        if (!(c->flags & CF_CLOSING))
+            conn_input(c, buf, buf->data, (size_t)res);
+    } else if (res == 0) {
+        ur_conn_fail(c, 0);
+    } else if (res == -ENOBUFS) {
+        loop->stats.enobufs++;
+        if (!more && !(c->flags & CF_STARVED)) {
+            c->flags |= CF_STARVED;
+            c->starve_next = loop->starved;
+            loop->starved = c;
+            if (loop->stats.bufs_out < loop->cfg.buf_count)
+                loop->kick_starved = 1;
+        }
+    } else if (res == -EINVAL && ur_has(loop, UR_FEAT_RECV_MULTISHOT)) {
+        ur_feature_lost(loop, UR_FEAT_RECV_MULTISHOT, "recv-multishot", res);
+    } else if (res < 0 && res != -ECANCELED && res != -EINTR) {
+        ur_conn_fail(c, res);
+    }
+    ur_buf_unref(buf);
+    if (!more)
+        ur_conn_defer(c); /* re-arm, or reap if closing */
+}
+
+static void connect_cqe(struct ur_conn *c, int res)
+{
+    c->inflight--;
+    c->flags &= ~CF_CONNECTING;
+    if (c->flags & CF_CLOSING)
+        return;
+    if (res < 0) {
+        ur_conn_fail(c, res == -ECANCELED ? -ETIMEDOUT : res);
+        return;
+    }
+    set_nodelay(c->fd);
+    c->flags |= CF_OPEN;
+    if (c->tls)
+        ur_tls_start(c);
+    else
+        ur_conn_notify_open(c, 0);
+    ur_conn_defer(c);
+}
+
+void ur_conn_cqe(struct ur_loop *loop, enum ur_tag tag, void *ptr, const struct io_uring_cqe *cqe)
+{
+    struct ur_conn *c = ptr;
+
+    (void)loop;
+    switch (tag) {
+    case UR_TAG_RECV:
+        recv_cqe(c, cqe);
+        break;
+    case UR_TAG_CONNECT:
+        connect_cqe(c, cqe->res);
+        break;
+    case UR_TAG_CONN_OP:
+        c->inflight--;
+        break;
+    case UR_TAG_SEND:
+        ur_send_cqe(c, tag, NULL, cqe);
+        c = NULL;
+        break;
+    case UR_TAG_SEND_ZC: {
+        struct ur_seg *s = ptr;
+        c = s->c;
+        ur_send_cqe(c, tag, s, cqe);
+        c = NULL;
+        break;
+    }
+    default:
+        break;
+    }
+    if (c && (c->flags & CF_CLOSING) && c->inflight == 0)
+        ur_conn_defer(c);
+}
+
+/* ---- deferred phase ---- */
+
+static void conn_service(struct ur_conn *c)
+{
+    if (c->flags & CF_CLOSING) {
+        if (c->inflight == 0)
+            conn_finalize(c);
+        return;
+    }
+    if (c->flags & CF_OPEN_PENDING)
+        ur_conn_notify_open(c, 0);
+    if (!c->pause_cnt && !(c->flags & CF_CLOSING)) {
+        drain_stash(c);
+        if ((c->flags & CF_TLS_PUMP) && !c->pause_cnt && !c->st_head &&
+            !(c->flags & CF_CLOSING)) {
+            c->flags &= ~CF_TLS_PUMP;
+            ur_tls_input(c, NULL, NULL, 0);
+        }
+    }
+    if (c->flags & CF_CLOSING) {
+        ur_conn_defer(c);
+        return;
+    }
+    ur_conn_flush(c);
+    recv_arm(c);
+}
+
+void ur_conns_deferred(struct ur_loop *loop)
+{
+    if (loop->kick_starved) {
+        struct ur_conn *c = loop->starved;
+        loop->starved = NULL;
+        loop->kick_starved = 0;
+        while (c) {
+            struct ur_conn *next = c->starve_next;
+            c->flags &= ~CF_STARVED;
+            ur_conn_defer(c);
+            c = next;
+        }
+    }
+    /* Bounded rounds: work a callback keeps adding waits for the next
+     * iteration (which then polls the ring without blocking). */
+    for (int round = 0; round < 8 && loop->deferred; round++) {
+        struct ur_conn *c = loop->deferred;
+        loop->deferred = NULL;
+        while (c) {
+            struct ur_conn *next = c->defer_next;
+            c->flags &= ~CF_DEFERRED;
+            conn_service(c);
+            c = next;
+        }
+    }
+}
+
+void ur_conns_free(struct ur_loop *loop)
+{
+    /* Loop teardown: no callbacks, the ring exit reaps the ops. */
+    while (loop->conns) {
+        struct ur_conn *c = loop->conns;
+        c->ops.on_open = NULL;
+        c->ops.on_close = NULL;
+        c->ops.on_drain = NULL;
+        while (c->sq_head) {
+            struct ur_seg *s = c->sq_head;
+            c->sq_head = s->next;
+            s->done = NULL;
+            ur_seg_finish(c, s, -ECANCELED);
+        }
+        c->flags |= CF_OPEN_NOTIFIED;
+        c->flags &= ~CF_STARVED;
+        c->inflight = 0;
+        conn_finalize(c);
+    }
+    loop->deferred = NULL;
+    loop->starved = NULL;
+}
+
+/* ---- pause / resume and backpressure links ---- */
+
+static void conn_pause(struct ur_conn *c)
+{
+    struct io_uring_sqe *sqe;
+
+    if (c->pause_cnt++ > 0)
+        return;
+    c->stats.pauses++;
+    if ((c->flags & CF_RECV_ARMED) && !(c->flags & (CF_RECV_CANCEL | CF_CLOSING))) {
+        sqe = ur_sqe(c->loop);
+        io_uring_prep_cancel64(sqe, ur_ud(c, UR_TAG_RECV), 0);
+        io_uring_sqe_set_data64(sqe, ur_ud(c, UR_TAG_CONN_OP));
+        c->inflight++;
+        c->flags |= CF_RECV_CANCEL;
+    }
+}
+
+static void conn_resume(struct ur_conn *c)
+{
+    if (!c->pause_cnt)
+        return;
+    /* A closing conn is reaped by its CQEs; deferring it here could queue
+     * it again while conn_finalize() frees it. */
+    if (--c->pause_cnt == 0 && !(c->flags & CF_CLOSING)) {
+        if (c->tls)
+            c->flags |= CF_TLS_PUMP;
+        ur_conn_defer(c);
+    }
+}
+
+void ur_conn_pause_read(struct ur_conn *c) { conn_pause(c); }
+void ur_conn_resume_read(struct ur_conn *c) { conn_resume(c); }
+int ur_conn_read_paused(const struct ur_conn *c) { return c->pause_cnt > 0; }
+
+void ur_conn_check_ceiling(struct ur_conn *c)
+{
+    if (c->pending > c->stats.pending_max)
+        c->stats.pending_max = c->pending;
+    if ((c->flags & CF_OVER) || c->pending < c->loop->cfg.conn_mem_ceiling)
+        return;
+    c->flags |= CF_OVER;
+    for (struct ur_link *l = c->producers; l; l = l->next_p)
+        if (!l->active) {
+            l->active = 1;
+            conn_pause(l->producer);
+        }
+}
+
+void ur_conn_check_drain(struct ur_conn *c)
+{
+    if (!(c->flags & CF_OVER) || c->pending >= c->loop->cfg.conn_low_watermark)
+        return;
+    c->flags &= ~CF_OVER;
+    for (struct ur_link *l = c->producers; l; l = l->next_p)
+        if (l->active) {
+            l->active = 0;
+            conn_resume(l->producer);
+        }
+    if (c->ops.on_drain && !(c->flags & CF_CLOSING))
+        c->ops.on_drain(c);
+}
+
+int ur_conn_link_producer(struct ur_conn *sink, struct ur_conn *producer)
+{
+    struct ur_link *l;
+
+    if (sink == producer || sink->loop != producer->loop)
+        return -EINVAL;
+    for (l = sink->producers; l; l = l->next_p)
+        if (l->producer == producer)
+            return 0;
+    l = ur_pool_get(pool_of(sink->loop, &sink->loop->link_pool, sizeof(*l)));
+    if (!l)
+        return -ENOMEM;
+    l->sink = sink;
+    l->producer = producer;
+    l->next_p = sink->producers;
+    sink->producers = l;
+    l->next_s = producer->sinks;
+    producer->sinks = l;
+    if (sink->flags & CF_OVER) {
+        l->active = 1;
+        conn_pause(producer);
+    }
+    return 0;
+}
+
+static void link_drop(struct ur_link *l)
+{
+    struct ur_link **pp;
+
+    for (pp = &l->sink->producers; *pp != l; pp = &(*pp)->next_p)
+        ;
+    *pp = l->next_p;
+    for (pp = &l->producer->sinks; *pp != l; pp = &(*pp)->next_s)
+        ;
+    *pp = l->next_s;
+    if (l->active)
+        conn_resume(l->producer);
+    ur_pool_put(&l->sink->loop->link_pool, l);
+}
+
+void ur_conn_unlink_producer(struct ur_conn *sink, struct ur_conn *producer)
+{
+    for (struct ur_link *l = sink->producers; l; l = l->next_p)
+        if (l->producer == producer) {
+            link_drop(l);
+            return;
+        }
+}
+
+static void unlink_all(struct ur_conn *c)
+{
+    while (c->producers)
+        link_drop(c->producers);
+    while (c->sinks)
+        link_drop(c->sinks);
+}
+
+/* ---- accessors ---- */
+
+size_t ur_conn_pending(const struct ur_conn *c) { return c->pending; }
+void *ur_conn_data(const struct ur_conn *c) { return c->ud; }
+void ur_conn_set_data(struct ur_conn *c, void *ud) { c->ud = ud; }
+struct ur_loop *ur_conn_loop(const struct ur_conn *c) { return c->loop; }
+int ur_conn_fd(const struct ur_conn *c) { return c->fd; }
+int ur_conn_is_tls(const struct ur_conn *c) { return c->tls != NULL; }
+void ur_conn_get_stats(const struct ur_conn *c, struct ur_conn_stats *st) { *st = c->stats; }

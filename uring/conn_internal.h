@@ -1,0 +1,120 @@
+/*
+ * conn_internal.h: private to uring/. struct ur_conn, its send segments and
+ * the helpers shared by conn.c (lifecycle, receive, backpressure), send.c
+ * (send queue) and tls.c (wolfSSL glue).
+ */
+#ifndef UR_CONN_INTERNAL_H
+#define UR_CONN_INTERNAL_H
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "uring/internal.h"
+#include "uring/tls.h"
+
+#define UR_SEND_IOV_MAX 64
+
+struct ur_seg {
+    struct ur_seg *next;
+    struct ur_conn *c;
+    const uint8_t *p;
+    size_t n, off;
+    struct ur_buf *buf;     /* reference dropped when finished */
+    ur_send_fn done;
+    void *arg;
+    void *owned;            /* heap copy freed when finished */
+    size_t app_bytes;       /* application bytes this seg completes */
+    uint32_t zc_wait;       /* SEND_ZC notifications outstanding */
+    uint8_t sent;           /* every byte handed to the kernel */
+};
+
+struct ur_stash {           /* received while paused, delivered on resume */
+    struct ur_stash *next;
+    struct ur_buf *buf;
+    const uint8_t *p;
+    size_t n;
+};
+
+struct ur_link {            /* producer -> sink backpressure link */
+    struct ur_link *next_p; /* in sink->producers */
+    struct ur_link *next_s; /* in producer->sinks */
+    struct ur_conn *sink, *producer;
+    int active;             /* producer currently paused by this sink */
+};
+
+enum ur_conn_flag {
+    CF_OPEN = 1u << 0,          /* TCP connected: sends may go out */
+    CF_OPEN_NOTIFIED = 1u << 1, /* on_open delivered */
+    CF_OPEN_PENDING = 1u << 2,  /* on_open(0) to deliver from the loop */
+    CF_CLOSING = 1u << 3,
+    CF_FLUSH_CLOSE = 1u << 4,   /* close when the queue empties */
+    CF_RECV_ARMED = 1u << 5,
+    CF_RECV_CANCEL = 1u << 6,   /* cancel of the recv submitted */
+    CF_STARVED = 1u << 7,       /* recv stopped on ENOBUFS */
+    CF_SEND_INFLIGHT = 1u << 8,
+    CF_DEFERRED = 1u << 9,      /* on loop->deferred */
+    CF_OVER = 1u << 10,         /* pending reached the ceiling */
+    CF_TLS_PUMP = 1u << 11,     /* wolfSSL may hold plaintext: read it */
+    CF_CONNECTING = 1u << 12,
+};
+
+struct ur_tls_conn;
+
+struct ur_conn {
+    struct ur_loop *loop;
+    struct ur_conn *next, *prev;      /* loop->conns */
+    struct ur_conn *defer_next;
+    struct ur_conn *starve_next;
+    int fd;
+    unsigned flags;
+    int inflight;                     /* ops whose CQEs are still due */
+    int close_err;
+    unsigned pause_cnt;
+    struct ur_conn_ops ops;
+    void *ud;
+
+    struct ur_seg *sq_head, *sq_tail; /* wire queue */
+    struct ur_seg *app_head, *app_tail; /* TLS plaintext before the handshake */
+    size_t pending;
+    struct ur_stash *st_head, *st_tail;
+    struct ur_buf *rbuf;              /* recv buffer without a buffer ring */
+    struct ur_link *producers, *sinks;
+
+    struct msghdr msg;
+    struct iovec iov[UR_SEND_IOV_MAX];
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    struct __kernel_timespec connect_ts;
+
+    struct ur_tls_conn *tls;
+    struct ur_seg *tls_last;          /* last ciphertext seg appended */
+    struct ur_conn_stats stats;
+};
+
+/* conn.c */
+void ur_conn_defer(struct ur_conn *c);
+void ur_conn_fail(struct ur_conn *c, int err);
+void ur_conn_notify_open(struct ur_conn *c, int err);
+void ur_conn_check_ceiling(struct ur_conn *c);
+void ur_conn_check_drain(struct ur_conn *c);
+size_t ur_conn_deliver_plain(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, size_t n);
+
+/* send.c */
+struct ur_seg *ur_seg_new(struct ur_conn *c);
+void ur_seg_finish(struct ur_conn *c, struct ur_seg *s, int err);
+void ur_conn_wire_append(struct ur_conn *c, struct ur_seg *s);
+void ur_conn_flush(struct ur_conn *c);
+void ur_send_cqe(struct ur_conn *c, enum ur_tag tag, struct ur_seg *s,
+                 const struct io_uring_cqe *cqe);
+void ur_conn_fail_queues(struct ur_conn *c);
+
+/* tls.c */
+int ur_tls_conn_new(struct ur_conn *c, struct ur_tls_ctx *ctx, const char *server_name);
+void ur_tls_conn_free(struct ur_conn *c);
+void ur_tls_start(struct ur_conn *c);      /* client: send the ClientHello */
+size_t ur_tls_input(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, size_t n);
+void ur_tls_send(struct ur_conn *c, struct ur_seg *s);
+void ur_tls_shutdown(struct ur_conn *c);   /* queue close_notify */
+int ur_tls_ready(const struct ur_conn *c);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * send.c: the per-connection ordered send queue. One send op in flight per
+ * connection keeps the order without sequence numbers. Small segments are
+ * gathered into one sendmsg; a segment of at least zc_threshold bytes goes
+ * alone with SEND_ZC, whose buffer stays owned by the kernel until the
+ * IORING_CQE_F_NOTIF completion -- only then is the segment finished (its
+ * buffer reference dropped and its callback run).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "uring/conn_internal.h"
+
+struct ur_seg *ur_seg_new(struct ur_conn *c)
+{
+    struct ur_pool *p = &c->loop->seg_pool;
+    struct ur_seg *s;
+
+    if (!p->obj_size)
+        ur_pool_init(p, sizeof(struct ur_seg), 256);
+    s = ur_pool_get(p);
+    if (s)
+        s->c = c;
+    return s;
+}
+
+void ur_seg_finish(struct ur_conn *c, struct ur_seg *s, int err)
+{
+    if (!err)
+        c->stats.bytes_out += s->app_bytes;
+    ur_buf_unref(s->buf);
+    free(s->owned);
+    if (s->done)
+        s->done(c, s->arg, err);
+    ur_pool_put(&c->loop->seg_pool, s);
+}
+
+void ur_conn_wire_append(struct ur_conn *c, struct ur_seg *s)
+{
+    s->next = NULL;
+    if (c->sq_tail)
+        c->sq_tail->next = s;
+    else
+        c->sq_head = s;
+    c->sq_tail = s;
+    c->pending += s->n - s->off;
+}
+
+static int queue_seg(struct ur_conn *c, const void *p, size_t n, struct ur_buf *buf,
+                     void *owned, ur_send_fn done, void *arg)
+{
+    struct ur_seg *s;
+
+    if (c->flags & (CF_CLOSING | CF_FLUSH_CLOSE))
+        return -EPIPE;
+    s = ur_seg_new(c);
+    if (!s)
+        return -ENOMEM;
+    s->p = p;
+    s->n = n;
+    s->buf = buf ? ur_buf_ref(buf) : NULL;
+    s->owned = owned;
+    s->done = done;
+    s->arg = arg;
+    s->app_bytes = n;
+    if (c->tls)
+        ur_tls_send(c, s);
+    else
+        ur_conn_wire_append(c, s);
+    ur_conn_check_ceiling(c);
+    /* Flushed from the loop: sends queued by one callback leave together. */
+    ur_conn_defer(c);
+    return 0;
+}
+
+int ur_conn_send(struct ur_conn *c, const void *p, size_t n, struct ur_buf *buf,
+                 ur_send_fn done, void *arg)
+{
+    return queue_seg(c, p, n, buf, NULL, done, arg);
+}
+
+int ur_conn_send_copy(struct ur_conn *c, const void *p, size_t n)
+{
+    void *copy;
+    int rc;
+
+    if (c->flags & (CF_CLOSING | CF_FLUSH_CLOSE))
+        return -EPIPE;
+    copy = malloc(n ? n : 1);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, p, n);
+    rc = queue_seg(c, copy, n, NULL, copy, NULL, NULL);
+    if (rc < 0)
+        free(copy);
+    return rc;
+}
+
+/* Pops the head segment (all its bytes were handed to the kernel). */
+static void pop_head(struct ur_conn *c)
+{
+    struct ur_seg *s = c->sq_head;
+
+    c->sq_head = s->next;
+    if (!c->sq_head)
+        c->sq_tail = NULL;
+    s->next = NULL;
+    s->sent = 1;
+    if (!s->zc_wait)
+        ur_seg_finish(c, s, 0);
+}
+
+void ur_conn_flush(struct ur_conn *c)
+{
+    struct ur_loop *loop = c->loop;
+    struct io_uring_sqe *sqe;
+    struct ur_seg *s;
+    int cnt = 0;
+
+    if (!(c->flags & CF_OPEN) || (c->flags & (CF_SEND_INFLIGHT | CF_CLOSING)))
+        return;
+    while (c->sq_head && c->sq_head->off == c->sq_head->n && !c->sq_head->zc_wait)
+        pop_head(c);
+    ur_conn_check_drain(c);
+    if (c->flags & CF_CLOSING)
+        return;
+    s = c->sq_head;
+    if (!s) {
+        if (c->flags & CF_FLUSH_CLOSE)
+            ur_conn_fail(c, 0);
+        return;
+    }
+    if (ur_has(loop, UR_FEAT_SEND_ZC) && s->n - s->off >= loop->cfg.zc_threshold) {
+        sqe = ur_sqe(loop);
+        io_uring_prep_send_zc(sqe, c->fd, s->p + s->off, s->n - s->off, MSG_NOSIGNAL, 0);
+        io_uring_sqe_set_data64(sqe, ur_ud(s, UR_TAG_SEND_ZC));
+        loop->stats.send_zc++;
+    } else {
+        for (; s && cnt < UR_SEND_IOV_MAX; s = s->next) {
+            if (ur_has(loop, UR_FEAT_SEND_ZC) && s->n - s->off >= loop->cfg.zc_threshold)
+                break; /* goes alone with SEND_ZC next */
+            if (s->n == s->off)
+                continue;
+            c->iov[cnt].iov_base = (void *)(s->p + s->off);
+            c->iov[cnt].iov_len = s->n - s->off;
+            cnt++;
+        }
+        if (cnt == 0)
+            return;
+        memset(&c->msg, 0, sizeof(c->msg));
+        c->msg.msg_iov = c->iov;
+        c->msg.msg_iovlen = (size_t)cnt;
+        sqe = ur_sqe(loop);
+        io_uring_prep_sendmsg(sqe, c->fd, &c->msg, MSG_NOSIGNAL);
+        io_uring_sqe_set_data64(sqe, ur_ud(c, UR_TAG_SEND));
+        loop->stats.send_plain++;
+    }
+    c->flags |= CF_SEND_INFLIGHT;
+    c->inflight++;
+}
+
+/* Consumes `res` sent bytes from the head of the queue. */
+static void advance(struct ur_conn *c, size_t res)
+{
+    while (res && c->sq_head) {
+        struct ur_seg *s = c->sq_head;
+        size_t take = s->n - s->off < res ? s->n - s->off : res;
+
+        s->off += take;
+        c->pending -= take;
+        res -= take;
+        if (s->off == s->n)
+            pop_head(c);
+    }
+    /* Zero-length segments that reached the head complete too. */
+    while (c->sq_head && c->sq_head->n == c->sq_head->off && !c->sq_head->zc_wait)
+        pop_head(c);
+}
+
+void ur_send_cqe(struct ur_conn *c, enum ur_tag tag, struct ur_seg *s,
+                 const struct io_uring_cqe *cqe)
+{
+    struct ur_loop *loop = c->loop;
+    int res = cqe->res;
+
+    if (tag == UR_TAG_SEND_ZC && (cqe->flags & IORING_CQE_F_NOTIF)) {
+        c->inflight--;
+        if (--s->zc_wait == 0 && s->sent)
+            ur_seg_finish(c, s, 0);
+        goto out;
+    }
+    c->inflight--;
+    c->flags &= ~CF_SEND_INFLIGHT;
+    if (tag == UR_TAG_SEND_ZC && (cqe->flags & IORING_CQE_F_MORE)) {
+        c->inflight++;
+        s->zc_wait++;
+    }
+    if (res < 0) {
+        if (tag == UR_TAG_SEND_ZC && (res == -EOPNOTSUPP || res == -EINVAL) &&
+            !(c->flags & CF_CLOSING)) {
+            ur_feature_lost(loop, UR_FEAT_SEND_ZC, "send-zc", res);
+        } else if (res != -EAGAIN && res != -EINTR) {
+            ur_conn_fail(c, res == -ECANCELED ? 0 : res);
+        }
+    } else if (res == 0 && c->sq_head && c->sq_head->n > c->sq_head->off) {
+        ur_conn_fail(c, -EPIPE);
+    } else {
+        advance(c, (size_t)res);
+    }
+    ur_conn_check_drain(c);
+out:
+    if (c->flags & CF_CLOSING) {
+        if (c->inflight == 0)
+            ur_conn_defer(c);
+    } else {
+        ur_conn_flush(c);
+    }
+}
+
+void ur_conn_fail_queues(struct ur_conn *c)
+{
+    while (c->sq_head) {
+        struct ur_seg *s = c->sq_head;
+        c->sq_head = s->next;
+        ur_seg_finish(c, s, -ECANCELED);
+    }
+    c->sq_tail = NULL;
+    while (c->app_head) {
+        struct ur_seg *s = c->app_head;
+        c->app_head = s->next;
+        ur_seg_finish(c, s, -ECANCELED);
+    }
+    c->app_tail = NULL;
+    c->pending = 0;
+}
