@@ -6,8 +6,8 @@
 #                                    on success, kept on failure)
 #
 # Starts Kamailio (kamailio/start.sh), captures loopback traffic on its
-# port (tshark_capture.sh, skipped with a notice if capturing is not
-# permitted or NO_CAPTURE=1), then runs a probe receiver (AUTH, waits for
+# port (tshark_capture.sh; failing to capture is a failure, NO_CAPTURE=1
+# skips capture and tshark check), then runs a probe receiver (AUTH, waits for
 # one message) and a probe sender (empty bind SEND, then the message)
 # through the relay for:
 #   (i)   a small text message (one chunk, text/plain);
@@ -66,12 +66,13 @@ read -r port kpid < <("$here/kamailio/start.sh" "$work") || true
 [ -n "${port:-}" ] || fail "Kamailio did not start (see above)"
 echo "kamailio: 127.0.0.1:$port (pid $kpid)"
 
-if [ "${NO_CAPTURE:-0}" != 1 ] && command -v tshark >/dev/null; then
-    if "$here/tshark_capture.sh" start lo "$port" "$pcap"; then
-        capturing=1
-    else
-        echo "NOTICE: no capture (tshark could not capture on lo); skipping the tshark check" >&2
-    fi
+if [ "${NO_CAPTURE:-0}" = 1 ]; then
+    echo "NOTICE: NO_CAPTURE=1: no capture, no tshark check" >&2
+else
+    command -v tshark >/dev/null || fail "tshark not installed (NO_CAPTURE=1 skips the capture)"
+    "$here/tshark_capture.sh" start lo "$port" "$pcap" ||
+        fail "cannot capture on lo (needs root/CAP_NET_RAW; NO_CAPTURE=1 skips)"
+    capturing=1
 fi
 
 # run_case NAME FILE CHUNK: one receiver + one sender through the relay.
@@ -94,6 +95,9 @@ run_case() {
         --to-path "$(cat "$ready")" --chunk "$chunk" --window 8 \
         --content-type "$4" --timeout 20 "$file" >"$sjson"
     local src=$?
+    # A failed sender will not finish the message: do not wait out the
+    # receiver's timeout.
+    [ $src -eq 0 ] || kill "$rpid" 2>/dev/null
     wait "$rpid"
     local rrc=$?
     [ $src -eq 0 ] || fail "$name: sender failed (rc $src): $(cat "$sjson")"

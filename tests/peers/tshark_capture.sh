@@ -22,7 +22,10 @@ usage() {
     exit 2
 }
 
-alive() { kill -0 -- "-$1" 2>/dev/null; }
+# The group may not exist for a moment after the fork (setsid has not run
+# yet), so "still starting" is judged on the process, "gone" on the group.
+proc_alive() { kill -0 "$1" 2>/dev/null; }
+alive() { kill -0 -- "-$1" 2>/dev/null || kill -0 "$1" 2>/dev/null; }
 
 start() {
     local iface=$1 ports=$2 out=$3 filter="" p pid i
@@ -44,7 +47,7 @@ start() {
     pid=$!
     echo "$pid" >"$out.pid"
     for i in $(seq 100); do
-        if ! alive "$pid"; then
+        if ! proc_alive "$pid"; then
             echo "tshark_capture.sh: tshark exited:" >&2
             cat "$out.log" >&2
             rm -f "$out.pid"
@@ -58,7 +61,7 @@ start() {
     done
     echo "tshark_capture.sh: capture did not start within 10 s:" >&2
     cat "$out.log" >&2
-    kill -KILL -- "-$pid" 2>/dev/null
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
     rm -f "$out.pid"
     exit 1
 }
