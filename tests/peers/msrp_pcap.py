@@ -32,6 +32,7 @@ import json
 import os
 import sys
 
+sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from msrp_probe import FrameReader, ProtocolError  # noqa: E402
 
