@@ -1,0 +1,772 @@
+/*
+ * config.c: the settings table and the INI reader it drives. Each row
+ * names a field of struct gw_config by offset and size; the default is
+ * written in file syntax and goes through the same setter as a file value,
+ * so the table, the parser, --check-config and the README reference can
+ * never disagree.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gateway/config.h"
+#include "gateway/users.h"
+
+enum opt_type {
+    T_UINT,  /* unsigned integer, field of 2, 4 or 8 bytes */
+    T_SECS,  /* seconds (uint32_t), optional s/m/h suffix */
+    T_SIZE,  /* bytes (uint64_t), optional KiB/MiB/GiB suffix */
+    T_BOOL,
+    T_STR,   /* char[GW_CONFIG_STR_MAX] */
+    T_ADDRS, /* struct gw_addr_list; repeatable; max = entries allowed */
+    T_USERS, /* cfg->users; repeatable */
+    T_ENUM,  /* int-sized enum; names[] */
+};
+
+static const char *const type_names[] = {
+    [T_UINT] = "integer", [T_SECS] = "seconds", [T_SIZE] = "bytes",
+    [T_BOOL] = "bool", [T_STR] = "string", [T_ADDRS] = "host:port list",
+    [T_USERS] = "name:secret", [T_ENUM] = "enum",
+};
+
+static const char *const level_names[] = {"error", "warn", "info", "debug", NULL};
+static const char *const format_names[] = {"text", "json", NULL};
+
+struct opt {
+    const char *section;
+    const char *name;
+    enum opt_type type;
+    size_t off, size;
+    const char *def;          /* in file syntax */
+    uint64_t min, max;        /* numbers: bounds; T_ADDRS: max = entries */
+    const char *help;
+    const char *const *names; /* T_ENUM */
+};
+
+#define F(field) offsetof(struct gw_config, field), sizeof(((struct gw_config *)0)->field)
+#define KIB ((uint64_t)1024)
+#define MIB (KIB * 1024)
+#define GIB (MIB * 1024)
+#define DAY (24 * 3600)
+
+static const struct opt opts[] = {
+    {"gateway", "threads", T_UINT, F(threads), "0", 0, 1024,
+     "Event-loop threads, one per core; 0 = one per online CPU.", NULL},
+    {"gateway", "listen", T_ADDRS, F(listen), "127.0.0.1:2855", 0, GW_CONFIG_ADDRS_MAX,
+     "Plain TCP (msrp://) listen addresses, host:port or [v6]:port; repeat the key or use a comma list; empty = none.", NULL},
+    {"gateway", "tls_listen", T_ADDRS, F(tls_listen), "", 0, GW_CONFIG_ADDRS_MAX,
+     "TLS (msrps://) listen addresses; empty = no TLS listener (then tls_cert/tls_key are not needed).", NULL},
+    {"gateway", "tls_cert", T_STR, F(tls_cert), "", 0, 0,
+     "PEM certificate chain for tls_listen.", NULL},
+    {"gateway", "tls_key", T_STR, F(tls_key), "", 0, 0,
+     "PEM private key for tls_listen.", NULL},
+    {"gateway", "tls_ca", T_STR, F(tls_ca), "", 0, 0,
+     "PEM CA bundle to verify next hops reached over msrps://; empty = no CAs loaded (every verification fails unless tls_insecure_outbound).", NULL},
+    {"gateway", "tls_insecure_outbound", T_BOOL, F(tls_insecure_outbound), "false", 0, 1,
+     "Do not verify next hops' certificates. Tests only.", NULL},
+    {"gateway", "relay_uri_host", T_STR, F(relay_uri_host), "", 0, 0,
+     "Host put in our Use-Path / From-Path URIs; empty = host of the first listen address (must then not be a wildcard).", NULL},
+    {"gateway", "realm", T_STR, F(realm), "msrpgw", 0, 0,
+     "Digest realm of AUTH challenges (ha1: secrets must be computed with it).", NULL},
+    {"gateway", "users_file", T_STR, F(users_file), "", 0, 0,
+     "File of name:password or name:ha1:<hex> lines, reloaded on SIGHUP; empty = the user lines below.", NULL},
+    {"gateway", "user", T_USERS, F(users), "demo:demo", 0, GW_CONFIG_USERS_MAX,
+     "A user, name:password or name:ha1:<md5(name:realm:password) hex>; repeatable. The built-in demo:demo exists only without a config file.", NULL},
+    {"gateway", "expires_default", T_SECS, F(expires_default), "600", 1, DAY,
+     "AUTH Expires granted when the client asks for none.", NULL},
+    {"gateway", "expires_min", T_SECS, F(expires_min), "60", 1, DAY,
+     "Shortest Expires accepted; below it AUTH gets 423 with Min-Expires.", NULL},
+    {"gateway", "expires_max", T_SECS, F(expires_max), "3600", 1, DAY,
+     "Longest Expires granted (longer requests are shortened).", NULL},
+    {"gateway", "nonce_lifetime", T_SECS, F(nonce_lifetime), "300", 10, DAY,
+     "Seconds a Digest nonce stays fresh (older: 401 stale=true).", NULL},
+    {"gateway", "chunk_timeout", T_SECS, F(chunk_timeout), "30", 1, 3600,
+     "Per-chunk response timeout toward the next hop; on expiry 408 (RFC 4975 s7.1.1).", NULL},
+    {"gateway", "bind_timeout", T_SECS, F(bind_timeout), "30", 1, 3600,
+     "Seconds a new connection has to send its first (AUTH or binding) request.", NULL},
+    {"gateway", "max_chunk_out", T_SIZE, F(max_chunk_out), "64KiB", 0, GIB,
+     "Largest chunk body sent to a next hop; larger chunks are split (never merged); 0 = never split.", NULL},
+    {"gateway", "conn_mem_ceiling", T_SIZE, F(conn_mem_ceiling), "4MiB", 64 * KIB, GIB,
+     "Queued unsent bytes per connection at which its producers stop reading (backpressure).", NULL},
+    {"gateway", "session_mem_ceiling", T_SIZE, F(session_mem_ceiling), "16MiB", 64 * KIB, 16 * GIB,
+     "Bytes one session may hold in queues before it is closed (drop reason backpressure_close).", NULL},
+    {"gateway", "max_connections", T_UINT, F(max_connections), "100000", 1, 10000000,
+     "Connections alive at once over all threads; further accepts are closed at once.", NULL},
+    {"gateway", "connect_timeout", T_SECS, F(connect_timeout), "5", 1, 300,
+     "Seconds to open (and TLS-handshake) a connection to a next hop.", NULL},
+    {"gateway", "idle_timeout", T_SECS, F(idle_timeout), "3600", 0, 7 * DAY,
+     "Seconds a connection may receive nothing before it is closed; 0 = never.", NULL},
+    {"limits", "max_header_bytes", T_UINT, F(limits.max_header_bytes), "16384", 256, 1048576,
+     "Bytes of a frame's start line and headers; more is a parse error (400 or close).", NULL},
+    {"limits", "max_headers", T_UINT, F(limits.max_headers), "32", 4, MSRP_HEADERS_CAP,
+     "Header fields per frame.", NULL},
+    {"limits", "max_path_uris", T_UINT, F(limits.max_path_uris), "8", 1, MSRP_PATH_CAP,
+     "URIs in one To-Path / From-Path / Use-Path.", NULL},
+    {"limits", "max_uri_len", T_UINT, F(limits.max_uri_len), "1024", 32, 65535,
+     "Bytes of one MSRP URI.", NULL},
+    {"limits", "max_tid_len", T_UINT, F(limits.max_tid_len), "32", 4, MSRP_TID_CAP,
+     "Bytes of a transaction id (RFC 4975 allows 4..32).", NULL},
+    {"metrics", "listen", T_ADDRS, F(metrics_listen), "", 0, 1,
+     "Prometheus endpoint (GET /metrics), host:port; empty = off. Port 0 = ephemeral (logged).", NULL},
+    {"log", "level", T_ENUM, F(log_level), "info", 0, 3,
+     "Most verbose level written: error, warn, info, debug.", level_names},
+    {"log", "format", T_ENUM, F(log_format), "text", 0, 1,
+     "text (ts level sess= peer= msg) or json (one object per line).", format_names},
+    {"log", "file", T_STR, F(log_file), "", 0, 0,
+     "Log file (appended, reopened on SIGHUP); empty = stderr.", NULL},
+};
+
+#define N_OPTS (sizeof(opts) / sizeof(opts[0]))
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static void *field(struct gw_config *cfg, const struct opt *o)
+{
+    return (char *)cfg + o->off;
+}
+
+static const void *cfield(const struct gw_config *cfg, const struct opt *o)
+{
+    return (const char *)cfg + o->off;
+}
+
+/* Decimal digits then an optional unit from units[] (case-insensitive). */
+struct unit {
+    const char *suffix;
+    uint64_t mult;
+};
+
+static const struct unit size_units[] = {
+    {"", 1}, {"b", 1}, {"k", KIB}, {"kib", KIB}, {"m", MIB}, {"mib", MIB},
+    {"g", GIB}, {"gib", GIB}, {NULL, 0},
+};
+static const struct unit secs_units[] = {
+    {"", 1}, {"s", 1}, {"m", 60}, {"min", 60}, {"h", 3600}, {NULL, 0},
+};
+static const struct unit no_units[] = {{"", 1}, {NULL, 0}};
+
+static int parse_number(const char *s, const struct unit *units, uint64_t *out)
+{
+    uint64_t v = 0;
+    const char *p = s;
+
+    if (!isdigit((unsigned char)*p))
+        return -EINVAL;
+    for (; isdigit((unsigned char)*p); p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -ERANGE;
+        v = v * 10 + d;
+    }
+    for (const struct unit *u = units; u->suffix; u++) {
+        if (strcasecmp(p, u->suffix) == 0) {
+            if (u->mult > 1 && v > UINT64_MAX / u->mult)
+                return -ERANGE;
+            *out = v * u->mult;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static void store_uint(void *f, size_t size, uint64_t v)
+{
+    switch (size) {
+    case 2: *(uint16_t *)f = (uint16_t)v; break;
+    case 4: *(uint32_t *)f = (uint32_t)v; break;
+    default: *(uint64_t *)f = v; break;
+    }
+}
+
+static uint64_t load_uint(const void *f, size_t size)
+{
+    switch (size) {
+    case 2: return *(const uint16_t *)f;
+    case 4: return *(const uint32_t *)f;
+    default: return *(const uint64_t *)f;
+    }
+}
+
+static const struct {
+    const char *s;
+    bool v;
+} bool_words[] = {
+    {"true", true}, {"yes", true}, {"on", true}, {"1", true},
+    {"false", false}, {"no", false}, {"off", false}, {"0", false},
+};
+
+static char *trim(char *s)
+{
+    char *e;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+        *--e = '\0';
+    return s;
+}
+
+/* "host:port" or "[v6]:port"; port 0..65535 (0 = ephemeral). */
+static int parse_addr(const char *s, struct gw_addr *a, char *msg, size_t msglen)
+{
+    const char *colon, *host = s;
+    size_t hlen;
+    uint64_t port;
+
+    if (*s == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || rb[1] != ':') {
+            seterr(msg, msglen, "bad address '%s' (want [v6]:port)", s);
+            return -EINVAL;
+        }
+        host = s + 1;
+        hlen = (size_t)(rb - host);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || memchr(s, ':', (size_t)(colon - s))) {
+            seterr(msg, msglen, "bad address '%s' (want host:port, [v6]:port for IPv6)", s);
+            return -EINVAL;
+        }
+        hlen = (size_t)(colon - s);
+    }
+    if (hlen == 0 || hlen >= sizeof(a->host)) {
+        seterr(msg, msglen, "bad host in '%s'", s);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < hlen; i++) {
+        unsigned char c = (unsigned char)host[i];
+        if (!(isalnum(c) || c == '.' || c == '-' || c == ':' || c == '_' || c == '%')) {
+            seterr(msg, msglen, "bad host in '%s'", s);
+            return -EINVAL;
+        }
+    }
+    if (parse_number(colon + 1, no_units, &port) != 0 || port > 65535) {
+        seterr(msg, msglen, "bad port in '%s' (0..65535)", s);
+        return -EINVAL;
+    }
+    memcpy(a->host, host, hlen);
+    a->host[hlen] = '\0';
+    a->port = (uint16_t)port;
+    return 0;
+}
+
+static int add_user(struct gw_config *cfg, const char *line, size_t cap, char *msg, size_t msglen)
+{
+    char **v;
+    char *dup;
+
+    if (gw_users_check_line(line, msg, msglen) != 0)
+        return -EINVAL;
+    if (cfg->n_users >= cap) {
+        seterr(msg, msglen, "more than %zu user lines (use users_file)", (size_t)cap);
+        return -EINVAL;
+    }
+    dup = strdup(line);
+    v = realloc(cfg->users, (cfg->n_users + 1) * sizeof(*v));
+    if (!dup || !v) {
+        free(dup);
+        if (v)
+            cfg->users = v;
+        seterr(msg, msglen, "out of memory");
+        return -ENOMEM;
+    }
+    cfg->users = v;
+    cfg->users[cfg->n_users++] = dup;
+    return 0;
+}
+
+static void clear_users(struct gw_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_users; i++)
+        free(cfg->users[i]);
+    free(cfg->users);
+    cfg->users = NULL;
+    cfg->n_users = 0;
+}
+
+/*
+ * Applies one value. first: this is the key's first occurrence in the
+ * current source, so a repeatable key drops its default first.
+ */
+static int opt_set(struct gw_config *cfg, const struct opt *o, char *val, bool first,
+                   char *msg, size_t msglen)
+{
+    void *f = field(cfg, o);
+    uint64_t v;
+    int rc;
+
+    switch (o->type) {
+    case T_UINT:
+    case T_SECS:
+    case T_SIZE:
+        rc = parse_number(val, o->type == T_SECS ? secs_units
+                               : o->type == T_SIZE ? size_units : no_units, &v);
+        if (rc == -EINVAL) {
+            seterr(msg, msglen, "%s: invalid %s '%s'", o->name, type_names[o->type], val);
+            return rc;
+        }
+        if (rc != 0 || v < o->min || v > o->max) {
+            seterr(msg, msglen, "%s = %s out of range [%" PRIu64 ", %" PRIu64 "]", o->name,
+                   val, o->min, o->max);
+            return -EINVAL;
+        }
+        store_uint(f, o->size, v);
+        return 0;
+    case T_BOOL:
+        for (size_t i = 0; i < sizeof(bool_words) / sizeof(bool_words[0]); i++) {
+            if (strcasecmp(val, bool_words[i].s) == 0) {
+                *(bool *)f = bool_words[i].v;
+                return 0;
+            }
+        }
+        seterr(msg, msglen, "%s: invalid bool '%s' (true/false/yes/no/on/off/1/0)", o->name, val);
+        return -EINVAL;
+    case T_STR:
+        if (strlen(val) >= GW_CONFIG_STR_MAX) {
+            seterr(msg, msglen, "%s: longer than %d bytes", o->name, GW_CONFIG_STR_MAX - 1);
+            return -EINVAL;
+        }
+        strcpy(f, val);
+        return 0;
+    case T_ENUM:
+        for (unsigned i = 0; o->names[i]; i++) {
+            if (strcasecmp(val, o->names[i]) == 0) {
+                *(int *)f = (int)i;
+                return 0;
+            }
+        }
+        seterr(msg, msglen, "%s: invalid value '%s'", o->name, val);
+        return -EINVAL;
+    case T_ADDRS: {
+        struct gw_addr_list *l = f;
+        char *save = NULL;
+        if (first)
+            l->n = 0;
+        for (char *tok = strtok_r(val, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            tok = trim(tok);
+            if (*tok == '\0')
+                continue;
+            if (l->n >= o->max) {
+                seterr(msg, msglen, "%s: more than %" PRIu64 " address(es)", o->name, o->max);
+                return -EINVAL;
+            }
+            if (parse_addr(tok, &l->a[l->n], msg, msglen) != 0)
+                return -EINVAL;
+            l->n++;
+        }
+        return 0;
+    }
+    case T_USERS:
+        if (first)
+            clear_users(cfg);
+        return add_user(cfg, val, o->max, msg, msglen);
+    }
+    return -EINVAL;
+}
+
+int gw_config_defaults(struct gw_config *cfg)
+{
+    char msg[256], val[GW_CONFIG_STR_MAX];
+
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < N_OPTS; i++) {
+        int rc;
+        snprintf(val, sizeof(val), "%s", opts[i].def);
+        rc = opt_set(cfg, &opts[i], val, true, msg, sizeof(msg));
+        if (rc != 0) {
+            gw_config_free(cfg);
+            return rc;  /* only -ENOMEM: the table's defaults are tested */
+        }
+    }
+    return 0;
+}
+
+void gw_config_free(struct gw_config *cfg)
+{
+    clear_users(cfg);
+}
+
+static const struct opt *find_opt(const char *section, const char *name)
+{
+    for (size_t i = 0; i < N_OPTS; i++)
+        if (strcmp(opts[i].section, section) == 0 && strcmp(opts[i].name, name) == 0)
+            return &opts[i];
+    return NULL;
+}
+
+static bool known_section(const char *s)
+{
+    for (size_t i = 0; i < N_OPTS; i++)
+        if (strcmp(opts[i].section, s) == 0)
+            return true;
+    return false;
+}
+
+static bool repeatable(const struct opt *o)
+{
+    return o->type == T_ADDRS || o->type == T_USERS;
+}
+
+static int parse_text(struct gw_config *cfg, const char *text, const char *name, char *err,
+                      size_t errlen)
+{
+    unsigned seen_line[N_OPTS] = {0};
+    char section[64] = "";
+    char line[GW_CONFIG_LINE_MAX + 1];
+    const char *p = text;
+    unsigned lineno = 0;
+    char msg[256];
+
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        char *s, *eq, *key, *val;
+        const struct opt *o;
+        size_t idx;
+        int rc;
+
+        lineno++;
+        if (len > GW_CONFIG_LINE_MAX) {
+            seterr(err, errlen, "%s:%u: line longer than %d bytes", name, lineno,
+                   GW_CONFIG_LINE_MAX);
+            return -EINVAL;
+        }
+        memcpy(line, p, len);
+        line[len] = '\0';
+        p += len + (nl ? 1 : 0);
+        s = trim(line);
+        if (*s == '\0' || *s == '#' || *s == ';')
+            continue;
+        for (char *c = s; *c; c++) {
+            if ((unsigned char)*c < 0x20 && *c != '\t') {
+                seterr(err, errlen, "%s:%u: control character in line", name, lineno);
+                return -EINVAL;
+            }
+        }
+        if (*s == '[') {
+            char *rb = strchr(s, ']');
+            if (!rb || rb[1] != '\0' || (size_t)(rb - s - 1) >= sizeof(section)) {
+                seterr(err, errlen, "%s:%u: bad section header", name, lineno);
+                return -EINVAL;
+            }
+            *rb = '\0';
+            snprintf(section, sizeof(section), "%s", trim(s + 1));
+            if (!known_section(section)) {
+                seterr(err, errlen, "%s:%u: unknown section [%s]", name, lineno, section);
+                return -EINVAL;
+            }
+            continue;
+        }
+        eq = strchr(s, '=');
+        if (!eq) {
+            seterr(err, errlen, "%s:%u: expected key = value", name, lineno);
+            return -EINVAL;
+        }
+        *eq = '\0';
+        key = trim(s);
+        val = trim(eq + 1);
+        if (section[0] == '\0') {
+            seterr(err, errlen, "%s:%u: '%s' outside a [section]", name, lineno, key);
+            return -EINVAL;
+        }
+        o = find_opt(section, key);
+        if (!o) {
+            seterr(err, errlen, "%s:%u: unknown key '%s' in [%s]", name, lineno, key, section);
+            return -EINVAL;
+        }
+        idx = (size_t)(o - opts);
+        if (seen_line[idx] && !repeatable(o)) {
+            seterr(err, errlen, "%s:%u: '%s' already set at line %u", name, lineno, key,
+                   seen_line[idx]);
+            return -EINVAL;
+        }
+        rc = opt_set(cfg, o, val, seen_line[idx] == 0, msg, sizeof(msg));
+        if (rc != 0) {
+            seterr(err, errlen, "%s:%u: %s", name, lineno, msg);
+            return rc;
+        }
+        if (!seen_line[idx])
+            seen_line[idx] = lineno;
+    }
+    return 0;
+}
+
+int gw_config_load_string(struct gw_config *cfg, const char *text, const char *name,
+                          char *err, size_t errlen)
+{
+    int rc = gw_config_defaults(cfg);
+
+    if (rc != 0) {
+        seterr(err, errlen, "%s: out of memory", name);
+        return rc;
+    }
+    /* A file never inherits the demo password. */
+    clear_users(cfg);
+    rc = parse_text(cfg, text, name, err, errlen);
+    if (rc == 0) {
+        char msg[256];
+        rc = gw_config_validate(cfg, msg, sizeof(msg));
+        if (rc != 0)
+            seterr(err, errlen, "%s: %s", name, msg);
+    }
+    if (rc != 0)
+        gw_config_free(cfg);
+    return rc;
+}
+
+#define GW_CONFIG_FILE_MAX ((size_t)1 << 20)
+
+int gw_config_load(struct gw_config *cfg, const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    char *text;
+    size_t got = 0;
+    int fd, rc;
+
+    memset(cfg, 0, sizeof(*cfg));
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        rc = -errno;
+        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    if ((size_t)st.st_size > GW_CONFIG_FILE_MAX) {
+        close(fd);
+        seterr(err, errlen, "%s: larger than %zu bytes", path, GW_CONFIG_FILE_MAX);
+        return -EFBIG;
+    }
+    text = malloc(GW_CONFIG_FILE_MAX + 1);
+    if (!text) {
+        close(fd);
+        seterr(err, errlen, "%s: out of memory", path);
+        return -ENOMEM;
+    }
+    /* Read to EOF (bounded) rather than trusting st_size: it may grow. */
+    for (;;) {
+        ssize_t n = read(fd, text + got, GW_CONFIG_FILE_MAX + 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -errno;
+            seterr(err, errlen, "%s: %s", path, strerror(errno));
+            free(text);
+            close(fd);
+            return rc;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+        if (got > GW_CONFIG_FILE_MAX) {
+            seterr(err, errlen, "%s: larger than %zu bytes", path, GW_CONFIG_FILE_MAX);
+            free(text);
+            close(fd);
+            return -EFBIG;
+        }
+    }
+    close(fd);
+    text[got] = '\0';
+    if (memchr(text, '\0', got)) {
+        seterr(err, errlen, "%s: contains a NUL byte", path);
+        free(text);
+        return -EINVAL;
+    }
+    rc = gw_config_load_string(cfg, text, path, err, errlen);
+    free(text);
+    return rc;
+}
+
+static bool wildcard_host(const char *h)
+{
+    return strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0;
+}
+
+int gw_config_validate(const struct gw_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->expires_min > cfg->expires_default || cfg->expires_default > cfg->expires_max) {
+        seterr(err, errlen,
+               "expires_min (%u) <= expires_default (%u) <= expires_max (%u) does not hold",
+               cfg->expires_min, cfg->expires_default, cfg->expires_max);
+        return -EINVAL;
+    }
+    if (cfg->listen.n == 0 && cfg->tls_listen.n == 0) {
+        seterr(err, errlen, "nothing to listen on: set listen or tls_listen");
+        return -EINVAL;
+    }
+    if (cfg->tls_listen.n > 0 && (cfg->tls_cert[0] == '\0' || cfg->tls_key[0] == '\0')) {
+        seterr(err, errlen, "tls_listen needs tls_cert and tls_key");
+        return -EINVAL;
+    }
+    if (cfg->users_file[0] != '\0' && cfg->n_users > 0) {
+        seterr(err, errlen, "users_file and user lines are exclusive: choose one");
+        return -EINVAL;
+    }
+    if (cfg->users_file[0] == '\0' && cfg->n_users == 0) {
+        seterr(err, errlen, "no users: set users_file or add user = name:password lines");
+        return -EINVAL;
+    }
+    if (cfg->realm[0] == '\0' || strpbrk(cfg->realm, "\"\\")) {
+        seterr(err, errlen, "realm must be non-empty, without '\"' or '\\'");
+        return -EINVAL;
+    }
+    if (cfg->relay_uri_host[0] == '\0') {
+        const struct gw_addr *a = cfg->listen.n ? &cfg->listen.a[0] : &cfg->tls_listen.a[0];
+        if (wildcard_host(a->host)) {
+            seterr(err, errlen,
+                   "listen host %s is a wildcard: set relay_uri_host to the address peers reach",
+                   a->host);
+            return -EINVAL;
+        }
+    } else if (strpbrk(cfg->relay_uri_host, " \t/;@")) {
+        seterr(err, errlen, "relay_uri_host '%s' is not a host", cfg->relay_uri_host);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+const char *gw_config_relay_host(const struct gw_config *cfg)
+{
+    if (cfg->relay_uri_host[0])
+        return cfg->relay_uri_host;
+    if (cfg->listen.n)
+        return cfg->listen.a[0].host;
+    if (cfg->tls_listen.n)
+        return cfg->tls_listen.a[0].host;
+    return "";
+}
+
+static void print_addrs(FILE *out, const struct gw_addr_list *l)
+{
+    for (unsigned i = 0; i < l->n; i++) {
+        const char *fmt = strchr(l->a[i].host, ':') ? "%s[%s]:%u" : "%s%s:%u";
+        fprintf(out, fmt, i ? ", " : "", l->a[i].host, l->a[i].port);
+    }
+}
+
+/* Sizes print in the largest binary unit that divides them. */
+static void print_size(FILE *out, uint64_t v)
+{
+    if (v != 0 && v % GIB == 0)
+        fprintf(out, "%" PRIu64 "GiB", v / GIB);
+    else if (v != 0 && v % MIB == 0)
+        fprintf(out, "%" PRIu64 "MiB", v / MIB);
+    else if (v != 0 && v % KIB == 0)
+        fprintf(out, "%" PRIu64 "KiB", v / KIB);
+    else
+        fprintf(out, "%" PRIu64, v);
+}
+
+static void print_value(FILE *out, const struct gw_config *cfg, const struct opt *o)
+{
+    const void *f = cfield(cfg, o);
+
+    switch (o->type) {
+    case T_UINT:
+    case T_SECS:
+        fprintf(out, "%" PRIu64, load_uint(f, o->size));
+        break;
+    case T_SIZE:
+        print_size(out, load_uint(f, o->size));
+        break;
+    case T_BOOL:
+        fputs(*(const bool *)f ? "true" : "false", out);
+        break;
+    case T_STR:
+        fputs((const char *)f, out);
+        break;
+    case T_ENUM:
+        fputs(o->names[*(const int *)f], out);
+        break;
+    case T_ADDRS:
+        print_addrs(out, f);
+        break;
+    case T_USERS:
+        break;  /* one line per user, see gw_config_dump */
+    }
+}
+
+void gw_config_dump(const struct gw_config *cfg, FILE *out)
+{
+    const char *section = "";
+
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const struct opt *o = &opts[i];
+        if (strcmp(section, o->section) != 0) {
+            fprintf(out, "%s[%s]\n", i ? "\n" : "", o->section);
+            section = o->section;
+        }
+        if (o->type == T_USERS) {
+            for (size_t u = 0; u < cfg->n_users; u++) {
+                const char *c = strchr(cfg->users[u], ':');
+                fprintf(out, "%s = %.*s:***\n", o->name, (int)(c - cfg->users[u]),
+                        cfg->users[u]);
+            }
+            continue;
+        }
+        fprintf(out, "%s = ", o->name);
+        print_value(out, cfg, o);
+        fputc('\n', out);
+    }
+}
+
+static void print_range(FILE *out, const struct opt *o)
+{
+    switch (o->type) {
+    case T_UINT:
+    case T_SECS:
+        fprintf(out, "%" PRIu64 "..%" PRIu64, o->min, o->max);
+        break;
+    case T_SIZE:
+        print_size(out, o->min);
+        fputs("..", out);
+        print_size(out, o->max);
+        break;
+    case T_ENUM:
+        for (unsigned i = 0; o->names[i]; i++)
+            fprintf(out, "%s%s", i ? ", " : "", o->names[i]);
+        break;
+    case T_ADDRS:
+        fprintf(out, "at most %" PRIu64, o->max);
+        break;
+    case T_USERS:
+        fprintf(out, "at most %" PRIu64 " lines", o->max);
+        break;
+    case T_BOOL:
+    case T_STR:
+        break;
+    }
+}
+
+void gw_config_print_reference(FILE *out)
+{
+    fputs("| Section | Key | Type | Default | Range | Description |\n", out);
+    fputs("|---|---|---|---|---|---|\n", out);
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const struct opt *o = &opts[i];
+        fprintf(out, "| [%s] | `%s` | %s | %s%s%s | ", o->section, o->name, type_names[o->type],
+                o->def[0] ? "`" : "", o->def[0] ? o->def : "(empty)", o->def[0] ? "`" : "");
+        print_range(out, o);
+        fprintf(out, " | %s |\n", o->help);
+    }
+}
