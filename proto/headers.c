@@ -55,24 +55,39 @@ const char *msrp_hdr_name(enum msrp_hdr_id id)
 }
 
 /*
- * Called for every header line of every frame, so candidates are filtered
- * on length and first letter (two integer compares) before any byte loop;
- * at most two names share both.
+ * Called for every header line of every frame: the length picks at most
+ * three candidates and the first letter nearly always settles it before
+ * any byte loop.
  */
 enum msrp_hdr_id msrp_hdr_lookup(const char *name, size_t n)
 {
-    if (n < 6 || n > 19)
+    /* Candidates by length (at most three share one), 0-terminated. */
+    static const unsigned char by_len[20][4] = {
+        [6] = { MSRP_H_STATUS },
+        [7] = { MSRP_H_TO_PATH, MSRP_H_EXPIRES },
+        [8] = { MSRP_H_USE_PATH },
+        [9] = { MSRP_H_FROM_PATH },
+        [10] = { MSRP_H_MESSAGE_ID, MSRP_H_BYTE_RANGE, MSRP_H_CONTENT_ID },
+        [11] = { MSRP_H_MIN_EXPIRES, MSRP_H_MAX_EXPIRES },
+        [12] = { MSRP_H_CONTENT_TYPE },
+        [13] = { MSRP_H_AUTHORIZATION },
+        [14] = { MSRP_H_SUCCESS_REPORT, MSRP_H_FAILURE_REPORT },
+        [16] = { MSRP_H_WWW_AUTHENTICATE },
+        [19] = { MSRP_H_CONTENT_DESCRIPTION, MSRP_H_CONTENT_DISPOSITION,
+                 MSRP_H_AUTHENTICATION_INFO },
+    };
+    if (n < 6 || n >= 20)
         return MSRP_H_OTHER;
     unsigned char c0 = lower((unsigned char)name[0]);
-    for (int id = 1; id < MSRP_H__COUNT; id++) {
-        const struct hdr_name *e = &names[id];
-        if (e->len != n || (unsigned char)e->lower[0] != c0)
+    for (const unsigned char *id = by_len[n]; *id; id++) {
+        const struct hdr_name *e = &names[*id];
+        if ((unsigned char)e->lower[0] != c0)
             continue;
         size_t i = 1;
         while (i < n && lower((unsigned char)name[i]) == (unsigned char)e->lower[i])
             i++;
         if (i == n)
-            return (enum msrp_hdr_id)id;
+            return (enum msrp_hdr_id)*id;
     }
     return MSRP_H_OTHER;
 }

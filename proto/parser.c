@@ -151,28 +151,42 @@ static size_t fail(struct msrp_parser *p, int err, uint64_t off, struct msrp_eve
 
 /* --- character classes ------------------------------------------------ */
 
+/* One table lookup per byte on the head's hot loops. */
+enum { C_ALNUM = 1, C_IDENT = 2, C_TOKEN = 4 };
+#define C_AN (C_ALNUM | C_IDENT | C_TOKEN)
+static const unsigned char cls[256] = {
+    ['0' ... '9'] = C_AN,
+    ['A' ... 'Z'] = C_AN,
+    ['a' ... 'z'] = C_AN,
+    /* RFC 4975 ident-char: alphanum . - + % = */
+    ['.'] = C_IDENT | C_TOKEN,
+    ['-'] = C_IDENT | C_TOKEN,
+    ['+'] = C_IDENT | C_TOKEN,
+    ['%'] = C_IDENT | C_TOKEN,
+    ['='] = C_IDENT,
+    /* RFC 3261 token characters, which RFC 4975 uses for header names */
+    ['!'] = C_TOKEN,
+    ['*'] = C_TOKEN,
+    ['_'] = C_TOKEN,
+    ['`'] = C_TOKEN,
+    ['\''] = C_TOKEN,
+    ['~'] = C_TOKEN,
+};
+#undef C_AN
+
 static inline bool is_alnum(unsigned char c)
 {
-    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+    return cls[c] & C_ALNUM;
 }
 
 static inline bool is_ident(unsigned char c)
 {
-    return is_alnum(c) || c == '.' || c == '-' || c == '+' || c == '%' || c == '=';
+    return cls[c] & C_IDENT;
 }
 
-/* RFC 3261 token characters, which RFC 4975 uses for header names. */
 static inline bool is_token(unsigned char c)
 {
-    if (is_alnum(c))
-        return true;
-    switch (c) {
-    case '-': case '.': case '!': case '%': case '*':
-    case '_': case '+': case '`': case '\'': case '~':
-        return true;
-    default:
-        return false;
-    }
+    return cls[c] & C_TOKEN;
 }
 
 static inline bool is_flag(unsigned char c)
@@ -184,6 +198,32 @@ static inline bool is_flag(unsigned char c)
 static inline bool is_ctl(unsigned char c)
 {
     return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
+/*
+ * Index of the first control byte (not HTAB) in s[0..n), or n. Header
+ * values are checked eight bytes at a time: the word test flags every word
+ * holding a byte below 0x20 or equal to 0x7f (and, rarely, a neighbour of
+ * one), and only flagged words are looked at byte by byte.
+ */
+static size_t find_ctl(const char *s, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, s + i, 8);
+        y = x ^ (0x7f * ones);
+        if ((((x - 0x20 * ones) & ~x) | ((y - ones) & ~y)) & highs) {
+            for (size_t k = i; k < i + 8; k++)
+                if (is_ctl((unsigned char)s[k]))
+                    return k;
+        }
+    }
+    for (; i < n; i++)
+        if (is_ctl((unsigned char)s[i]))
+            return i;
+    return n;
 }
 
 /* --- start line ---------------------------------------------------------- */
@@ -254,11 +294,10 @@ static int start_line(struct msrp_parser *p, const char *line, size_t n, size_t 
                 return MSRP_E_STATUS_CODE;
             }
             i++;
-            for (size_t k = i; k < n; k++) {
-                if (is_ctl((unsigned char)line[k])) {
-                    *at = k;
-                    return MSRP_E_START_LINE;
-                }
+            size_t bad = i + find_ctl(line + i, n - i);
+            if (bad < n) {
+                *at = bad;
+                return MSRP_E_START_LINE;
             }
             h->comment = msrp_slice(line + i, n - i);
         }
@@ -451,11 +490,10 @@ static int header_line(struct msrp_parser *p, const char *line, size_t n, size_t
     size_t v0 = i, end = n;
     while (end > v0 && (line[end - 1] == ' ' || line[end - 1] == '\t'))
         end--;
-    for (size_t k = v0; k < end; k++) {
-        if (is_ctl((unsigned char)line[k])) {
-            *at = k;
-            return MSRP_E_HEADER_VALUE;
-        }
+    size_t bad = v0 + find_ctl(line + v0, end - v0);
+    if (bad < end) {
+        *at = bad;
+        return MSRP_E_HEADER_VALUE;
     }
     e->value = msrp_slice(line + v0, end - v0);
     if ((h->n_headers == 0 && e->id != MSRP_H_TO_PATH) ||
