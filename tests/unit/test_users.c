@@ -1,0 +1,297 @@
+/*
+ * test_users.c: gateway/users.c -- users files and config lines, ha1
+ * entries, bad lines with their line numbers, lookups, and publishing a
+ * new table while readers (including another thread) hold the old one.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gateway/users.h"
+
+static char err[256];
+
+static struct gw_users *load(const char *text, int want_rc)
+{
+    struct gw_users *t = (struct gw_users *)1;
+    int rc;
+
+    err[0] = '\0';
+    rc = gw_users_load_string(&t, text, strlen(text), "users", err, sizeof(err));
+    cr_assert_eq(rc, want_rc, "rc %d: %s", rc, err);
+    if (rc != 0)
+        cr_assert_null(t);
+    return t;
+}
+
+static void expect_user(const struct gw_users *t, const char *name, const char *secret,
+                        bool ha1)
+{
+    const struct gw_user *u = gw_users_find(t, name, strlen(name));
+
+    cr_assert_not_null(u, "no user %s", name);
+    cr_assert_str_eq(u->name, name);
+    cr_assert_eq(u->name_len, strlen(name));
+    cr_assert_str_eq(u->secret, secret);
+    cr_assert_eq(u->secret_len, strlen(secret));
+    cr_assert_eq(u->is_ha1, ha1);
+}
+
+Test(users, file_parse)
+{
+    struct gw_users *t = load("# operators\n"
+                              "alice:wonderland\n"
+                              "\n"
+                              "  bob:pass:with:colons  \r\n"
+                              "carol:ha1:0123456789ABCDEF0123456789abcdef\n"
+                              "\t# indented comment\n"
+                              "dave:p#not-a-comment",  /* no final newline */
+                              0);
+
+    cr_assert_eq(gw_users_count(t), 4);
+    expect_user(t, "alice", "wonderland", false);
+    expect_user(t, "bob", "pass:with:colons", false);
+    /* HA1 hex is stored lower-case: the digest module compares hex text. */
+    expect_user(t, "carol", "0123456789abcdef0123456789abcdef", true);
+    expect_user(t, "dave", "p#not-a-comment", false);
+    cr_assert_null(gw_users_find(t, "Alice", 5), "names are case-sensitive");
+    cr_assert_null(gw_users_find(t, "alic", 4));
+    cr_assert_null(gw_users_find(t, "alicex", 6));
+    cr_assert_null(gw_users_find(t, "", 0));
+    /* A name given by length, not NUL: the peer's bytes in a buffer. */
+    cr_assert_not_null(gw_users_find(t, "alice,more", 5));
+    gw_users_release(t);
+}
+
+Test(users, empty_file_is_empty_table)
+{
+    struct gw_users *t = load("# nobody yet\n\n", 0);
+
+    cr_assert_eq(gw_users_count(t), 0);
+    cr_assert_null(gw_users_find(t, "x", 1));
+    gw_users_release(t);
+}
+
+struct bad {
+    const char *text;
+    const char *msg;
+};
+
+static const struct bad bads[] = {
+    {"alice:a\nbob\n", "users:2: expected name:password or name:ha1:<hex>"},
+    {"alice:a\n\n# c\n:nobody\n", "users:4: user name must be 1..128 bytes"},
+    {"alice:\n", "users:1: password must be 1..256 bytes"},
+    {"al ice:x\n", "users:1: user name with a blank, control byte, '\"' or '\\'"},
+    {"al\"ice:x\n", "users:1: user name with a blank, control byte, '\"' or '\\'"},
+    {"alice:x\x01y\n", "users:1: password with a control byte"},
+    {"carol:ha1:0123\n", "users:1: ha1: wants 32 hex digits, got 4 bytes"},
+    {"carol:ha1:0123456789abcdef0123456789abcdeg\n", "users:1: ha1: wants 32 hex digits"},
+    {"alice:a\nbob:b\n\nalice:c\n", "users:4: duplicate user 'alice'"},
+};
+
+Test(users, bad_lines_name_their_line)
+{
+    for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
+        struct gw_users *t;
+        int rc = gw_users_load_string(&t, bads[i].text, strlen(bads[i].text), "users", err,
+                                      sizeof(err));
+        cr_expect_eq(rc, -EINVAL, "case %zu", i);
+        cr_expect_str_eq(err, bads[i].msg, "case %zu", i);
+    }
+}
+
+Test(users, long_name_and_password_bounds)
+{
+    char line[600];
+    struct gw_users *t;
+
+    memset(line, 'n', GW_USER_NAME_MAX);
+    strcpy(line + GW_USER_NAME_MAX, ":pw");
+    t = load(line, 0);
+    cr_assert_eq(gw_users_count(t), 1);
+    gw_users_release(t);
+    memset(line, 'n', GW_USER_NAME_MAX + 1);
+    strcpy(line + GW_USER_NAME_MAX + 1, ":pw");
+    load(line, -EINVAL);
+    cr_assert_str_eq(err, "users:1: user name must be 1..128 bytes");
+
+    strcpy(line, "u:");
+    memset(line + 2, 'p', GW_USER_SECRET_MAX + 1);
+    line[2 + GW_USER_SECRET_MAX + 1] = '\0';
+    load(line, -EINVAL);
+    cr_assert_str_eq(err, "users:1: password must be 1..256 bytes");
+}
+
+Test(users, from_config_lines)
+{
+    static const char *const lines[] = {"alice:a", "bob:ha1:ffffffffffffffffffffffffffffffff"};
+    static const char *const dup[] = {"alice:a", "bob:b", "alice:c"};
+    static const char *const bad[] = {"alice:a", "bob"};
+    struct gw_users *t;
+
+    cr_assert_eq(gw_users_from_lines(&t, lines, 2, "config user", err, sizeof(err)), 0);
+    expect_user(t, "alice", "a", false);
+    expect_user(t, "bob", "ffffffffffffffffffffffffffffffff", true);
+    gw_users_release(t);
+    cr_assert_eq(gw_users_from_lines(&t, dup, 3, "config user", err, sizeof(err)), -EINVAL);
+    cr_assert_str_eq(err, "config user #3: duplicate user 'alice'");
+    cr_assert_eq(gw_users_from_lines(&t, bad, 2, "config user", err, sizeof(err)), -EINVAL);
+    cr_assert_str_eq(err, "config user #2: expected name:password or name:ha1:<hex>");
+}
+
+Test(users, many_users_all_found)
+{
+    size_t n = 20000, len = 0;
+    char *text = malloc(n * 32);
+    struct gw_users *t;
+
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)sprintf(text + len, "user%zu:pw%zu\n", i, i * 7);
+    cr_assert_eq(gw_users_load_string(&t, text, len, "big", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(gw_users_count(t), n);
+    for (size_t i = 0; i < n; i++) {
+        char name[32], pw[32];
+        snprintf(name, sizeof(name), "user%zu", i);
+        snprintf(pw, sizeof(pw), "pw%zu", i * 7);
+        const struct gw_user *u = gw_users_find(t, name, strlen(name));
+        cr_assert_not_null(u, "%s", name);
+        cr_assert_str_eq(u->secret, pw);
+    }
+    cr_assert_null(gw_users_find(t, "user20000", 9));
+    gw_users_release(t);
+    free(text);
+}
+
+Test(users, load_file_and_missing_file)
+{
+    char path[] = "/tmp/msrpgw-test-users-XXXXXX";
+    int fd = mkstemp(path);
+    struct gw_users *t;
+    char want[128];
+
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, "a:1\nb:2\nbroken\n", 15), 15);
+    close(fd);
+    cr_assert_eq(gw_users_load_file(&t, path, err, sizeof(err)), -EINVAL);
+    snprintf(want, sizeof(want), "%s:3: expected name:password or name:ha1:<hex>", path);
+    cr_assert_str_eq(err, want);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    cr_assert_eq(write(fd, "a:1\nb:2\n", 8), 8);
+    close(fd);
+    cr_assert_eq(gw_users_load_file(&t, path, err, sizeof(err)), 0, "%s", err);
+    expect_user(t, "b", "2", false);
+    gw_users_release(t);
+    unlink(path);
+    cr_assert_eq(gw_users_load_file(&t, path, err, sizeof(err)), -ENOENT);
+}
+
+/* A reader holding the old table keeps it intact across a publish; the
+ * per-loop cache moves to the new table on its next lookup. */
+Test(users, reload_swap_while_reader_holds_old)
+{
+    struct gw_users_slot slot;
+    struct gw_users_cache cache = {0};
+    struct gw_users *v1 = load("alice:old\n", 0), *v2 = load("alice:new\nbob:b\n", 0);
+    struct gw_users *held;
+    const struct gw_users *seen;
+
+    gw_users_slot_init(&slot);
+    cr_assert_null(gw_users_cache_get(&cache, &slot), "nothing published yet");
+    gw_users_publish(&slot, v1);
+    seen = gw_users_cache_get(&cache, &slot);
+    cr_assert_eq(seen, v1);
+    held = gw_users_acquire(&slot);
+    cr_assert_eq(held, v1);
+
+    gw_users_publish(&slot, v2);
+    /* The old table is still whole for both holders (ASan would flag a
+     * use after free here). */
+    expect_user(held, "alice", "old", false);
+    expect_user(seen, "alice", "old", false);
+    cr_assert_null(gw_users_find(held, "bob", 3));
+
+    seen = gw_users_cache_get(&cache, &slot);
+    cr_assert_eq(seen, v2);
+    expect_user(seen, "alice", "new", false);
+    expect_user(held, "alice", "old", false);   /* cache let go, we did not */
+    gw_users_release(held);                     /* last reference: v1 freed */
+
+    struct gw_users *cur = gw_users_acquire(&slot);
+    cr_assert_eq(cur, v2);
+    gw_users_release(cur);
+    gw_users_cache_drop(&cache);
+    gw_users_slot_destroy(&slot);               /* v2 freed (LSan checks) */
+}
+
+/* Readers on threads looking names up while the main thread publishes:
+ * every lookup sees a complete table, either generation. */
+struct reader {
+    struct gw_users_slot *slot;
+    _Atomic int *stop;
+    _Atomic unsigned long lookups;
+    unsigned long bad;
+};
+
+static void *reader_main(void *arg)
+{
+    struct reader *r = arg;
+    struct gw_users_cache cache = {0};
+
+    while (!atomic_load(r->stop)) {
+        const struct gw_users *t = gw_users_cache_get(&cache, r->slot);
+        const struct gw_user *a = gw_users_find(t, "alice", 5);
+        const struct gw_user *g = gw_users_find(t, "gen", 3);
+        /* Each table has alice's secret equal to its gen's secret. */
+        if (!a || !g || strcmp(a->secret, g->secret) != 0)
+            r->bad++;
+        atomic_fetch_add(&r->lookups, 1);
+    }
+    gw_users_cache_drop(&cache);
+    return NULL;
+}
+
+Test(users, concurrent_readers_and_publishes)
+{
+    struct gw_users_slot slot;
+    _Atomic int stop = 0;
+    struct reader rd[3];
+    pthread_t th[3];
+    char text[64];
+
+    gw_users_slot_init(&slot);
+    gw_users_publish(&slot, load("alice:0\ngen:0\n", 0));
+    for (int i = 0; i < 3; i++) {
+        rd[i].slot = &slot;
+        rd[i].stop = &stop;
+        atomic_init(&rd[i].lookups, 0);
+        rd[i].bad = 0;
+        cr_assert_eq(pthread_create(&th[i], NULL, reader_main, &rd[i]), 0);
+    }
+    /* Publish only once every reader runs, so the swaps race lookups. */
+    for (int i = 0; i < 3; i++)
+        while (atomic_load(&rd[i].lookups) == 0)
+            sched_yield();
+    for (int g = 1; g <= 2000; g++) {
+        if (g % 8 == 0)
+            sched_yield();
+        snprintf(text, sizeof(text), "alice:%d\ngen:%d\nx%d:y\n", g, g, g);
+        gw_users_publish(&slot, load(text, 0));
+    }
+    atomic_store(&stop, 1);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        cr_expect_eq(rd[i].bad, 0, "reader %d saw %lu inconsistent tables", i, rd[i].bad);
+        cr_expect_gt(atomic_load(&rd[i].lookups), 0);
+    }
+    struct gw_users *t = gw_users_acquire(&slot);
+    expect_user(t, "alice", "2000", false);
+    gw_users_release(t);
+    gw_users_slot_destroy(&slot);
+}
