@@ -695,6 +695,10 @@ size_t msrp_parse(struct msrp_parser *p, const char *buf, size_t len, struct msr
         ev->error_offset = p->err_off;
         return 0;
     }
+    /* Nothing to scan (buf may then be NULL); only a pending FRAME_END
+     * can still be reported. */
+    if (len == 0 && p->state != S_END_PENDING)
+        return 0;
     switch (p->state) {
     case S_BODY:
         used = parse_body(p, buf, len, ev);

@@ -166,7 +166,8 @@ void msrp_parser_reset(struct msrp_parser *p);
  */
 size_t msrp_parse(struct msrp_parser *p, const char *buf, size_t len, struct msrp_event *ev);
 
-/* True between FRAME_START and FRAME_END (a frame is partly read). */
+/* True between FRAME_START and FRAME_END, and also while a start line is
+ * partly read: a stream that ends when this is true was truncated. */
 bool msrp_parser_in_frame(const struct msrp_parser *p);
 
 #endif

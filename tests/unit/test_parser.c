@@ -697,6 +697,7 @@ Test(parser_framing, truncated_inputs_report_in_frame)
     free(t);
 }
 
+#define TIDX "abcde"
 Test(parser_framing, pending_frame_end_on_empty_call)
 {
     static struct msrp_parser p;
@@ -719,6 +720,13 @@ Test(parser_framing, pending_frame_end_on_empty_call)
     cr_assert_eq(types[5], MSRP_EV_NONE);
     cr_assert_eq(off, n);
     cr_assert(!msrp_parser_in_frame(&p));
+    /* an empty feed, even a NULL one, is NONE in every state */
+    cr_assert_eq(msrp_parse(&p, NULL, 0, &ev), 0);
+    cr_assert_eq(ev.type, MSRP_EV_NONE);
+    cr_assert_eq(msrp_parse(&p, "MSRP " TIDX, 10, &ev), 10);
+    cr_assert(msrp_parser_in_frame(&p), "a partial start line is inside a frame");
+    cr_assert_eq(msrp_parse(&p, NULL, 0, &ev), 0);
+    cr_assert_eq(ev.type, MSRP_EV_NONE);
 }
 
 /* --- errors with exact offsets -------------------------------------------- */
