@@ -5,10 +5,12 @@
  * speed / memchr speed; 1.0 would mean the parser costs nothing more).
  *
  *   bench_parser                 all figures (a few seconds)
- *   bench_parser --callgrind     parses a fixed stream of small frames once
- *                                and prints the frame count; run as
+ *   bench_parser --callgrind [mix|send|ok]
+ *                                parses a fixed stream of small frames once
+ *                                (10000 SENDs and/or 10000 200s) and prints
+ *                                the frame count; run as
  *     valgrind --tool=callgrind --toggle-collect=bench_parse_stream \
- *         perf/bench_parser --callgrind
+ *         perf/bench_parser --callgrind mix
  *   and divide the instructions (Ir) by the frames printed.
  *
  * Body cases: one SEND whose body arrives as 64 KiB reads, random bytes
@@ -242,13 +244,23 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--callgrind") == 0) {
         enum { N = 10000 };
+        const char *what = argc > 2 ? argv[2] : "mix";
+        int ns = N, no = N;
+        if (strcmp(what, "send") == 0)
+            no = 0;
+        else if (strcmp(what, "ok") == 0)
+            ns = 0;
+        else if (strcmp(what, "mix") != 0) {
+            fprintf(stderr, "usage: bench_parser --callgrind [mix|send|ok]\n");
+            return 2;
+        }
         char *buf;
-        size_t n = build_frames(&buf, N, N);
+        size_t n = build_frames(&buf, ns, no);
         reset_parser();
         struct counts c = { 0 };
         bench_parse_stream(buf, n, CHUNK, &c);
-        printf("frames %llu (SEND with 2 KiB body and 200 OK, alternating; %zu bytes) errors %llu\n",
-               (unsigned long long)c.frames, n, (unsigned long long)c.errors);
+        printf("frames %llu (%s: %d SEND with 2 KiB body, %d 200 OK; %zu bytes) errors %llu\n",
+               (unsigned long long)c.frames, what, ns, no, n, (unsigned long long)c.errors);
         free(buf);
         return c.errors ? 1 : 0;
     }
