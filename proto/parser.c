@@ -658,6 +658,12 @@ static size_t parse_body(struct msrp_parser *p, const char *buf, size_t len,
             return body_event(p, buf + i, len - i, len, ev);
         }
         size_t k = (size_t)(cr - buf), j = k;
+        /* Text bodies have a CRLF on every line: reject those in two
+         * compares, without entering the matcher. */
+        if (k + 2 < len && (cr[1] != '\n' || cr[2] != '-')) {
+            q = cr + 1;
+            continue;
+        }
         uint32_t m = 0;
         while (j < len && end_step(p, m, (unsigned char)buf[j])) {
             m++;
