@@ -54,9 +54,10 @@ uint16_t msrp_uri_port(const struct msrp_uri *u);
 size_t msrp_uri_format(const struct msrp_uri *u, char *buf, size_t cap);
 
 /*
- * RFC 4975 section 6.1 equality: scheme and host compared case-insensitively,
- * an absent port equals the default port, session id and transport compared
- * as the RFC says, userinfo and URI parameters ignored.
+ * RFC 4975 section 6.1 equality: scheme and host compared case-insensitively;
+ * a port present in either URI must match exactly (an explicit port never
+ * equals an absent one, even 2855); session id case-sensitive; transport
+ * case-insensitive; userinfo and URI parameters ignored.
  */
 bool msrp_uri_equal(const struct msrp_uri *a, const struct msrp_uri *b);
 
