@@ -138,7 +138,7 @@ size_t gw_log_format_line(char *buf, size_t cap, enum gw_log_format format, uint
         }
         puts_(&o, "\",\"msg\":\"");
         put_json(&o, msg);
-        o.end = buf + cap;
+        o.end = buf + cap - 1;
         if (o.cut)
             puts_(&o, "...");
         puts_(&o, "\"}\n");
@@ -152,11 +152,12 @@ size_t gw_log_format_line(char *buf, size_t cap, enum gw_log_format format, uint
         put_text(&o, peer ? peer : "-");
         puts_(&o, " ");
         put_text(&o, msg);
-        o.end = buf + cap;
+        o.end = buf + cap - 1;
         if (o.cut)
             puts_(&o, "...");
         puts_(&o, "\n");
     }
+    *o.p = '\0';
     return (size_t)(o.p - buf);
 }
 
