@@ -348,6 +348,12 @@ void gw_mconn_set_data(struct gw_mconn *m, void *ud)
     m->ud = ud;
 }
 
+void gw_mconn_set_ops(struct gw_mconn *m, const struct gw_mconn_ops *ops, void *ud)
+{
+    m->ops = ops;
+    m->ud = ud;
+}
+
 const char *gw_mconn_peer(const struct gw_mconn *m)
 {
     return m->peer;

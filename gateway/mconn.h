@@ -101,6 +101,10 @@ struct ur_conn *gw_mconn_conn(const struct gw_mconn *m);
 struct ur_loop *gw_mconn_loop(const struct gw_mconn *m);
 void *gw_mconn_data(const struct gw_mconn *m);
 void gw_mconn_set_data(struct gw_mconn *m, void *ud);
+/* Hands the connection to another owner (a server binding an accepted
+ * connection to a session), also from inside one of its callbacks: the
+ * next event goes to the new ops. */
+void gw_mconn_set_ops(struct gw_mconn *m, const struct gw_mconn_ops *ops, void *ud);
 /* Peer address as "ip:port" (for logs). */
 const char *gw_mconn_peer(const struct gw_mconn *m);
 

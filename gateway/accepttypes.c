@@ -1,0 +1,56 @@
+/*
+ * accepttypes.c: content type filter (contract in accepttypes.h).
+ */
+#include "gateway/accepttypes.h"
+
+#include <string.h>
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Cuts parameters and blanks: "Text/Plain ; charset=x" -> "Text/Plain". */
+static struct msrp_slice media_type(struct msrp_slice t)
+{
+    size_t i = 0;
+    while (i < t.n && is_blank(t.p[i]))
+        i++;
+    size_t j = i;
+    while (j < t.n && t.p[j] != ';' && !is_blank(t.p[j]))
+        j++;
+    return msrp_slice(t.p + i, j - i);
+}
+
+static bool entry_match(struct msrp_slice e, struct msrp_slice t)
+{
+    if (e.n == 1 && e.p[0] == '*')
+        return true;
+    const char *slash = memchr(t.p, '/', t.n);
+    if (!slash || slash == t.p || slash == t.p + t.n - 1)
+        return false;
+    if (e.n >= 2 && e.p[e.n - 2] == '/' && e.p[e.n - 1] == '*') {
+        size_t tl = (size_t)(slash - t.p);
+        return msrp_slice_caseeq(msrp_slice(e.p, e.n - 2), msrp_slice(t.p, tl));
+    }
+    return msrp_slice_caseeq(e, t);
+}
+
+bool gw_accept_types_match(const char *list, struct msrp_slice ctype)
+{
+    if (!list || !*list)
+        return true;
+    struct msrp_slice t = media_type(ctype);
+    const char *p = list;
+    while (*p) {
+        while (is_blank(*p))
+            p++;
+        const char *q = p;
+        while (*q && !is_blank(*q))
+            q++;
+        if (q > p && entry_match(msrp_slice(p, (size_t)(q - p)), t))
+            return true;
+        p = q;
+    }
+    return false;
+}

@@ -1,0 +1,226 @@
+/*
+ * relayconn.c: a session's connection through its own RFC 4976 relay.
+ * AUTH (answering one Digest 401, as deployed clients do), Use-Path from
+ * the 200, refresh before Expires runs out (a fresh AUTH round, so a
+ * relay whose nonces expired still accepts it). The receiver keeps the
+ * AUTHed connection and receives on it; the sender then binds it with an
+ * empty SEND to Use-Path + remote path.
+ */
+#include "gateway/session_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/digest.h"
+#include "proto/writer.h"
+
+struct gw_relay_state {
+    char host[64];
+    char relay_uri[160];
+    char user[128];
+    char pass[128];
+    bool has_creds;
+    bool receiver;
+    bool authed;
+    unsigned rounds;   /* 401s answered in this AUTH cycle */
+    struct gw_path use_path;
+    struct ur_timer refresh;
+};
+
+static int send_auth(struct gw_session *s, const char *authorization)
+{
+    struct gw_relay_state *r = s->relay;
+    struct gw_tx *tx = gw_tx_new(s, GW_TX_AUTH, MSRP_REPORT_ABSENT);
+    if (!tx)
+        return -ENOMEM;
+    struct msrp_frame f;
+    memset(&f, 0, sizeof(f));
+    f.kind = MSRP_REQUEST;
+    f.method = MSRP_M_AUTH;
+    f.tid = msrp_slice(tx->tid, GW_TID_LEN);
+    struct msrp_slice to = msrp_slice(r->relay_uri, strlen(r->relay_uri));
+    f.to_path = (struct msrp_wpath){ .texts = &to, .n = 1 };
+    f.from_path = (struct msrp_wpath){ .uris = s->local.uris, .n = s->local.n };
+    if (authorization)
+        f.authorization = msrp_slice(authorization, strlen(authorization));
+    char *buf = malloc(GW_HEAD_RESERVE);
+    int len = buf ? msrp_write_bodiless(buf, GW_HEAD_RESERVE, &f, '$') : -1;
+    int rc = len < 0 ? -EINVAL : gw_tx_send(tx, (uint8_t *)buf, buf, (size_t)len);
+    if (rc < 0) {
+        free(buf);
+        tx->resolved = true;
+        gw_tx_maybe_free(tx);
+        return rc;
+    }
+    gw_session_log_out(s, (const uint8_t *)buf, (size_t)len);
+    return 0;
+}
+
+static void refresh_cb(struct ur_timer *t, void *arg)
+{
+    (void)t;
+    struct gw_session *s = arg;
+    if (!s->relay || !s->m)
+        return;
+    s->relay->rounds = 0;
+    gw_session_slog(s, GW_SLOG_DEBUG, "refreshing AUTH with %s", s->relay->relay_uri);
+    send_auth(s, NULL);
+}
+
+int gw_relay_start(struct gw_session *s, const struct gw_relay_settings *rs, int receiver)
+{
+    if (!rs->host || strlen(rs->host) >= sizeof(s->relay->host))
+        return -EINVAL;
+    struct gw_relay_state *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    strcpy(r->host, rs->host);
+    int v6 = strchr(rs->host, ':') != NULL;
+    snprintf(r->relay_uri, sizeof(r->relay_uri), "%s://%s%s%s:%u;tcp",
+             rs->tls ? "msrps" : "msrp", v6 ? "[" : "", rs->host, v6 ? "]" : "", rs->port);
+    if (rs->username) {
+        if (strlen(rs->username) >= sizeof(r->user) ||
+            (rs->password && strlen(rs->password) >= sizeof(r->pass))) {
+            free(r);
+            return -E2BIG;
+        }
+        strcpy(r->user, rs->username);
+        strcpy(r->pass, rs->password ? rs->password : "");
+        r->has_creds = true;
+    }
+    r->receiver = receiver != 0;
+    ur_timer_init(&r->refresh, refresh_cb, s);
+    s->relay = r;
+    int rc = gw_mconn_connect(s->loop, rs->host, rs->port, s->cfg.bind_timeout_ms, rs->tls,
+                              rs->server_name ? rs->server_name : rs->host, NULL,
+                              &gw_session_mconn_ops, s, &s->m);
+    if (rc < 0) {
+        gw_relay_free(s);
+        return rc;
+    }
+    return 0;
+}
+
+void gw_relay_on_open(struct gw_session *s)
+{
+    s->state = GW_S_AUTH;
+    int rc = send_auth(s, NULL);
+    if (rc < 0)
+        gw_session_fail(s, rc);
+}
+
+static void auth_failed(struct gw_session *s, int err)
+{
+    if (s->relay->authed) {
+        /* A failed refresh: the reservation may still hold until Expires;
+         * the relay closes the connection if it does not. */
+        gw_session_slog(s, GW_SLOG_WARN, "AUTH refresh failed");
+        return;
+    }
+    gw_session_fail(s, err);
+}
+
+static void on_401(struct gw_session *s, const struct msrp_head *h)
+{
+    struct gw_relay_state *r = s->relay;
+    const struct msrp_header *wa = msrp_head_find(h, MSRP_H_WWW_AUTHENTICATE);
+    if (!r->has_creds || r->rounds++ >= 1 || !wa) {
+        gw_session_slog(s, GW_SLOG_ERROR, "relay %s refused AUTH: 401%s", r->relay_uri,
+                        r->has_creds ? "" : " (no credentials given)");
+        auth_failed(s, -EACCES);
+        return;
+    }
+    struct msrp_digest_fields *chal = malloc(sizeof(*chal));
+    if (!chal) {
+        auth_failed(s, -ENOMEM);
+        return;
+    }
+    char cnonce[17], value[1024];
+    int len = -1;
+    if (msrp_digest_parse(chal, wa->value.p, wa->value.n) == 0) {
+        gw_session_next_tid(s, cnonce);
+        struct msrp_digest_client c = {
+            .username = msrp_slice(r->user, strlen(r->user)),
+            .password = msrp_slice(r->pass, strlen(r->pass)),
+            .uri = msrp_slice(r->relay_uri, strlen(r->relay_uri)),
+            .cnonce = msrp_slice(cnonce, 16),
+            .nc = 1,
+        };
+        len = msrp_digest_authorization(value, sizeof(value) - 1, chal, &c);
+    }
+    free(chal);
+    if (len < 0) {
+        gw_session_slog(s, GW_SLOG_ERROR, "cannot answer the relay's Digest challenge");
+        auth_failed(s, -EPROTO);
+        return;
+    }
+    value[len] = '\0';
+    if (send_auth(s, value) < 0)
+        auth_failed(s, -ENOMEM);
+}
+
+static void on_200(struct gw_session *s, const struct msrp_head *h)
+{
+    struct gw_relay_state *r = s->relay;
+    if (h->n_use_path == 0 || gw_path_set_uris(&r->use_path, h->use_path, h->n_use_path) != 0) {
+        gw_session_slog(s, GW_SLOG_ERROR, "AUTH 200 without a usable Use-Path");
+        auth_failed(s, -EPROTO);
+        return;
+    }
+    if (h->has_expires && h->expires > 0) {
+        /* Refresh at 80% of the lifetime, never more often than 1 s. */
+        uint64_t ms = (uint64_t)h->expires * 800;
+        ur_timer_arm(s->loop, &r->refresh, ms < 1000 ? 1000 : ms, 0);
+    }
+    if (r->authed)
+        return;
+    r->authed = true;
+    gw_session_slog(s, GW_SLOG_DEBUG, "AUTH accepted, Use-Path %s", r->use_path.text);
+    if (r->receiver) {
+        gw_path_copy(&s->local_full, &s->local);
+        if (gw_path_prepend(&s->local_full, &r->use_path) != 0) {
+            auth_failed(s, -E2BIG);
+            return;
+        }
+        gw_session_set_ready(s, 0);
+        return;
+    }
+    if (gw_path_prepend(&s->to, &r->use_path) != 0) {
+        auth_failed(s, -E2BIG);
+        return;
+    }
+    int rc = gw_session_bind_send(s);
+    if (rc < 0)
+        auth_failed(s, rc);
+}
+
+void gw_relay_on_response(struct gw_session *s, struct gw_tx *tx, const struct msrp_head *h)
+{
+    (void)tx;
+    if (!s->relay)
+        return;
+    switch (h->status) {
+    case 200:
+        on_200(s, h);
+        break;
+    case 401:
+        on_401(s, h);
+        break;
+    default:
+        gw_session_slog(s, GW_SLOG_ERROR, "relay refused AUTH: %u %.*s", h->status,
+                        (int)h->comment.n, h->comment.p);
+        auth_failed(s, -EACCES);
+        break;
+    }
+}
+
+void gw_relay_free(struct gw_session *s)
+{
+    if (!s->relay)
+        return;
+    ur_timer_cancel(s->loop, &s->relay->refresh);
+    free(s->relay);
+    s->relay = NULL;
+}

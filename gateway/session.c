@@ -1,0 +1,956 @@
+/*
+ * session.c: the bound session -- frames in (validation, segments,
+ * reassembly bookkeeping, responses, REPORTs) and out (transactions with
+ * response timeouts), and the session's lifetime. The outgoing queue is
+ * filequeue.c's; how the connection is obtained is endpoint.c's and
+ * relayconn.c's. Contract in session.h.
+ *
+ * Lifetime: the session owns its mconn. When the mconn closes, every
+ * transaction, queued message and incoming message is finished with
+ * GW_CODE_CLOSED, then on_close runs; the struct itself is freed once no
+ * file read still targets one of its buffers.
+ */
+#include "gateway/session_int.h"
+
+#include "gateway/accepttypes.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "proto/writer.h"
+#include "uring/conn.h"
+#include "uring/loop.h"
+
+void gw_session_config_default(struct gw_session_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->chunk_size = 65536;
+    c->window = 8;
+    c->response_timeout_ms = 30000;
+    c->bind_timeout_ms = 30000;
+    c->max_in_messages = 16;
+}
+
+static void session_close_cb(struct ur_timer *t, void *arg);
+static void session_bind_timeout(struct ur_timer *t, void *arg);
+
+int gw_session_new(struct ur_loop *loop, const struct gw_session_config *cfg,
+                   const struct gw_session_ops *ops, void *ud, struct gw_session **out)
+{
+    struct gw_session *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    if (cfg)
+        s->cfg = *cfg;
+    else
+        gw_session_config_default(&s->cfg);
+    /* Zero fields mean defaults, so a partly filled config works. */
+    struct gw_session_config d;
+    gw_session_config_default(&d);
+    if (!s->cfg.chunk_size)
+        s->cfg.chunk_size = d.chunk_size;
+    if (!s->cfg.window)
+        s->cfg.window = d.window;
+    if (!s->cfg.response_timeout_ms)
+        s->cfg.response_timeout_ms = d.response_timeout_ms;
+    if (!s->cfg.bind_timeout_ms)
+        s->cfg.bind_timeout_ms = d.bind_timeout_ms;
+    if (!s->cfg.max_in_messages)
+        s->cfg.max_in_messages = d.max_in_messages;
+    if (s->cfg.chunk_size > (64u << 20))
+        s->cfg.chunk_size = 64u << 20;
+    if (s->cfg.accept_types) {
+        if (strlen(s->cfg.accept_types) >= sizeof(s->accept_types)) {
+            free(s);
+            return -E2BIG;
+        }
+        strcpy(s->accept_types, s->cfg.accept_types);
+    }
+    s->cfg.accept_types = s->accept_types;
+    s->in = calloc(s->cfg.max_in_messages, sizeof(*s->in));
+    s->free_bufs = calloc(s->cfg.window, sizeof(*s->free_bufs));
+    if (!s->in || !s->free_bufs) {
+        free(s->in);
+        free(s->free_bufs);
+        free(s);
+        return -ENOMEM;
+    }
+    s->loop = loop;
+    s->ops = ops;
+    s->ud = ud;
+    ur_timer_init(&s->bind_timer, session_bind_timeout, s);
+    ur_timer_init(&s->close_timer, session_close_cb, s);
+    *out = s;
+    return 0;
+}
+
+void gw_session_slog(struct gw_session *s, enum gw_slog kind, const char *fmt, ...)
+{
+    if (!s->logfn)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    struct gw_slog_event ev = { .kind = kind, .p = msg,
+                                .n = (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1 };
+    s->logfn(s, &ev, s->logud);
+}
+
+void gw_session_next_tid(struct gw_session *s, char tid[GW_TID_LEN])
+{
+    if (msrp_tid_gen_next(&s->tidgen, tid, GW_TID_LEN) != 0) {
+        /* No random source: ids must still differ per transaction. */
+        static unsigned long ctr;
+        char tmp[32];
+        snprintf(tmp, sizeof(tmp), "x%015lu", ++ctr);
+        memcpy(tid, tmp, GW_TID_LEN);
+    }
+}
+
+/* ---- buffers ---- */
+
+uint8_t *gw_tx_alloc_buf(struct gw_session *s)
+{
+    if (s->n_free_bufs)
+        return s->free_bufs[--s->n_free_bufs];
+    return malloc(GW_HEAD_RESERVE + (size_t)s->cfg.chunk_size + GW_TAIL_RESERVE);
+}
+
+void gw_tx_free_buf(struct gw_session *s, uint8_t *buf)
+{
+    if (!buf)
+        return;
+    if (s->n_free_bufs < s->cfg.window)
+        s->free_bufs[s->n_free_bufs++] = buf;
+    else
+        free(buf);
+}
+
+/* ---- transactions ---- */
+
+static void tx_timeout(struct ur_timer *t, void *arg);
+
+struct gw_tx *gw_tx_new(struct gw_session *s, enum gw_tx_kind kind, enum msrp_report fr)
+{
+    struct gw_tx *tx = calloc(1, sizeof(*tx));
+    if (!tx)
+        return NULL;
+    tx->s = s;
+    tx->kind = kind;
+    tx->fr = fr;
+    gw_session_next_tid(s, tx->tid);
+    ur_timer_init(&tx->timer, tx_timeout, tx);
+    tx->next = s->txs;
+    if (s->txs)
+        s->txs->prev = tx;
+    s->txs = tx;
+    return tx;
+}
+
+void gw_tx_maybe_free(struct gw_tx *tx)
+{
+    struct gw_session *s = tx->s;
+    if (tx->sending || tx->reading || !tx->resolved || ur_timer_armed(&tx->timer))
+        return;
+    if (tx->prev)
+        tx->prev->next = tx->next;
+    else
+        s->txs = tx->next;
+    if (tx->next)
+        tx->next->prev = tx->prev;
+    if (tx->kind == GW_TX_CHUNK)
+        gw_tx_free_buf(s, tx->buf);
+    else
+        free(tx->buf);
+    free(tx);
+}
+
+/* Delivers the outcome of tx once. */
+void gw_tx_resolve(struct gw_tx *tx, int code)
+{
+    struct gw_session *s = tx->s;
+    if (tx->resolved)
+        return;
+    tx->resolved = true;
+    if (tx->holds_slot) {
+        tx->holds_slot = false;
+        s->slots--;
+    }
+    switch (tx->kind) {
+    case GW_TX_CHUNK:
+        gw_fq_tx_resolved(s, tx, code);
+        break;
+    case GW_TX_USER:
+        if (tx->resp)
+            tx->resp(s, code, tx->resp_arg);
+        break;
+    case GW_TX_AUTH:
+        break;
+    }
+}
+
+static void tx_timeout(struct ur_timer *t, void *arg)
+{
+    (void)t;
+    struct gw_tx *tx = arg;
+    struct gw_session *s = tx->s;
+    if (!tx->resolved) {
+        gw_session_slog(s, GW_SLOG_WARN, "no response to transaction %.*s within %u ms: 408",
+                        GW_TID_LEN, tx->tid, s->cfg.response_timeout_ms);
+        if (tx->kind == GW_TX_AUTH) {
+            tx->resolved = true;
+            gw_session_fail(s, -ETIMEDOUT);
+        } else {
+            gw_tx_resolve(tx, GW_CODE_TIMEOUT);
+        }
+    }
+    gw_tx_maybe_free(tx);
+    gw_fq_pump(s);
+    gw_session_maybe_finish(s);
+}
+
+static void tx_send_done(struct ur_conn *c, void *arg, int err)
+{
+    (void)c;
+    struct gw_tx *tx = arg;
+    struct gw_session *s = tx->s;
+    tx->sending = false;
+    if (tx->kind == GW_TX_CHUNK) {
+        gw_tx_free_buf(s, tx->buf);
+    } else {
+        free(tx->buf);
+    }
+    tx->buf = NULL;
+    if (err) {
+        ur_timer_cancel(s->loop, &tx->timer);
+        gw_tx_resolve(tx, GW_CODE_CLOSED);
+    } else if (tx->fr == MSRP_REPORT_NO || tx->fr == MSRP_REPORT_PARTIAL) {
+        /* No 200 will come: sent is success (partial keeps its timer to
+         * recognise a late error response). */
+        gw_tx_resolve(tx, GW_CODE_OK);
+    }
+    gw_tx_maybe_free(tx);
+    if (s->state != GW_S_CLOSED) {
+        gw_fq_pump(s);
+        gw_session_maybe_finish(s);
+    }
+}
+
+int gw_tx_send(struct gw_tx *tx, uint8_t *buf, const void *p, size_t n)
+{
+    struct gw_session *s = tx->s;
+    tx->buf = buf;
+    if (!s->m)
+        return -ENOTCONN;
+    int rc = gw_mconn_send(s->m, p, n, tx_send_done, tx);
+    if (rc < 0) {
+        tx->buf = NULL;
+        return rc;
+    }
+    tx->sending = true;
+    if (tx->fr != MSRP_REPORT_NO)
+        ur_timer_arm(s->loop, &tx->timer, s->cfg.response_timeout_ms, 0);
+    return 0;
+}
+
+static struct gw_tx *tx_find(struct gw_session *s, struct msrp_slice tid)
+{
+    if (tid.n != GW_TID_LEN)
+        return NULL;
+    for (struct gw_tx *tx = s->txs; tx; tx = tx->next)
+        if (memcmp(tx->tid, tid.p, GW_TID_LEN) == 0)
+            return tx;
+    return NULL;
+}
+
+/* ---- building SEND frames ---- */
+
+/*
+ * Writes a SEND around the body already at buf + GW_HEAD_RESERVE (n bytes):
+ * the head right before it, the end-line right after, so the frame is one
+ * contiguous send. Picks a new tid while the body contains the end-line.
+ */
+int gw_session_build_send(struct gw_session *s, uint8_t *buf, size_t n, char tid[GW_TID_LEN],
+                          const char *message_id, const struct msrp_byte_range *br,
+                          const char *ctype, enum msrp_report fr, enum msrp_report sr,
+                          char flag, uint8_t **frame, size_t *len, size_t *head_len)
+{
+    char *body = (char *)buf + GW_HEAD_RESERVE;
+    for (int tries = 0;; tries++) {
+        if (msrp_body_check(body, n, msrp_slice(tid, GW_TID_LEN)) == 0)
+            break;
+        if (tries > 16)
+            return -EIO;
+        gw_session_next_tid(s, tid);
+    }
+    struct msrp_frame f;
+    memset(&f, 0, sizeof(f));
+    f.kind = MSRP_REQUEST;
+    f.method = MSRP_M_SEND;
+    f.tid = msrp_slice(tid, GW_TID_LEN);
+    f.to_path = (struct msrp_wpath){ .uris = s->to.uris, .n = s->to.n };
+    f.from_path = (struct msrp_wpath){ .uris = s->local.uris, .n = s->local.n };
+    f.message_id = msrp_slice(message_id, strlen(message_id));
+    f.success_report = sr;
+    f.failure_report = fr;
+    if (br) {
+        f.has_byte_range = true;
+        f.byte_range = *br;
+    }
+    f.content_type = msrp_slice(ctype, strlen(ctype));
+    f.has_body = true;
+    char head[GW_HEAD_RESERVE];
+    int hl = msrp_write_head(head, sizeof(head), &f);
+    if (hl < 0)
+        return hl == MSRP_E_NOSPACE ? -E2BIG : -EINVAL;
+    int el = msrp_write_end_line(body + n, GW_TAIL_RESERVE, f.tid, flag, true);
+    if (el < 0)
+        return -EINVAL;
+    memcpy(buf + GW_HEAD_RESERVE - hl, head, (size_t)hl);
+    *frame = buf + GW_HEAD_RESERVE - hl;
+    *len = (size_t)hl + n + (size_t)el;
+    if (head_len)
+        *head_len = (size_t)hl;
+    return 0;
+}
+
+void gw_session_log_out(struct gw_session *s, const uint8_t *head, size_t n)
+{
+    if (!s->logfn)
+        return;
+    struct gw_slog_event ev = { .kind = GW_SLOG_OUT, .p = (const char *)head, .n = n };
+    s->logfn(s, &ev, s->logud);
+}
+
+int gw_session_send_chunk(struct gw_session *s, const char *message_id,
+                          const struct msrp_byte_range *br, const char *content_type,
+                          const void *body, size_t n, char flag, enum msrp_report fr,
+                          gw_resp_fn resp, void *arg)
+{
+    if (!s->m || s->closing)
+        return -ENOTCONN;
+    uint8_t *buf = malloc(GW_HEAD_RESERVE + n + GW_TAIL_RESERVE);
+    if (!buf)
+        return -ENOMEM;
+    if (n)
+        memcpy(buf + GW_HEAD_RESERVE, body, n);
+    struct gw_tx *tx = gw_tx_new(s, GW_TX_USER, fr);
+    if (!tx) {
+        free(buf);
+        return -ENOMEM;
+    }
+    tx->resp = resp;
+    tx->resp_arg = arg;
+    uint8_t *frame;
+    size_t len, hl;
+    int rc = gw_session_build_send(s, buf, n, tx->tid, message_id, br,
+                                   content_type ? content_type : "text/plain", fr,
+                                   s->cfg.success_report, flag, &frame, &len, &hl);
+    if (rc == 0)
+        rc = gw_tx_send(tx, buf, frame, len);
+    if (rc < 0) {
+        free(buf);
+        tx->resolved = true;
+        gw_tx_maybe_free(tx);
+        return rc;
+    }
+    gw_session_log_out(s, frame, hl);
+    return 0;
+}
+
+/* ---- binding (connector side) ---- */
+
+static void bind_resp(struct gw_session *s, int code, void *arg)
+{
+    (void)arg;
+    if (code == GW_CODE_OK) {
+        gw_session_slog(s, GW_SLOG_DEBUG, "bound: empty SEND answered 200");
+        gw_session_set_ready(s, 0);
+        gw_fq_pump(s);
+        gw_session_maybe_finish(s);
+        return;
+    }
+    gw_session_slog(s, GW_SLOG_ERROR, "binding SEND answered %d", code);
+    gw_session_fail(s, code == GW_CODE_TIMEOUT ? -ETIMEDOUT : -EPROTO);
+}
+
+int gw_session_bind_send(struct gw_session *s)
+{
+    char mid[17];
+    gw_session_next_tid(s, mid);
+    mid[16] = '\0';
+    struct gw_tx *tx = gw_tx_new(s, GW_TX_USER, MSRP_REPORT_ABSENT);
+    if (!tx)
+        return -ENOMEM;
+    tx->resp = bind_resp;
+    struct msrp_frame f;
+    memset(&f, 0, sizeof(f));
+    f.kind = MSRP_REQUEST;
+    f.method = MSRP_M_SEND;
+    f.tid = msrp_slice(tx->tid, GW_TID_LEN);
+    f.to_path = (struct msrp_wpath){ .uris = s->to.uris, .n = s->to.n };
+    f.from_path = (struct msrp_wpath){ .uris = s->local.uris, .n = s->local.n };
+    f.message_id = msrp_slice(mid, 16);
+    char *buf = malloc(GW_HEAD_RESERVE);
+    int len = buf ? msrp_write_bodiless(buf, GW_HEAD_RESERVE, &f, '$') : -ENOMEM;
+    int rc = len < 0 ? (len == -ENOMEM ? -ENOMEM : -EINVAL)
+                     : gw_tx_send(tx, (uint8_t *)buf, buf, (size_t)len);
+    if (rc < 0) {
+        free(buf);
+        tx->resolved = true;
+        gw_tx_maybe_free(tx);
+        return rc;
+    }
+    s->state = GW_S_BINDING;
+    gw_session_log_out(s, (const uint8_t *)buf, (size_t)len);
+    return 0;
+}
+
+/* ---- readiness, failure, close ---- */
+
+void gw_session_set_ready(struct gw_session *s, int err)
+{
+    if (err == 0) {
+        s->state = GW_S_BOUND;
+        ur_timer_cancel(s->loop, &s->bind_timer);
+    }
+    if (s->ready_done)
+        return;
+    s->ready_done = true;
+    if (s->ops->on_ready)
+        s->ops->on_ready(s, err);
+}
+
+static void session_free(struct gw_session *s)
+{
+    for (unsigned i = 0; i < s->n_free_bufs; i++)
+        free(s->free_bufs[i]);
+    free(s->free_bufs);
+    free(s->in);
+    gw_relay_free(s);
+    free(s);
+}
+
+/* Everything ends here, with or without a connection. */
+static void session_finalize(struct gw_session *s, int err)
+{
+    if (s->state == GW_S_CLOSED)
+        return;
+    s->state = GW_S_CLOSED;
+    s->closing = true;
+    ur_timer_cancel(s->loop, &s->bind_timer);
+    ur_timer_cancel(s->loop, &s->close_timer);
+    gw_server_unregister(s);
+    gw_relay_free(s);
+    /* Outstanding transactions: their sends already failed (the mconn
+     * cancels queued sends before on_close), so only timers remain. */
+    for (struct gw_tx *tx = s->txs, *next; tx; tx = next) {
+        next = tx->next;
+        ur_timer_cancel(s->loop, &tx->timer);
+        tx->sending = false;
+        gw_tx_resolve(tx, GW_CODE_CLOSED);
+        tx->resolved = true;
+        gw_tx_maybe_free(tx); /* kept while its file read runs */
+    }
+    gw_fq_fail_all(s, GW_CODE_CLOSED);
+    for (unsigned i = 0; i < s->cfg.max_in_messages; i++) {
+        struct gw_in_slot *sl = &s->in[i];
+        if (!sl->used)
+            continue;
+        sl->used = false;
+        if (s->ops->on_message_end)
+            s->ops->on_message_end(s, &sl->m, GW_CODE_CLOSED);
+    }
+    if (!s->ready_done)
+        gw_session_set_ready(s, err ? err : -ECONNRESET);
+    if (s->ops->on_close)
+        s->ops->on_close(s, err);
+    if (s->reads == 0)
+        session_free(s);
+}
+
+/* A file read finished after the session closed. */
+void gw_session_read_done(struct gw_session *s)
+{
+    s->reads--;
+    if (s->state == GW_S_CLOSED && s->reads == 0)
+        session_free(s);
+}
+
+static void session_close_cb(struct ur_timer *t, void *arg)
+{
+    (void)t;
+    struct gw_session *s = arg;
+    if (s->m)
+        gw_mconn_close(s->m);
+    else
+        session_finalize(s, s->close_err);
+}
+
+void gw_session_fail(struct gw_session *s, int err)
+{
+    if (s->state == GW_S_CLOSED)
+        return;
+    if (!s->close_err)
+        s->close_err = err;
+    s->closing = true;
+    if (!s->ready_done)
+        gw_session_set_ready(s, err);
+    /* Deferred: callers are often deep inside mconn callbacks. */
+    ur_timer_arm(s->loop, &s->close_timer, 0, 0);
+}
+
+static void session_bind_timeout(struct ur_timer *t, void *arg)
+{
+    (void)t;
+    struct gw_session *s = arg;
+    gw_session_slog(s, GW_SLOG_ERROR, "not bound within %u ms", s->cfg.bind_timeout_ms);
+    gw_session_fail(s, -ETIMEDOUT);
+}
+
+/* Drain finished? Then close after the last bytes left. */
+void gw_session_maybe_finish(struct gw_session *s)
+{
+    if (!s->draining || s->state == GW_S_CLOSED || s->q_head)
+        return;
+    for (struct gw_tx *tx = s->txs; tx; tx = tx->next)
+        if (!tx->resolved || tx->sending)
+            return;
+    if (s->m)
+        gw_mconn_close_after_flush(s->m);
+    else
+        ur_timer_arm(s->loop, &s->close_timer, 0, 0);
+}
+
+void gw_session_shutdown(struct gw_session *s, bool drain)
+{
+    if (s->state == GW_S_CLOSED)
+        return;
+    if (drain && s->state == GW_S_BOUND) {
+        s->draining = true;
+        gw_session_maybe_finish(s);
+        return;
+    }
+    s->closing = true;
+    gw_fq_fail_all(s, GW_CODE_ABORTED);
+    ur_timer_arm(s->loop, &s->close_timer, 0, 0);
+}
+
+/* ---- incoming frames ---- */
+
+static bool to_path_ok(struct gw_session *s, const struct msrp_head *h)
+{
+    if (h->n_to_path == 0 || s->local.n == 0)
+        return false;
+    const struct msrp_uri *mine = &s->local.uris[0];
+    const struct msrp_uri *theirs = &h->to_path[0];
+    if (s->cfg.sessmatch)
+        return msrp_slice_eq(mine->session_id, theirs->session_id);
+    return msrp_uri_equal(mine, theirs);
+}
+
+static bool from_path_ok(struct gw_session *s, const struct msrp_head *h)
+{
+    if (h->n_from_path == 0)
+        return false;
+    if (s->cfg.sessmatch || s->remote.n == 0)
+        return true;
+    /* Relays between us add themselves in front: compare the endpoints. */
+    return msrp_uri_equal(gw_path_last(&s->remote), &h->from_path[h->n_from_path - 1]);
+}
+
+static struct gw_in_slot *in_find(struct gw_session *s, struct msrp_slice mid, bool create)
+{
+    struct gw_in_slot *free_slot = NULL;
+    for (unsigned i = 0; i < s->cfg.max_in_messages; i++) {
+        struct gw_in_slot *sl = &s->in[i];
+        if (!sl->used) {
+            if (!free_slot)
+                free_slot = sl;
+            continue;
+        }
+        if (strlen(sl->m.message_id) == mid.n && memcmp(sl->m.message_id, mid.p, mid.n) == 0)
+            return sl;
+    }
+    if (!create || !free_slot)
+        return NULL;
+    memset(free_slot, 0, sizeof(*free_slot));
+    free_slot->used = true;
+    memcpy(free_slot->m.message_id, mid.p, mid.n);
+    free_slot->m.total = UINT64_MAX;
+    msrp_ranges_init(&free_slot->ranges, free_slot->store, GW_IN_RANGES);
+    return free_slot;
+}
+
+static void in_release(struct gw_in_slot *sl)
+{
+    sl->used = false;
+}
+
+static int on_send_head(struct gw_session *s, const struct msrp_head *h)
+{
+    struct gw_in_cur *cur = &s->cur;
+    if (!to_path_ok(s, h) || !from_path_ok(s, h)) {
+        gw_session_slog(s, GW_SLOG_WARN, "SEND %.*s for another session: 481",
+                        (int)h->tid.n, h->tid.p);
+        gw_mconn_respond(s->m, h, 481, "Session Does Not Exist", NULL);
+        cur->mode = 2;
+        return GW_MCONN_CONTINUE;
+    }
+    if (s->remote.n == 0 && !s->cfg.sessmatch)
+        gw_path_set_uris(&s->remote, h->from_path, h->n_from_path);
+    if (s->to.n == 0)
+        gw_path_set_uris(&s->to, h->from_path, h->n_from_path);
+    if (!h->has_body && h->content_type.n == 0) {
+        cur->mode = 3; /* empty SEND: binding or keep-alive */
+        return GW_MCONN_CONTINUE;
+    }
+    if (h->content_type.n && !gw_accept_types_match(s->accept_types, h->content_type)) {
+        gw_session_slog(s, GW_SLOG_INFO, "Content-Type %.*s not accepted: 415",
+                        (int)h->content_type.n, h->content_type.p);
+        gw_mconn_respond(s->m, h, 415, "Unsupported Media Type", NULL);
+        cur->mode = 2;
+        return GW_MCONN_CONTINUE;
+    }
+    if (h->message_id.n > GW_MSGID_MAX) {
+        gw_mconn_respond(s->m, h, 400, "Message-ID too long", NULL);
+        cur->mode = 2;
+        return GW_MCONN_CONTINUE;
+    }
+    bool fresh = in_find(s, h->message_id, false) == NULL;
+    struct gw_in_slot *sl = in_find(s, h->message_id, true);
+    if (!sl) {
+        gw_mconn_respond(s->m, h, 413, "Too many messages in progress", NULL);
+        cur->mode = 2;
+        return GW_MCONN_CONTINUE;
+    }
+    uint64_t start = h->has_byte_range ? h->byte_range.start - 1 : sl->next_pos;
+    if (h->has_byte_range && h->byte_range.total != MSRP_BR_STAR) {
+        if (sl->m.total != UINT64_MAX && sl->m.total != h->byte_range.total) {
+            gw_mconn_respond(s->m, h, 400, "Byte-Range total changed", NULL);
+            cur->mode = 2;
+            return GW_MCONN_CONTINUE;
+        }
+        sl->m.total = h->byte_range.total;
+    }
+    if (fresh) {
+        size_t cl = h->content_type.n > GW_CTYPE_MAX ? GW_CTYPE_MAX : h->content_type.n;
+        memcpy(sl->m.content_type, h->content_type.p, cl);
+        sl->m.content_type[cl] = '\0';
+        sl->m.success_report = h->success_report == MSRP_REPORT_YES;
+        int code = s->ops->on_message_start ? s->ops->on_message_start(s, &sl->m) : 0;
+        if (code) {
+            in_release(sl);
+            gw_mconn_respond(s->m, h, (uint16_t)code, NULL, NULL);
+            cur->mode = 2;
+            return GW_MCONN_CONTINUE;
+        }
+    }
+    if (h->success_report == MSRP_REPORT_YES)
+        sl->m.success_report = true;
+    cur->mode = 1;
+    cur->slot = sl;
+    cur->start = start;
+    cur->len = 0;
+    cur->code = 0;
+    return GW_MCONN_CONTINUE;
+}
+
+static void on_report_head(struct gw_session *s, const struct msrp_head *h)
+{
+    if (!h->has_status) {
+        gw_session_slog(s, GW_SLOG_WARN, "REPORT without Status ignored");
+        return;
+    }
+    if (s->ops->on_report)
+        s->ops->on_report(s, h->message_id, h->status_hdr.code,
+                          h->has_byte_range ? &h->byte_range : NULL, h);
+}
+
+static void on_response_head(struct gw_session *s, const struct msrp_head *h)
+{
+    struct gw_tx *tx = tx_find(s, h->tid);
+    if (!tx) {
+        gw_session_slog(s, GW_SLOG_DEBUG, "response %u to unknown transaction %.*s",
+                        h->status, (int)h->tid.n, h->tid.p);
+        return;
+    }
+    if (tx->resolved) {
+        if (h->status != 200)
+            gw_session_slog(s, GW_SLOG_WARN, "late response %u to %.*s (Failure-Report %s)",
+                            h->status, GW_TID_LEN, tx->tid,
+                            tx->fr == MSRP_REPORT_PARTIAL ? "partial" : "no");
+        return;
+    }
+    ur_timer_cancel(s->loop, &tx->timer);
+    if (tx->kind == GW_TX_AUTH) {
+        tx->resolved = true;
+        gw_relay_on_response(s, tx, h);
+    } else {
+        gw_tx_resolve(tx, h->status);
+    }
+    gw_tx_maybe_free(tx);
+    gw_fq_pump(s);
+    gw_session_maybe_finish(s);
+}
+
+int gw_session_on_head(struct gw_mconn *m, const struct msrp_head *h)
+{
+    struct gw_session *s = gw_mconn_data(m);
+    struct gw_in_cur *cur = &s->cur;
+    cur->mode = 2;
+    if (s->logfn) {
+        struct gw_slog_event ev = { .kind = GW_SLOG_IN_START, .head = h };
+        s->logfn(s, &ev, s->logud);
+    }
+    if (s->state == GW_S_CLOSED)
+        return GW_MCONN_CONTINUE;
+    if (h->kind == MSRP_RESPONSE) {
+        on_response_head(s, h);
+        return GW_MCONN_CONTINUE;
+    }
+    switch (h->method) {
+    case MSRP_M_SEND:
+        return on_send_head(s, h);
+    case MSRP_M_REPORT:
+        if (to_path_ok(s, h))
+            on_report_head(s, h);
+        return GW_MCONN_CONTINUE;
+    default:
+        gw_mconn_respond(m, h, 501, "Not Implemented", NULL);
+        return GW_MCONN_CONTINUE;
+    }
+}
+
+static int sm_on_body(struct gw_mconn *m, const struct msrp_head *h, const char *p, size_t n,
+                      uint64_t off, struct ur_buf *buf)
+{
+    (void)h;
+    struct gw_session *s = gw_mconn_data(m);
+    struct gw_in_cur *cur = &s->cur;
+    if (cur->mode != 1 || cur->code)
+        return GW_MCONN_CONTINUE;
+    uint64_t pos = cur->start + off;
+    cur->len = off + n;
+    uint64_t total = cur->slot->m.total;
+    if (total != UINT64_MAX && pos + n > total) {
+        /* An open-ended chunk ran past the announced total. */
+        cur->code = 400;
+        if (pos >= total)
+            return GW_MCONN_CONTINUE;
+        n = (size_t)(total - pos);
+    }
+    if (s->logfn) {
+        struct gw_slog_event ev = { .kind = GW_SLOG_IN_DATA, .head = h, .p = p, .n = n, .pos = pos };
+        s->logfn(s, &ev, s->logud);
+    }
+    if (!s->ops->on_data)
+        return GW_MCONN_CONTINUE;
+    return s->ops->on_data(s, &cur->slot->m, p, n, pos, buf);
+}
+
+static void send_success_report(struct gw_session *s, const struct msrp_head *h, uint64_t total)
+{
+    if (h->message_id.n == 0 || !s->m)
+        return;
+    char tid[GW_TID_LEN];
+    gw_session_next_tid(s, tid);
+    struct msrp_byte_range br = { 1, total, total };
+    char buf[GW_HEAD_RESERVE];
+    int len = msrp_write_report(buf, sizeof(buf), h, msrp_slice(tid, GW_TID_LEN), NULL, 200,
+                                "OK", &br);
+    if (len > 0) {
+        gw_mconn_send_copy(s->m, buf, (size_t)len);
+        gw_session_log_out(s, (const uint8_t *)buf, (size_t)len);
+    }
+}
+
+static int sm_on_end(struct gw_mconn *m, const struct msrp_head *h, char flag)
+{
+    struct gw_session *s = gw_mconn_data(m);
+    struct gw_in_cur *cur = &s->cur;
+    if (s->logfn) {
+        struct gw_slog_event ev = { .kind = GW_SLOG_IN_END, .head = h, .p = &flag, .n = 1 };
+        s->logfn(s, &ev, s->logud);
+    }
+    int mode = cur->mode;
+    cur->mode = 0;
+    if (mode == 3) {
+        gw_mconn_respond(m, h, 200, "OK", NULL);
+        return GW_MCONN_CONTINUE;
+    }
+    if (mode != 1)
+        return GW_MCONN_CONTINUE;
+    struct gw_in_slot *sl = cur->slot;
+    uint16_t code = cur->code ? cur->code : 200;
+    if (code == 200 && cur->len > 0 &&
+        msrp_ranges_add(&sl->ranges, cur->start + 1, cur->start + cur->len) != 0)
+        code = 413;
+    sl->next_pos = cur->start + cur->len;
+    sl->m.received = msrp_ranges_bytes(&sl->ranges);
+    gw_mconn_respond(m, h, code, code == 200 ? "OK" : "Bad Request", NULL);
+    if (code != 200 || flag == '#') {
+        int st = code != 200 ? code : GW_CODE_ABORTED;
+        if (flag == '#')
+            gw_session_slog(s, GW_SLOG_INFO, "message %s aborted by the sender ('#')",
+                            sl->m.message_id);
+        in_release(sl);
+        if (s->ops->on_message_end)
+            s->ops->on_message_end(s, &sl->m, st);
+        return GW_MCONN_CONTINUE;
+    }
+    if (flag == '$')
+        sl->last_seen = true;
+    bool complete;
+    if (sl->m.total == UINT64_MAX) {
+        complete = sl->last_seen && msrp_ranges_prefix(&sl->ranges) == sl->m.received;
+        if (complete)
+            sl->m.total = sl->m.received;
+    } else {
+        complete = sl->last_seen && msrp_ranges_complete(&sl->ranges, sl->m.total);
+    }
+    if (!complete)
+        return GW_MCONN_CONTINUE;
+    if (sl->m.success_report)
+        send_success_report(s, h, sl->m.total);
+    in_release(sl);
+    if (s->ops->on_message_end)
+        s->ops->on_message_end(s, &sl->m, 0);
+    return GW_MCONN_CONTINUE;
+}
+
+static void sm_on_error(struct gw_mconn *m, int err, uint64_t off, const struct msrp_head *h)
+{
+    (void)h;
+    struct gw_session *s = gw_mconn_data(m);
+    gw_session_slog(s, GW_SLOG_ERROR, "framing error %s at stream offset %llu",
+                    msrp_strerror(err), (unsigned long long)off);
+    if (!s->close_err)
+        s->close_err = -EPROTO;
+}
+
+static void sm_on_drain(struct gw_mconn *m)
+{
+    gw_fq_pump(gw_mconn_data(m));
+}
+
+static void fill_local_from_socket(struct gw_session *s)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char ip[INET6_ADDRSTRLEN] = "127.0.0.1";
+    unsigned port = 2855;
+    if (getsockname(ur_conn_fd(gw_mconn_conn(s->m)), (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET) {
+            const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+            port = ntohs(a->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+            port = ntohs(a->sin6_port);
+        }
+    }
+    char uri[256];
+    int n = gw_local_uri_make(uri, sizeof(uri), ip, port, ur_conn_is_tls(gw_mconn_conn(s->m)));
+    if (n > 0) {
+        gw_path_set(&s->local, uri, (size_t)n);
+        gw_path_copy(&s->local_full, &s->local);
+    }
+}
+
+static void sm_on_open(struct gw_mconn *m, int err)
+{
+    struct gw_session *s = gw_mconn_data(m);
+    if (err) {
+        gw_session_slog(s, GW_SLOG_ERROR, "connect to %s failed: %s", gw_mconn_peer(m),
+                        strerror(-err));
+        if (!s->close_err)
+            s->close_err = err;
+        return; /* on_close follows */
+    }
+    if (s->local.n == 0)
+        fill_local_from_socket(s);
+    if (s->state != GW_S_CONNECTING)
+        return;
+    if (s->relay) {
+        gw_relay_on_open(s);
+        return;
+    }
+    int rc = gw_session_bind_send(s);
+    if (rc < 0)
+        gw_session_fail(s, rc);
+}
+
+static void sm_on_close(struct gw_mconn *m, int err)
+{
+    struct gw_session *s = gw_mconn_data(m);
+    s->m = NULL;
+    int e = s->close_err ? s->close_err : err;
+    if (e == 0 && !s->draining && s->state != GW_S_BOUND)
+        e = -ECONNRESET;
+    session_finalize(s, e);
+}
+
+const struct gw_mconn_ops gw_session_mconn_ops = {
+    .on_open = sm_on_open,
+    .on_head = gw_session_on_head,
+    .on_body = sm_on_body,
+    .on_end = sm_on_end,
+    .on_error = sm_on_error,
+    .on_drain = sm_on_drain,
+    .on_close = sm_on_close,
+};
+
+/* ---- misc API ---- */
+
+void gw_session_resume(struct gw_session *s)
+{
+    if (s->m)
+        gw_mconn_resume(s->m);
+}
+
+const char *gw_session_local_uri(const struct gw_session *s)
+{
+    return s->local.text;
+}
+
+const char *gw_session_local_path(const struct gw_session *s)
+{
+    return s->local_full.n ? s->local_full.text : s->local.text;
+}
+
+const char *gw_session_remote_path(const struct gw_session *s)
+{
+    return s->remote.text;
+}
+
+void *gw_session_data(const struct gw_session *s)
+{
+    return s->ud;
+}
+
+void gw_session_set_log(struct gw_session *s, gw_session_log_fn fn, void *ud)
+{
+    s->logfn = fn;
+    s->logud = ud;
+}
+
+struct ur_loop *gw_session_loop(const struct gw_session *s)
+{
+    return s->loop;
+}
+
+unsigned gw_session_queued(const struct gw_session *s)
+{
+    return s->n_queued;
+}
