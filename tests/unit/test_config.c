@@ -407,3 +407,34 @@ Test(config, reference_lists_every_key)
     free(dump);
     gw_config_free(&c);
 }
+
+/* The shipped example loads, and every value in it is the default: it
+ * differs from the built-in config only by its user source. */
+Test(config, example_file_states_the_defaults)
+{
+    char path[1024];
+    const char *slash = strrchr(__FILE__, '/');
+    struct gw_config e, d;
+    char *de, *dd, *p;
+
+    snprintf(path, sizeof(path), "%.*s/../../gateway/msrpgw.conf.example",
+             (int)(slash - __FILE__), __FILE__);
+    cr_assert_eq(gw_config_load(&e, path, err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(e.users_file, "/etc/msrpgw/users");
+    cr_assert_eq(e.n_users, 0);
+    cr_assert_eq(gw_config_defaults(&d), 0);
+    de = capture(gw_config_dump, &e);
+    dd = capture(gw_config_dump, &d);
+    p = strstr(de, "users_file = /etc/msrpgw/users\n");
+    cr_assert_not_null(p);
+    memmove(p + strlen("users_file = "), p + strlen("users_file = /etc/msrpgw/users"),
+            strlen(p + strlen("users_file = /etc/msrpgw/users")) + 1);
+    p = strstr(dd, "user = demo:***\n");
+    cr_assert_not_null(p);
+    memmove(p, p + strlen("user = demo:***\n"), strlen(p + strlen("user = demo:***\n")) + 1);
+    cr_assert_str_eq(de, dd);
+    free(de);
+    free(dd);
+    gw_config_free(&e);
+    gw_config_free(&d);
+}
