@@ -291,9 +291,12 @@ int gw_metrics_scrape(struct gw_metrics_hub *h, gw_metrics_scrape_fn done, void 
 
     if (out)
         *out = NULL;
-    s = calloc(1, sizeof(*s) + h->n * sizeof(s->snap[0]));
+    /* struct gw_metrics is 64-byte aligned: calloc does not promise it. */
+    size_t size = (sizeof(*s) + h->n * sizeof(s->snap[0]) + 63) & ~(size_t)63;
+    s = aligned_alloc(64, size);
     if (!s)
         return -ENOMEM;
+    memset(s, 0, size);
     s->reqs = calloc(h->n, sizeof(*s->reqs));
     if (!s->reqs) {
         free(s);

@@ -74,9 +74,11 @@ extern const uint16_t gw_status_codes[GW_ST_N];      /* 0 for GW_ST_OTHER */
 extern const char *const gw_auth_fail_names[GW_AUTHF_N];
 extern const char *const gw_drop_names[GW_DROP_N];
 
-/* One loop's counters; zero-initialise. Written only by the owning loop. */
+/* One loop's counters; zero-initialise. Written only by the owning loop.
+ * Cache-line aligned so an array of per-core blocks shares no line
+ * between cores (heap copies need aligned_alloc(64, ...)). */
 struct gw_metrics {
-    uint64_t conns_opened;
+    _Alignas(64) uint64_t conns_opened;
     uint64_t conns_closed;
     uint64_t conns_current;     /* gauge */
     uint64_t sessions_current;  /* gauge */
