@@ -127,6 +127,7 @@ static void on_401(struct gw_session *s, const struct msrp_head *h)
     struct gw_relay_state *r = s->relay;
     const struct msrp_header *wa = msrp_head_find(h, MSRP_H_WWW_AUTHENTICATE);
     if (!r->has_creds || r->rounds++ >= 1 || !wa) {
+        s->last_code = 401;
         gw_session_slog(s, GW_SLOG_ERROR, "relay %s refused AUTH: 401%s", r->relay_uri,
                         r->has_creds ? "" : " (no credentials given)");
         auth_failed(s, -EACCES);
@@ -201,6 +202,8 @@ void gw_relay_on_response(struct gw_session *s, struct gw_tx *tx, const struct m
     (void)tx;
     if (!s->relay)
         return;
+    if (h->status != 200 && h->status != 401)
+        s->last_code = h->status;
     switch (h->status) {
     case 200:
         on_200(s, h);

@@ -380,6 +380,7 @@ static void bind_resp(struct gw_session *s, int code, void *arg)
         return;
     }
     gw_session_slog(s, GW_SLOG_ERROR, "binding SEND answered %d", code);
+    s->last_code = code;
     gw_session_fail(s, code == GW_CODE_TIMEOUT ? -ETIMEDOUT : -EPROTO);
 }
 
@@ -388,7 +389,11 @@ int gw_session_bind_send(struct gw_session *s)
     char mid[17];
     gw_session_next_tid(s, mid);
     mid[16] = '\0';
-    struct gw_tx *tx = gw_tx_new(s, GW_TX_USER, MSRP_REPORT_ABSENT);
+    /* Failure-Report no/partial applies to the binding SEND too: then no
+     * 200 comes, and the session counts as bound once it is sent. */
+    enum msrp_report fr = s->cfg.failure_report == MSRP_REPORT_PARTIAL ? MSRP_REPORT_NO
+                                                                       : s->cfg.failure_report;
+    struct gw_tx *tx = gw_tx_new(s, GW_TX_USER, fr);
     if (!tx)
         return -ENOMEM;
     tx->resp = bind_resp;
@@ -400,6 +405,7 @@ int gw_session_bind_send(struct gw_session *s)
     f.to_path = (struct msrp_wpath){ .uris = s->to.uris, .n = s->to.n };
     f.from_path = (struct msrp_wpath){ .uris = s->local.uris, .n = s->local.n };
     f.message_id = msrp_slice(mid, 16);
+    f.failure_report = fr;
     char *buf = malloc(GW_HEAD_RESERVE);
     int len = buf ? msrp_write_bodiless(buf, GW_HEAD_RESERVE, &f, '$') : -ENOMEM;
     int rc = len < 0 ? (len == -ENOMEM ? -ENOMEM : -EINVAL)
@@ -953,4 +959,9 @@ struct ur_loop *gw_session_loop(const struct gw_session *s)
 unsigned gw_session_queued(const struct gw_session *s)
 {
     return s->n_queued;
+}
+
+int gw_session_last_code(const struct gw_session *s)
+{
+    return s->last_code;
 }

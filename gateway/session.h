@@ -201,6 +201,9 @@ const char *gw_session_remote_path(const struct gw_session *s);
 void *gw_session_data(const struct gw_session *s);
 void gw_session_set_log(struct gw_session *s, gw_session_log_fn fn, void *ud);
 struct ur_loop *gw_session_loop(const struct gw_session *s);
+/* MSRP code of the last refused request of ours (binding SEND, AUTH),
+ * 0 if none: lets a program name the failure behind on_ready(err). */
+int gw_session_last_code(const struct gw_session *s);
 /* Queued or in-progress outgoing messages. */
 unsigned gw_session_queued(const struct gw_session *s);
 

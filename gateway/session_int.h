@@ -115,6 +115,7 @@ struct gw_session {
     bool closing;         /* close asked or connection gone */
     bool active;          /* connector: we bind with an empty SEND */
     int close_err;
+    int last_code;        /* see gw_session_last_code */
     unsigned reads;       /* file reads in flight (keep s alive) */
     bool in_pump;
 
