@@ -1,0 +1,696 @@
+/*
+ * test_uring_conn.c: connections on one loop over 127.0.0.1 with ephemeral
+ * ports -- echo with random-sized writes (default features, forced SEND_ZC,
+ * every fallback), a zero-copy forwarder (client -> forwarder -> sink)
+ * checked by SHA-256, backpressure bounded by the configured ceiling, and
+ * TLS echo plus certificate verification.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/sha256.h>
+
+#include "uring/buf.h"
+#include "uring/conn.h"
+#include "uring/listener.h"
+#include "uring/loop.h"
+#include "uring/timer.h"
+#include "uring/tls.h"
+
+/* ---- shared helpers ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static uint8_t *make_source(size_t n)
+{
+    uint8_t *p = malloc(n);
+    cr_assert_not_null(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(rng() >> 24);
+    return p;
+}
+
+static void sha(const uint8_t *p, size_t n, uint8_t out[32])
+{
+    wc_Sha256 s;
+    wc_InitSha256(&s);
+    wc_Sha256Update(&s, p, (word32)n);
+    wc_Sha256Final(&s, out);
+}
+
+static void watchdog_cb(struct ur_timer *t, void *arg)
+{
+    (void)t;
+    *(int *)arg = 1;
+    ur_loop_stop(ur_loop_current());
+}
+
+/* Runs the loop until stopped; fails the test after limit_ms. */
+static void run_bounded(struct ur_loop *loop, unsigned limit_ms)
+{
+    struct ur_timer wd;
+    int fired = 0;
+
+    ur_timer_init(&wd, watchdog_cb, &fired);
+    cr_assert_eq(ur_timer_arm(loop, &wd, limit_ms, 0), 0);
+    cr_assert_eq(ur_loop_run(loop), 0);
+    ur_timer_cancel(loop, &wd);
+    cr_assert_eq(fired, 0, "test did not finish within %u ms", limit_ms);
+}
+
+/* ---- echo ---- */
+
+struct echo {
+    struct ur_loop *loop;
+    struct ur_tls_ctx *srv_tls, *cli_tls;
+    const char *sni;
+    struct ur_conn *server, *client;
+    const uint8_t *src;
+    size_t total, queued, received;
+    wc_Sha256 rx;
+    int opened, server_closed, client_closed, client_open_err;
+};
+
+static void echo_srv_data(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_buf *buf)
+{
+    /* Zero-copy echo: the queue keeps buf referenced until sent. */
+    cr_assert_eq(ur_conn_send(c, p, n, buf, NULL, NULL), 0);
+    /* on_drain follows only a crossing of the ceiling: pause there. */
+    if (ur_conn_pending(c) >= ur_loop_config(ur_conn_loop(c))->conn_mem_ceiling &&
+        !ur_conn_read_paused(c))
+        ur_conn_pause_read(c);
+}
+
+static void echo_srv_drain(struct ur_conn *c)
+{
+    if (ur_conn_read_paused(c))
+        ur_conn_resume_read(c);
+}
+
+static void echo_srv_close(struct ur_conn *c, int err)
+{
+    struct echo *e = ur_conn_data(c);
+    (void)err;
+    e->server_closed++;
+}
+
+static const struct ur_conn_ops echo_srv_ops = {
+    .on_data = echo_srv_data, .on_drain = echo_srv_drain, .on_close = echo_srv_close,
+};
+
+static void echo_accept(struct ur_listener *l, int fd, void *ud)
+{
+    struct echo *e = ud;
+    (void)l;
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(ur_conn_adopt(e->loop, fd, e->srv_tls, &echo_srv_ops, e, &e->server), 0);
+}
+
+static void echo_fill(struct ur_conn *c, struct echo *e);
+
+static void echo_sent(struct ur_conn *c, void *arg, int err)
+{
+    struct echo *e = arg;
+    if (err == 0)
+        echo_fill(c, e);
+}
+
+static void echo_fill(struct ur_conn *c, struct echo *e)
+{
+    /* Random sizes from 1 byte to 192 KiB, some above the ZC threshold. */
+    while (e->queued < e->total && ur_conn_pending(c) < 512 * 1024) {
+        size_t n = 1 + rng() % (rng() % 4 == 0 ? 192 * 1024 : 3000);
+        if (n > e->total - e->queued)
+            n = e->total - e->queued;
+        cr_assert_eq(ur_conn_send(c, e->src + e->queued, n, NULL, echo_sent, e), 0);
+        e->queued += n;
+    }
+}
+
+static void echo_cli_open(struct ur_conn *c, int err)
+{
+    struct echo *e = ur_conn_data(c);
+    e->client_open_err = err;
+    e->opened = 1;
+    if (err == 0)
+        echo_fill(c, e);
+    else
+        ur_loop_stop(e->loop);
+}
+
+static void echo_cli_data(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_buf *buf)
+{
+    struct echo *e = ur_conn_data(c);
+    (void)buf;
+    cr_assert_leq(e->received + n, e->total);
+    cr_assert_eq(memcmp(p, e->src + e->received, n), 0, "echo differs at %zu", e->received);
+    wc_Sha256Update(&e->rx, p, (word32)n);
+    e->received += n;
+    if (e->received == e->total)
+        ur_conn_close(c);
+}
+
+static void echo_cli_close(struct ur_conn *c, int err)
+{
+    struct echo *e = ur_conn_data(c);
+    (void)err;
+    e->client_closed++;
+    ur_loop_stop(e->loop);
+}
+
+static const struct ur_conn_ops echo_cli_ops = {
+    .on_open = echo_cli_open, .on_data = echo_cli_data, .on_close = echo_cli_close,
+};
+
+static void run_echo(const struct ur_loop_config *cfg, struct ur_tls_ctx *srv_tls,
+                     struct ur_tls_ctx *cli_tls, const char *sni, size_t total,
+                     struct echo *e)
+{
+    struct ur_listener *l;
+    uint8_t want[32], got[32];
+    struct ur_loop_stats st;
+
+    memset(e, 0, sizeof(*e));
+    cr_assert_eq(ur_loop_new(&e->loop, cfg), 0);
+    e->srv_tls = srv_tls;
+    e->cli_tls = cli_tls;
+    e->total = total;
+    e->src = make_source(total);
+    wc_InitSha256(&e->rx);
+    cr_assert_eq(ur_listen(e->loop, &l, "127.0.0.1", 0, 0, echo_accept, e), 0);
+    cr_assert_neq(ur_listener_port(l), 0);
+    cr_assert_eq(ur_conn_connect_host(e->loop, "127.0.0.1", ur_listener_port(l), 2000, cli_tls,
+                                      sni, &echo_cli_ops, e, &e->client), 0);
+    run_bounded(e->loop, 15000);
+    if (e->client_open_err == 0) {
+        cr_assert_eq(e->received, total);
+        sha(e->src, total, want);
+        wc_Sha256Final(&e->rx, got);
+        cr_assert_eq(memcmp(want, got, 32), 0, "SHA-256 of the echo differs");
+        /* Let the server see the close. */
+        for (int i = 0; i < 100 && e->server_closed == 0; i++)
+            cr_assert_eq(ur_loop_run_once(e->loop, 100), 0);
+        cr_assert_eq(e->server_closed, 1);
+        ur_loop_get_stats(e->loop, &st);
+        cr_assert_eq(st.bufs_out, 0, "ring buffers leaked: %llu", (unsigned long long)st.bufs_out);
+        cr_assert_eq(st.conns_open, 0);
+    }
+    cr_assert_eq(e->client_closed, 1);
+    ur_listener_close(l);
+    ur_loop_free(e->loop);
+    free((void *)e->src);
+}
+
+Test(uring_conn, echo_random_writes_default)
+{
+    struct echo e;
+    run_echo(NULL, NULL, NULL, NULL, 4u << 20, &e);
+}
+
+Test(uring_conn, echo_forced_send_zc)
+{
+    struct ur_loop_config cfg;
+    struct echo e;
+    ur_loop_config_default(&cfg);
+    cfg.zc_threshold = 1024; /* most segments go through SEND_ZC */
+    cfg.buf_size = 16384;
+    cfg.buf_count = 16;      /* small ring: exercises ENOBUFS re-arm */
+    /* Queued echoes pin ring buffers: keep the ceiling well under the ring
+     * (256 KiB), or the server would hold every buffer the client needs. */
+    cfg.conn_mem_ceiling = 64 * 1024;
+    run_echo(&cfg, NULL, NULL, NULL, 3u << 20, &e);
+}
+
+Test(uring_conn, echo_all_fallbacks)
+{
+    struct ur_loop_config cfg;
+    struct echo e;
+    ur_loop_config_default(&cfg);
+    cfg.disable = UR_FEAT_SEND_ZC | UR_FEAT_RECV_MULTISHOT | UR_FEAT_BUF_RING |
+                  UR_FEAT_MSG_RING | UR_FEAT_ACCEPT_MULTISHOT | UR_FEAT_SINGLE_ISSUER;
+    run_echo(&cfg, NULL, NULL, NULL, 2u << 20, &e);
+}
+
+Test(uring_conn, connect_refused_reports_error_once)
+{
+    struct ur_loop *loop;
+    struct ur_listener *l;
+    struct echo e;
+    uint16_t port;
+
+    memset(&e, 0, sizeof(e));
+    cr_assert_eq(ur_loop_new(&loop, NULL), 0);
+    e.loop = loop;
+    /* A port nobody listens on: bound (so nobody else takes it) but not
+     * listening. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    port = ntohs(a.sin_port);
+    (void)l;
+    cr_assert_eq(ur_conn_connect_host(loop, "127.0.0.1", port, 2000, NULL, NULL, &echo_cli_ops,
+                                      &e, &e.client), 0);
+    run_bounded(loop, 5000);
+    cr_assert_eq(e.client_open_err, -ECONNREFUSED);
+    cr_assert_eq(e.client_closed, 1);
+    close(fd);
+    cr_assert_eq(ur_conn_connect_host(loop, "not-an-ip", 1, 0, NULL, NULL, &echo_cli_ops, &e,
+                                      &e.client), -EINVAL);
+    ur_loop_free(loop);
+}
+
+/* ---- forwarder: client -> fwd_up | fwd_down -> sink ---- */
+
+struct fwd {
+    struct ur_loop *loop;
+    uint16_t sink_port;
+    struct ur_conn *client, *up, *down, *sink;
+    const uint8_t *src;
+    size_t total, queued, received, fwd_calls;
+    wc_Sha256 rx;
+    int sink_pause;          /* backpressure test: sink starts paused */
+    int stalled;
+    size_t last_up_in;
+    int still_ticks;
+    size_t down_pending_at_stall;
+    int closes;
+    struct ur_timer tick;
+};
+
+static void fwd_up_data(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_buf *buf)
+{
+    struct fwd *f = ur_conn_data(c);
+    /* Zero copy: the received ring buffer rides the send queue. */
+    cr_assert_eq(ur_conn_send(f->down, p, n, buf, NULL, NULL), 0);
+    f->fwd_calls++;
+}
+
+static void fwd_any_close(struct ur_conn *c, int err)
+{
+    struct fwd *f = ur_conn_data(c);
+    (void)err;
+    f->closes++;
+    if (c == f->up && f->down)
+        ur_conn_close_after_flush(f->down);
+}
+
+static const struct ur_conn_ops fwd_up_ops = {.on_data = fwd_up_data, .on_close = fwd_any_close};
+static const struct ur_conn_ops fwd_down_ops = {.on_close = fwd_any_close};
+
+static void fwd_accept(struct ur_listener *l, int fd, void *ud)
+{
+    struct fwd *f = ud;
+    (void)l;
+    cr_assert_eq(ur_conn_adopt(f->loop, fd, NULL, &fwd_up_ops, f, &f->up), 0);
+    cr_assert_eq(ur_conn_connect_host(f->loop, "127.0.0.1", f->sink_port, 2000, NULL, NULL,
+                                      &fwd_down_ops, f, &f->down), 0);
+    cr_assert_eq(ur_conn_link_producer(f->down, f->up), 0);
+    cr_assert_eq(ur_conn_link_producer(f->down, f->down), -EINVAL);
+}
+
+static void small_buffers(int fd)
+{
+    int sz = 256 * 1024;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+}
+
+static void sink_data(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_buf *buf)
+{
+    struct fwd *f = ur_conn_data(c);
+    (void)buf;
+    cr_assert_leq(f->received + n, f->total);
+    wc_Sha256Update(&f->rx, p, (word32)n);
+    f->received += n;
+    if (f->received == f->total)
+        ur_loop_stop(f->loop);
+}
+
+static void sink_open(struct ur_conn *c, int err)
+{
+    struct fwd *f = ur_conn_data(c);
+    cr_assert_eq(err, 0);
+    if (f->sink_pause) {
+        small_buffers(ur_conn_fd(c));
+        ur_conn_pause_read(c);
+    }
+}
+
+static const struct ur_conn_ops sink_ops = {
+    .on_open = sink_open, .on_data = sink_data, .on_close = fwd_any_close,
+};
+
+static void sink_accept(struct ur_listener *l, int fd, void *ud)
+{
+    struct fwd *f = ud;
+    (void)l;
+    if (f->sink_pause)
+        small_buffers(fd);
+    cr_assert_eq(ur_conn_adopt(f->loop, fd, NULL, &sink_ops, f, &f->sink), 0);
+}
+
+static void fwd_fill(struct ur_conn *c, struct fwd *f);
+static void fwd_sent(struct ur_conn *c, void *arg, int err)
+{
+    if (err == 0)
+        fwd_fill(c, arg);
+}
+
+static void fwd_fill(struct ur_conn *c, struct fwd *f)
+{
+    while (f->queued < f->total && ur_conn_pending(c) < 256 * 1024) {
+        size_t n = 1 + rng() % 70000;
+        if (n > f->total - f->queued)
+            n = f->total - f->queued;
+        cr_assert_eq(ur_conn_send(c, f->src + f->queued, n, NULL, fwd_sent, f), 0);
+        f->queued += n;
+    }
+}
+
+static void fwd_cli_open(struct ur_conn *c, int err)
+{
+    struct fwd *f = ur_conn_data(c);
+    cr_assert_eq(err, 0);
+    if (f->sink_pause)
+        small_buffers(ur_conn_fd(c));
+    fwd_fill(c, f);
+}
+
+static const struct ur_conn_ops fwd_cli_ops = {.on_open = fwd_cli_open, .on_close = fwd_any_close};
+
+/* Backpressure phase detection: the forwarder stopped taking bytes. */
+static void stall_tick(struct ur_timer *t, void *arg)
+{
+    struct fwd *f = arg;
+    struct ur_conn_stats st;
+
+    if (!f->up)
+        return;
+    ur_conn_get_stats(f->up, &st);
+    f->still_ticks = st.bytes_in == f->last_up_in ? f->still_ticks + 1 : 0;
+    f->last_up_in = st.bytes_in;
+    if (f->still_ticks >= 5) {
+        f->stalled = 1;
+        f->down_pending_at_stall = ur_conn_pending(f->down);
+        ur_timer_cancel(f->loop, t);
+        ur_loop_stop(f->loop);
+    }
+}
+
+static void setup_fwd(struct fwd *f, const struct ur_loop_config *cfg, size_t total,
+                      struct ur_listener **lf, struct ur_listener **ls)
+{
+    memset(f, 0, sizeof(*f));
+    cr_assert_eq(ur_loop_new(&f->loop, cfg), 0);
+    f->total = total;
+    f->src = make_source(total);
+    wc_InitSha256(&f->rx);
+    cr_assert_eq(ur_listen(f->loop, ls, "127.0.0.1", 0, 0, sink_accept, f), 0);
+    f->sink_port = ur_listener_port(*ls);
+    cr_assert_eq(ur_listen(f->loop, lf, "::1", 0, 0, fwd_accept, f), 0);
+}
+
+static void check_sha(struct fwd *f)
+{
+    uint8_t want[32], got[32];
+    cr_assert_eq(f->received, f->total);
+    sha(f->src, f->total, want);
+    wc_Sha256Final(&f->rx, got);
+    cr_assert_eq(memcmp(want, got, 32), 0, "sink SHA-256 differs from the source");
+}
+
+static void teardown_fwd(struct fwd *f, struct ur_listener *lf, struct ur_listener *ls)
+{
+    struct ur_loop_stats st;
+
+    ur_conn_close(f->client);
+    for (int i = 0; i < 100 && f->closes < 4; i++)
+        cr_assert_eq(ur_loop_run_once(f->loop, 100), 0);
+    cr_assert_eq(f->closes, 4, "close did not propagate client -> fwd -> sink");
+    ur_loop_get_stats(f->loop, &st);
+    cr_assert_eq(st.bufs_out, 0, "buffer references leaked");
+    cr_assert_eq(st.conns_open, 0);
+    ur_listener_close(lf);
+    ur_listener_close(ls);
+    ur_loop_free(f->loop);
+    free((void *)f->src);
+}
+
+Test(uring_conn, forwarder_zero_copy_sha256)
+{
+    struct ur_listener *lf, *ls;
+    struct fwd f;
+
+    setup_fwd(&f, NULL, 8u << 20, &lf, &ls);
+    cr_assert_eq(ur_conn_connect_host(f.loop, "::1", ur_listener_port(lf), 2000, NULL, NULL,
+                                      &fwd_cli_ops, &f, &f.client), 0);
+    run_bounded(f.loop, 15000);
+    check_sha(&f);
+    cr_assert_gt(f.fwd_calls, 0);
+    teardown_fwd(&f, lf, ls);
+}
+
+Test(uring_conn, backpressure_bounded_then_full_delivery)
+{
+    struct ur_loop_config cfg;
+    struct ur_listener *lf, *ls;
+    struct ur_conn_stats up_st, down_st;
+    struct fwd f;
+
+    ur_loop_config_default(&cfg);
+    cfg.conn_mem_ceiling = 256 * 1024;
+    cfg.conn_low_watermark = 64 * 1024;
+    setup_fwd(&f, &cfg, 16u << 20, &lf, &ls);
+    f.sink_pause = 1;
+    cr_assert_eq(ur_conn_connect_host(f.loop, "::1", ur_listener_port(lf), 2000, NULL, NULL,
+                                      &fwd_cli_ops, &f, &f.client), 0);
+    ur_timer_init(&f.tick, stall_tick, &f);
+    cr_assert_eq(ur_timer_arm(f.loop, &f.tick, 20, 20), 0);
+    run_bounded(f.loop, 15000);
+
+    /* Phase 1: the sink reads nothing; the forwarder must stop growing. */
+    cr_assert(f.stalled);
+    cr_assert_eq(f.received, 0);
+    ur_conn_get_stats(f.up, &up_st);
+    ur_conn_get_stats(f.down, &down_st);
+    cr_assert(ur_conn_read_paused(f.up), "producer not paused at the ceiling");
+    cr_assert_geq(up_st.pauses, 1);
+    /* Paused with hysteresis: the queue has not drained under the low
+     * watermark (the kernel may have taken some since the ceiling). */
+    cr_assert_geq(f.down_pending_at_stall, cfg.conn_low_watermark);
+    /* At most one receive buffer of overshoot past the ceiling. */
+    cr_assert_leq(down_st.pending_max, cfg.conn_mem_ceiling + cfg.buf_size,
+                  "pending grew to %zu", down_st.pending_max);
+    cr_assert_lt(up_st.bytes_in, f.total, "whole stream absorbed: no backpressure");
+    cr_assert_gt(ur_conn_pending(f.client), 0, "client not pushed back");
+
+    /* Phase 2: the sink resumes; everything arrives intact. */
+    ur_conn_resume_read(f.sink);
+    run_bounded(f.loop, 15000);
+    check_sha(&f);
+    cr_assert(!ur_conn_read_paused(f.up));
+    ur_conn_get_stats(f.down, &down_st);
+    cr_assert_leq(down_st.pending_max, cfg.conn_mem_ceiling + cfg.buf_size);
+    teardown_fwd(&f, lf, ls);
+}
+
+/* ---- close from inside callbacks ---- */
+
+struct closer {
+    int data_calls, closes, open_calls, sent_err;
+    struct ur_loop *loop;
+    struct ur_conn *srv;
+};
+
+static void closer_sent(struct ur_conn *c, void *arg, int err)
+{
+    struct closer *k = arg;
+    (void)c;
+    k->sent_err = err;
+}
+
+static void closer_data(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_buf *buf)
+{
+    struct closer *k = ur_conn_data(c);
+    (void)p;
+    (void)n;
+    (void)buf;
+    k->data_calls++;
+    /* Queue a send and close at once: the send must fail, not leak, and
+     * no callback may follow except on_close. */
+    ur_conn_close(c);
+    ur_conn_close(c);
+    cr_assert_eq(ur_conn_send(c, "x", 1, NULL, closer_sent, k), -EPIPE);
+}
+
+static void closer_close(struct ur_conn *c, int err)
+{
+    struct closer *k = ur_conn_data(c);
+    (void)err;
+    k->closes++;
+    if (k->closes == 2)
+        ur_loop_stop(k->loop);
+}
+
+static void closer_open(struct ur_conn *c, int err)
+{
+    struct closer *k = ur_conn_data(c);
+    cr_assert_eq(err, 0);
+    k->open_calls++;
+    cr_assert_eq(ur_conn_send_copy(c, "hello", 5), 0);
+}
+
+static const struct ur_conn_ops closer_ops = {
+    .on_open = closer_open, .on_data = closer_data, .on_close = closer_close,
+};
+
+static void closer_accept(struct ur_listener *l, int fd, void *ud)
+{
+    struct closer *k = ud;
+    (void)l;
+    cr_assert_eq(ur_conn_adopt(k->loop, fd, NULL, &closer_ops, k, &k->srv), 0);
+}
+
+Test(uring_conn, close_inside_on_data_is_safe)
+{
+    struct ur_listener *l;
+    struct ur_conn *cli;
+    struct closer k;
+
+    memset(&k, 0, sizeof(k));
+    cr_assert_eq(ur_loop_new(&k.loop, NULL), 0);
+    cr_assert_eq(ur_listen(k.loop, &l, "127.0.0.1", 0, 0, closer_accept, &k), 0);
+    cr_assert_eq(ur_conn_connect_host(k.loop, "127.0.0.1", ur_listener_port(l), 1000, NULL, NULL,
+                                      &closer_ops, &k, &cli), 0);
+    run_bounded(k.loop, 5000);
+    cr_assert_eq(k.closes, 2);
+    cr_assert_eq(k.open_calls, 2);
+    cr_assert_geq(k.data_calls, 1);
+    cr_assert_leq(k.data_calls, 2);
+    ur_listener_close(l);
+    ur_loop_free(k.loop);
+}
+
+/* ---- TLS ---- */
+
+static char certdir[64];
+
+static void make_cert(void)
+{
+    char cmd[512];
+
+    strcpy(certdir, "/tmp/ur_tls_XXXXXX");
+    cr_assert_not_null(mkdtemp(certdir));
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-keyout %s/key.pem -out %s/cert.pem -days 2 -subj /CN=localhost "
+             "-addext subjectAltName=DNS:localhost >/dev/null 2>&1",
+             certdir, certdir);
+    cr_assert_eq(system(cmd), 0, "openssl req failed");
+}
+
+static void rm_cert(void)
+{
+    char p[128];
+    snprintf(p, sizeof(p), "%s/key.pem", certdir);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/cert.pem", certdir);
+    unlink(p);
+    rmdir(certdir);
+}
+
+static struct ur_tls_ctx *server_ctx(void)
+{
+    char cert[128], key[128];
+    struct ur_tls_config tc = {.server = 1, .cert_file = cert, .key_file = key};
+    struct ur_tls_ctx *ctx;
+
+    snprintf(cert, sizeof(cert), "%s/cert.pem", certdir);
+    snprintf(key, sizeof(key), "%s/key.pem", certdir);
+    cr_assert_eq(ur_tls_ctx_new(&ctx, &tc), 0);
+    return ctx;
+}
+
+Test(uring_tls, echo_insecure_client, .init = make_cert, .fini = rm_cert)
+{
+    struct ur_tls_config cc = {.insecure = 1};
+    struct ur_tls_ctx *srv = server_ctx(), *cli;
+    struct echo e;
+
+    cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
+    run_echo(NULL, srv, cli, NULL, 2u << 20, &e);
+    cr_assert_eq(e.client_open_err, 0);
+    ur_tls_ctx_free(cli);
+    ur_tls_ctx_free(srv);
+}
+
+Test(uring_tls, verify_with_ca_and_name_succeeds, .init = make_cert, .fini = rm_cert)
+{
+    char ca[128];
+    struct ur_tls_config cc = {.ca_file = ca};
+    struct ur_tls_ctx *srv = server_ctx(), *cli;
+    struct echo e;
+
+    snprintf(ca, sizeof(ca), "%s/cert.pem", certdir);
+    cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
+    run_echo(NULL, srv, cli, "localhost", 256u << 10, &e);
+    cr_assert_eq(e.client_open_err, 0);
+    ur_tls_ctx_free(cli);
+    ur_tls_ctx_free(srv);
+}
+
+Test(uring_tls, verify_fails_without_ca, .init = make_cert, .fini = rm_cert)
+{
+    struct ur_tls_config cc = {0}; /* verification on, no CA loaded */
+    struct ur_tls_ctx *srv = server_ctx(), *cli;
+    struct echo e;
+
+    cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
+    run_echo(NULL, srv, cli, "localhost", 1024, &e);
+    cr_assert_eq(e.client_open_err, -EKEYREJECTED);
+    cr_assert_eq(e.received, 0);
+    ur_tls_ctx_free(cli);
+    ur_tls_ctx_free(srv);
+}
+
+Test(uring_tls, verify_fails_on_name_mismatch, .init = make_cert, .fini = rm_cert)
+{
+    char ca[128];
+    struct ur_tls_config cc = {.ca_file = ca};
+    struct ur_tls_ctx *srv = server_ctx(), *cli;
+    struct echo e;
+
+    snprintf(ca, sizeof(ca), "%s/cert.pem", certdir);
+    cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
+    run_echo(NULL, srv, cli, "msrp.example.com", 1024, &e);
+    cr_assert_eq(e.client_open_err, -EKEYREJECTED);
+    ur_tls_ctx_free(cli);
+    ur_tls_ctx_free(srv);
+}
+
+Test(uring_tls, missing_files_are_errors)
+{
+    struct ur_tls_config tc = {.server = 1, .cert_file = "/nonexistent/c.pem",
+                               .key_file = "/nonexistent/k.pem"};
+    struct ur_tls_ctx *ctx;
+    cr_assert_eq(ur_tls_ctx_new(&ctx, &tc), -ENOENT);
+    cr_assert_null(ctx);
+}
