@@ -396,10 +396,14 @@ static void recv_try_finish(void)
         return;
     progress_stop();
     print_rate("received");
+    finish(0); /* hashes are checked once the loop is over (recv_verify) */
+}
+
+/* After the loop: the 200 to the last chunk must not wait for the hash. */
+static int recv_verify(void)
+{
     int rc = 0;
-    for (unsigned i = 0; i < A.received; i++) {
-        if (!A.verify)
-            break;
+    for (unsigned i = 0; A.verify && i < A.received; i++) {
         char hex[65];
         if (sha256_file(A.names[i], hex) != 0) {
             fprintf(stderr, "msrpcat: cannot read back %s\n", A.names[i]);
@@ -414,7 +418,7 @@ static void recv_try_finish(void)
         }
     }
     fflush(stdout);
-    finish(rc);
+    return rc;
 }
 
 static int recv_on_start(struct gw_session *s, struct gw_msg_in *m)
@@ -807,6 +811,8 @@ int main(int argc, char **argv)
     } else {
         if (!A.done || A.exit_code != 0)
             progress_stop();
+        else if (A.exit_code == 0 && recv_verify() != 0)
+            A.exit_code = 1;
     }
     for (unsigned i = 0; i < MAX_FILES; i++)
         if (A.fds[i] >= 0)
