@@ -496,10 +496,17 @@ static void session_close_cb(struct ur_timer *t, void *arg)
 {
     (void)t;
     struct gw_session *s = arg;
-    if (s->m)
-        gw_mconn_close(s->m);
-    else
+    if (!s->m) {
         session_finalize(s, s->close_err);
+    } else if (!s->flush_closing) {
+        /* Let queued responses out (the 200 to a '#' chunk, a 481...),
+         * but never wait long for a peer that does not read. */
+        s->flush_closing = true;
+        gw_mconn_close_after_flush(s->m);
+        ur_timer_arm(s->loop, &s->close_timer, 2000, 0);
+    } else {
+        gw_mconn_close(s->m);
+    }
 }
 
 void gw_session_fail(struct gw_session *s, int err)
@@ -531,10 +538,13 @@ void gw_session_maybe_finish(struct gw_session *s)
     for (struct gw_tx *tx = s->txs; tx; tx = tx->next)
         if (!tx->resolved || tx->sending)
             return;
-    if (s->m)
+    if (s->m && !s->flush_closing) {
+        s->flush_closing = true;
         gw_mconn_close_after_flush(s->m);
-    else
+        ur_timer_arm(s->loop, &s->close_timer, 2000, 0); /* a peer that never reads */
+    } else if (!s->m) {
         ur_timer_arm(s->loop, &s->close_timer, 0, 0);
+    }
 }
 
 void gw_session_shutdown(struct gw_session *s, bool drain)

@@ -114,6 +114,7 @@ struct gw_session {
     bool draining;        /* shutdown(drain) asked */
     bool closing;         /* close asked or connection gone */
     bool active;          /* connector: we bind with an empty SEND */
+    bool flush_closing;   /* close_after_flush asked, hard close timer armed */
     int close_err;
     int last_code;        /* see gw_session_last_code */
     unsigned reads;       /* file reads in flight (keep s alive) */
