@@ -165,9 +165,11 @@ static int sha256_file(const char *path, char hex[65])
         return -errno;
     wc_Sha256 h;
     uint8_t out[32];
-    static __thread uint8_t *buf;
-    if (!buf)
-        buf = malloc(1 << 20);
+    uint8_t *buf = malloc(1 << 20);
+    if (!buf) {
+        close(fd);
+        return -ENOMEM;
+    }
     wc_InitSha256(&h);
     for (;;) {
         ssize_t n = read(fd, buf, 1 << 20);
@@ -176,6 +178,7 @@ static int sha256_file(const char *path, char hex[65])
         if (n < 0) {
             int e = -errno;
             close(fd);
+            free(buf);
             return e;
         }
         if (n == 0)
@@ -183,6 +186,7 @@ static int sha256_file(const char *path, char hex[65])
         wc_Sha256Update(&h, buf, (word32)n);
     }
     close(fd);
+    free(buf);
     wc_Sha256Final(&h, out);
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", out[i]);
