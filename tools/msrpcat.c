@@ -530,11 +530,14 @@ static void announce_path(void)
 
 static void recv_on_ready(struct gw_session *s, int err)
 {
-    (void)s;
     if (err) {
-        fprintf(stderr, "msrpcat: %s: %s\n",
-                err == -ETIMEDOUT ? "no sender bound the session in time" : "session failed",
-                strerror(-err));
+        int code = gw_session_last_code(s);
+        if (code)
+            fprintf(stderr, "msrpcat: the relay refused AUTH: %d %s\n", code, code_name(code));
+        else
+            fprintf(stderr, "msrpcat: %s: %s\n",
+                    err == -ETIMEDOUT ? "no sender bound the session in time" : "session failed",
+                    strerror(-err));
         A.exit_code = 3;
         A.done = true;
         return;
