@@ -1,0 +1,392 @@
+/*
+ * main.c: the msrpgw daemon -- configuration, users, TLS contexts, the
+ * per-core relay runtime, the metrics endpoint, and signals:
+ *   SIGTERM / SIGINT  graceful drain: stop accepting, let chunks in flight
+ *                     be answered, exit 0 within drain_max (10 s);
+ *   SIGHUP            reload the users (file or config lines) and reopen
+ *                     the log file.
+ * Signals are blocked in every thread and taken with sigtimedwait() in the
+ * main thread, so no work happens in a signal handler.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gateway/config.h"
+#include "gateway/log.h"
+#include "gateway/metrics.h"
+#include "gateway/relay.h"
+#include "gateway/users.h"
+#include "uring/runtime.h"
+#include "uring/tls.h"
+
+#define MSRPGW_VERSION "0.1.0"
+#define DRAIN_MAX_MS 10000
+
+struct daemon {
+    struct gw_config cfg;
+    const char *cfg_path;
+    struct gw_users_slot users;
+    struct gw_users_cache caches[GW_RELAY_MAX_CORES];
+    struct gw_relay *relay;
+    struct gw_metrics_hub *hub;
+    struct gw_metrics met[GW_RELAY_MAX_CORES];
+    struct gw_metrics_http *http;
+    uint16_t metrics_port;
+    unsigned ncores;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: msrpgw [-c FILE] [--check-config] [--port-file FILE] [-h] [--version]\n"
+            "  -c, --config FILE   load the configuration (default: built-in, 127.0.0.1:2855,\n"
+            "                      user demo/demo, realm msrpgw)\n"
+            "  --check-config      validate the configuration, print it and exit 0 / 1\n"
+            "  --port-file FILE    once listening, write the bound ports (\"tcp N\", \"tls N\",\n"
+            "                      \"metrics N\" lines) to FILE; listen ports may be 0\n"
+            "  -h, --help          this help\n"
+            "  --version           print the version\n"
+            "Signals: SIGTERM/SIGINT drain and exit, SIGHUP reloads users and reopens the log.\n");
+}
+
+static int user_lookup(void *ud, unsigned idx, const char *name, size_t n,
+                       struct msrp_slice *secret, bool *is_ha1)
+{
+    struct daemon *d = ud;
+    const struct gw_users *t = gw_users_cache_get(&d->caches[idx], &d->users);
+    const struct gw_user *u = t ? gw_users_find(t, name, n) : NULL;
+    if (!u)
+        return -ENOENT;
+    *secret = msrp_slice(u->secret, u->secret_len);
+    *is_ha1 = u->is_ha1;
+    return 0;
+}
+
+static int load_users(struct daemon *d, const struct gw_config *cfg, char *err, size_t errlen)
+{
+    struct gw_users *t = NULL;
+    int rc;
+    if (cfg->users_file[0])
+        rc = gw_users_load_file(&t, cfg->users_file, err, errlen);
+    else
+        rc = gw_users_from_lines(&t, (const char *const *)cfg->users, cfg->n_users, "config",
+                                 err, errlen);
+    if (rc < 0)
+        return rc;
+    gw_users_publish(&d->users, t);
+    gw_log(GW_LOG_INFO, NULL, NULL, "users loaded: %zu", gw_users_count(t));
+    return 0;
+}
+
+/* Binds an ephemeral port for host with SO_REUSEPORT and keeps the socket
+ * (not listening) until every core bound the same port, so the port cannot
+ * be taken by someone else in between. */
+static int reserve_port(const char *host, uint16_t *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        len = sizeof(*a4);
+    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        len = sizeof(*a6);
+    } else {
+        return -EINVAL;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+        bind(fd, (struct sockaddr *)&ss, len) < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    *port = ntohs(ss.ss_family == AF_INET ? a4->sin_port : a6->sin6_port);
+    return fd;
+}
+
+static int core_init(struct ur_loop *loop, unsigned idx, void *ud)
+{
+    struct daemon *d = ud;
+    int rc = gw_relay_core_init(loop, idx, d->relay);
+    if (rc < 0)
+        return rc;
+    if (d->hub) {
+        gw_metrics_hub_attach(d->hub, idx, loop, &d->met[idx]);
+        if (idx == 0) {
+            const struct gw_addr *a = &d->cfg.metrics_listen.a[0];
+            rc = gw_metrics_http_start(&d->http, loop, a->host, a->port, d->hub);
+            if (rc < 0) {
+                gw_log(GW_LOG_ERROR, NULL, NULL, "metrics endpoint %s:%u: %s", a->host, a->port,
+                       strerror(-rc));
+                return rc;
+            }
+            d->metrics_port = gw_metrics_http_port(d->http);
+            gw_log(GW_LOG_INFO, NULL, NULL, "metrics on http://%s:%u/metrics", a->host,
+                   d->metrics_port);
+        }
+    }
+    return 0;
+}
+
+static void core_fini(struct ur_loop *loop, unsigned idx, void *ud)
+{
+    struct daemon *d = ud;
+    gw_relay_core_fini(loop, idx, d->relay);
+    gw_users_cache_drop(&d->caches[idx]);
+}
+
+static void http_stop_cb(struct ur_loop *loop, void *arg)
+{
+    (void)loop;
+    gw_metrics_http_stop(arg);
+}
+
+static int write_port_file(const char *path, const struct gw_relay_config *rc, uint16_t mport)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -errno;
+    bool tcp = false, tls = false;
+    for (unsigned i = 0; i < rc->n_listen; i++) {
+        if (rc->listen[i].tls && !tls) {
+            fprintf(f, "tls %u\n", rc->listen[i].port);
+            tls = true;
+        } else if (!rc->listen[i].tls && !tcp) {
+            fprintf(f, "tcp %u\n", rc->listen[i].port);
+            tcp = true;
+        }
+    }
+    if (mport)
+        fprintf(f, "metrics %u\n", mport);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        return -errno;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "check-config", no_argument, NULL, 'C' },
+        { "port-file", required_argument, NULL, 'p' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    static struct daemon d; /* large; static keeps it off the stack */
+    bool check = false;
+    const char *port_file = NULL;
+    int o;
+    while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c': d.cfg_path = optarg; break;
+        case 'C': check = true; break;
+        case 'p': port_file = optarg; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("msrpgw %s\n", MSRPGW_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+
+    char err[512] = "";
+    int rc = d.cfg_path ? gw_config_load(&d.cfg, d.cfg_path, err, sizeof(err))
+                        : gw_config_defaults(&d.cfg);
+    if (rc == 0 && !d.cfg_path)
+        rc = gw_config_validate(&d.cfg, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "msrpgw: configuration %s: %s\n", d.cfg_path ? d.cfg_path : "(built-in)",
+                err[0] ? err : strerror(-rc));
+        return 1;
+    }
+    gw_users_slot_init(&d.users);
+    if (load_users(&d, &d.cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "msrpgw: users: %s\n", err);
+        return 1;
+    }
+    if (check) {
+        gw_config_dump(&d.cfg, stdout);
+        printf("# configuration OK\n");
+        return 0;
+    }
+    rc = gw_log_open(d.cfg.log_level, d.cfg.log_format, d.cfg.log_file);
+    if (rc < 0) {
+        fprintf(stderr, "msrpgw: log file %s: %s\n", d.cfg.log_file, strerror(-rc));
+        return 1;
+    }
+
+    /* Relay settings from the config; port 0 listeners get a reserved
+     * ephemeral port shared by every core. */
+    struct gw_relay_config rcfg;
+    memset(&rcfg, 0, sizeof(rcfg));
+    int reserved[2 * GW_CONFIG_ADDRS_MAX];
+    unsigned nres = 0;
+    for (int tls = 0; tls < 2; tls++) {
+        const struct gw_addr_list *l = tls ? &d.cfg.tls_listen : &d.cfg.listen;
+        for (unsigned i = 0; i < l->n && rcfg.n_listen < GW_RELAY_LISTEN_MAX; i++) {
+            struct gw_relay_listen *rl = &rcfg.listen[rcfg.n_listen++];
+            snprintf(rl->host, sizeof(rl->host), "%s", l->a[i].host);
+            rl->port = l->a[i].port;
+            rl->tls = tls;
+            if (rl->port == 0) {
+                int fd = reserve_port(rl->host, &rl->port);
+                if (fd < 0) {
+                    gw_log(GW_LOG_ERROR, NULL, NULL, "cannot bind %s:0: %s", rl->host,
+                           strerror(-fd));
+                    return 1;
+                }
+                reserved[nres++] = fd;
+            }
+        }
+    }
+    snprintf(rcfg.uri_host, sizeof(rcfg.uri_host), "%s", gw_config_relay_host(&d.cfg));
+    snprintf(rcfg.realm, sizeof(rcfg.realm), "%s", d.cfg.realm);
+    rcfg.expires_default = d.cfg.expires_default;
+    rcfg.expires_min = d.cfg.expires_min;
+    rcfg.expires_max = d.cfg.expires_max;
+    rcfg.nonce_lifetime = d.cfg.nonce_lifetime;
+    rcfg.chunk_timeout_ms = d.cfg.chunk_timeout * 1000u;
+    rcfg.connect_timeout_ms = d.cfg.connect_timeout * 1000u;
+    rcfg.idle_timeout_ms = d.cfg.idle_timeout * 1000u;
+    rcfg.max_chunk_out = d.cfg.max_chunk_out;
+    rcfg.max_connections = d.cfg.max_connections;
+    rcfg.limits = d.cfg.limits;
+    rcfg.user_lookup = user_lookup;
+    rcfg.user_ud = &d;
+
+    struct ur_tls_ctx *tls_server = NULL, *tls_client = NULL;
+    if (d.cfg.tls_listen.n) {
+        struct ur_tls_config tc = { .server = 1, .cert_file = d.cfg.tls_cert,
+                                    .key_file = d.cfg.tls_key };
+        rc = ur_tls_ctx_new(&tls_server, &tc);
+        if (rc < 0) {
+            gw_log(GW_LOG_ERROR, NULL, NULL, "TLS server context (%s, %s): %s", d.cfg.tls_cert,
+                   d.cfg.tls_key, strerror(-rc));
+            return 1;
+        }
+    }
+    struct ur_tls_config cc = { .server = 0, .ca_file = d.cfg.tls_ca[0] ? d.cfg.tls_ca : NULL,
+                                .insecure = d.cfg.tls_insecure_outbound };
+    if (ur_tls_ctx_new(&tls_client, &cc) < 0) {
+        gw_log(GW_LOG_WARN, NULL, NULL, "no TLS client context: msrps next hops refused");
+        tls_client = NULL;
+    }
+    rcfg.tls_server = tls_server;
+    rcfg.tls_client = tls_client;
+
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    d.ncores = d.cfg.threads ? d.cfg.threads : (unsigned)(ncpu > 0 ? ncpu : 1);
+    if (d.ncores > GW_RELAY_MAX_CORES)
+        d.ncores = GW_RELAY_MAX_CORES;
+    rc = gw_relay_new(&d.relay, &rcfg, d.ncores);
+    if (rc < 0) {
+        gw_log(GW_LOG_ERROR, NULL, NULL, "relay: %s", strerror(-rc));
+        return 1;
+    }
+    if (d.cfg.metrics_listen.n && gw_metrics_hub_new(&d.hub, d.ncores) < 0) {
+        gw_log(GW_LOG_ERROR, NULL, NULL, "metrics: out of memory");
+        return 1;
+    }
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by the loop threads */
+
+    struct ur_runtime_config rtc;
+    memset(&rtc, 0, sizeof(rtc));
+    rtc.threads = d.ncores;
+    ur_loop_config_default(&rtc.loop);
+    if (d.cfg.conn_mem_ceiling) {
+        rtc.loop.conn_mem_ceiling = d.cfg.conn_mem_ceiling;
+        rtc.loop.conn_low_watermark = d.cfg.conn_mem_ceiling / 4;
+    }
+    rtc.init = core_init;
+    rtc.fini = core_fini;
+    rtc.ud = &d;
+    struct ur_runtime *rt;
+    rc = ur_runtime_start(&rt, &rtc);
+    for (unsigned i = 0; i < nres; i++)
+        close(reserved[i]);
+    if (rc < 0) {
+        gw_log(GW_LOG_ERROR, NULL, NULL, "cannot start: %s", strerror(-rc));
+        return 1;
+    }
+    gw_log(GW_LOG_INFO, NULL, NULL, "msrpgw %s running on %u cores, relay host %s, realm %s",
+           MSRPGW_VERSION, d.ncores, rcfg.uri_host, rcfg.realm);
+    if (port_file && (rc = write_port_file(port_file, &rcfg, d.metrics_port)) < 0)
+        gw_log(GW_LOG_ERROR, NULL, NULL, "port file %s: %s", port_file, strerror(-rc));
+
+    for (;;) {
+        int sig = sigwaitinfo(&set, NULL);
+        if (sig == SIGHUP) {
+            struct gw_config fresh;
+            int lr = d.cfg_path ? gw_config_load(&fresh, d.cfg_path, err, sizeof(err)) : -ENOENT;
+            if (lr == 0) {
+                if (load_users(&d, &fresh, err, sizeof(err)) < 0)
+                    gw_log(GW_LOG_ERROR, NULL, NULL, "reload: users kept: %s", err);
+                gw_log_set_level(fresh.log_level);
+                gw_config_free(&fresh);
+            } else if (d.cfg_path) {
+                gw_log(GW_LOG_ERROR, NULL, NULL, "reload: %s: config kept", err);
+            }
+            gw_log_reopen();
+            continue;
+        }
+        if (sig == SIGTERM || sig == SIGINT)
+            break;
+    }
+
+    gw_log(GW_LOG_INFO, NULL, NULL, "draining: no new connections, finishing chunks in flight");
+    gw_relay_drain(d.relay);
+    struct timespec step = { 0, 50 * 1000 * 1000 };
+    for (int waited = 0; waited < DRAIN_MAX_MS && gw_relay_busy(d.relay); waited += 50)
+        nanosleep(&step, NULL);
+    if (gw_relay_busy(d.relay))
+        gw_log(GW_LOG_WARN, NULL, NULL, "drain bound reached with chunks still in flight");
+    if (d.http)
+        ur_loop_post(ur_runtime_loop(rt, 0), http_stop_cb, d.http);
+    struct gw_relay_stats st;
+    gw_relay_get_stats(d.relay, &st);
+    ur_runtime_stop(rt);
+    ur_runtime_join(rt);
+    gw_log(GW_LOG_INFO, NULL, NULL,
+           "stopped: %llu connections, %llu AUTH ok, %llu AUTH failures, %llu chunks forwarded, "
+           "%llu body bytes",
+           (unsigned long long)st.conns_accepted, (unsigned long long)st.auth_ok,
+           (unsigned long long)st.auth_failures, (unsigned long long)st.frames_forwarded,
+           (unsigned long long)st.body_bytes);
+    gw_relay_free(d.relay);
+    if (d.hub)
+        gw_metrics_hub_free(d.hub);
+    ur_tls_ctx_free(tls_server);
+    ur_tls_ctx_free(tls_client);
+    gw_users_slot_destroy(&d.users);
+    gw_config_free(&d.cfg);
+    gw_log_close();
+    return 0;
+}

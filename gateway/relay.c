@@ -1,0 +1,598 @@
+/*
+ * relay.c: the relay's cores, listeners and connections, and the dispatch
+ * of each received frame: responses to relay_fwd.c, AUTH to relay_auth.c,
+ * SEND/REPORT routed by To-Path (RFC 4976 section 6) to a reservation or
+ * to a next hop, everything else answered here.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "gateway/relay_internal.h"
+#include "proto/writer.h"
+#include "uring/conn.h"
+#include "uring/listener.h"
+#include "uring/loop.h"
+
+struct lctx {
+    struct gw_relay_core *core;
+    bool tls;
+};
+
+static const struct gw_mconn_ops relay_ops;
+
+/* --- ids and URIs ------------------------------------------------------- */
+
+int relay_new_tid(struct gw_relay_core *core, char out[RELAY_TID_LEN])
+{
+    return msrp_tid_gen_next(&core->tids, out, RELAY_TID_LEN) == 0 ? 0 : -EIO;
+}
+
+int relay_new_sessid(struct gw_relay_core *core, char out[GW_RELAY_SESSID_LEN + 1])
+{
+    for (int tries = 0; tries < 4; tries++) {
+        out[0] = gw_relay_core_char(core->idx);
+        if (msrp_tid_gen_next(&core->tids, out + 1, GW_RELAY_SESSID_LEN - 1) != 0)
+            return -EIO;
+        out[GW_RELAY_SESSID_LEN] = '\0';
+        if (!rtable_get(&core->sessions, out, GW_RELAY_SESSID_LEN))
+            return 0;
+    }
+    return -EEXIST;
+}
+
+static uint16_t self_port(const struct gw_relay *r, bool tls)
+{
+    for (unsigned i = 0; i < r->cfg.n_listen; i++)
+        if (r->cfg.listen[i].tls == tls)
+            return r->cfg.listen[i].port;
+    return 0;
+}
+
+int relay_self_uri(const struct gw_relay_core *core, bool tls, const char *sessid, char *buf,
+                   size_t cap)
+{
+    const struct gw_relay *r = core->r;
+    bool v6 = strchr(r->cfg.uri_host, ':') != NULL;
+    int n = snprintf(buf, cap, "%s://%s%s%s:%u%s%s;tcp", tls ? "msrps" : "msrp", v6 ? "[" : "",
+                     r->cfg.uri_host, v6 ? "]" : "", self_port(r, tls),
+                     sessid && sessid[0] ? "/" : "", sessid ? sessid : "");
+    return n > 0 && (size_t)n < cap ? n : -ENOSPC;
+}
+
+bool relay_is_self(const struct gw_relay_core *core, const struct msrp_uri *u)
+{
+    const struct gw_relay *r = core->r;
+    bool tls = u->scheme == MSRP_SCHEME_MSRPS;
+    uint16_t port = msrp_uri_port(u);
+    struct msrp_slice host = msrp_slice(r->cfg.uri_host, strlen(r->cfg.uri_host));
+    bool host_ok = msrp_slice_caseeq(u->host, host);
+    bool port_ok = false;
+    for (unsigned i = 0; i < r->cfg.n_listen; i++) {
+        const struct gw_relay_listen *l = &r->cfg.listen[i];
+        if (l->tls != tls || l->port != port)
+            continue;
+        port_ok = true;
+        if (msrp_slice_caseeq(u->host, msrp_slice(l->host, strlen(l->host))))
+            host_ok = true;
+    }
+    return host_ok && port_ok;
+}
+
+/* --- sessions ------------------------------------------------------------ */
+
+int relay_bind_session(struct rconn *rc, const struct msrp_uri *client)
+{
+    struct gw_relay_core *core = rc->core;
+    char *text = malloc(client->raw.n + 1);
+    if (!text)
+        return -ENOMEM;
+    memcpy(text, client->raw.p, client->raw.n);
+    text[client->raw.n] = '\0';
+    struct msrp_uri u;
+    if (msrp_uri_parse(&u, text, client->raw.n, 0) != 0) {
+        free(text);
+        return -EINVAL;
+    }
+    if (!rc->reserved) {
+        int rcode = relay_new_sessid(core, rc->sessid);
+        if (rcode < 0) {
+            free(text);
+            return rcode;
+        }
+        rc->sess_node.key = rc->sessid;
+        rc->sess_node.klen = GW_RELAY_SESSID_LEN;
+        rtable_put(&core->sessions, &rc->sess_node);
+        rc->reserved = true;
+        RSTAT_ADD(core, sessions, 1);
+    }
+    free(rc->client_uri);
+    rc->client_uri = text;
+    rc->client = u;
+    return 0;
+}
+
+void relay_unbind_session(struct rconn *rc)
+{
+    if (!rc->reserved)
+        return;
+    rtable_del(&rc->core->sessions, &rc->sess_node);
+    rc->reserved = false;
+    RSTAT_SUB(rc->core, sessions, 1);
+    free(rc->client_uri);
+    rc->client_uri = NULL;
+}
+
+/* --- connections --------------------------------------------------------- */
+
+static void kick_cb(struct ur_timer *t, void *arg)
+{
+    (void)t;
+    struct rconn *rc = arg;
+    rc->resume_pending = false;
+    if (!rc->closing)
+        gw_mconn_resume(rc->m);
+}
+
+void rconn_kick(struct rconn *rc)
+{
+    /* Deferred to the loop, not called in place: resuming delivers the
+     * sender's held-back events at once, and doing that from inside
+     * another connection's callback would nest one chunk's forwarding in
+     * another's (unbounded recursion through a wait queue). */
+    if (rc->resume_pending || rc->closing)
+        return;
+    rc->resume_pending = true;
+    ur_timer_arm(rc->core->loop, &rc->kick, 0, 0);
+}
+
+static struct rconn *rconn_new(struct gw_relay_core *core, bool tls, bool outgoing)
+{
+    struct rconn *rc = calloc(1, sizeof(*rc));
+    if (!rc)
+        return NULL;
+    rc->core = core;
+    rc->tls = tls;
+    rc->outgoing = outgoing;
+    rc->fresh = true;
+    ur_timer_init(&rc->kick, kick_cb, rc);
+    rc->next = core->conns;
+    if (rc->next)
+        rc->next->prev = rc;
+    core->conns = rc;
+    core->nconns++;
+    return rc;
+}
+
+static void rconn_unlist(struct rconn *rc)
+{
+    struct gw_relay_core *core = rc->core;
+    if (rc->prev)
+        rc->prev->next = rc->next;
+    else
+        core->conns = rc->next;
+    if (rc->next)
+        rc->next->prev = rc->prev;
+    core->nconns--;
+}
+
+static void on_accept(struct ur_listener *l, int fd, void *ud)
+{
+    (void)l;
+    struct lctx *lc = ud;
+    struct gw_relay_core *core = lc->core;
+    const struct gw_relay_config *cfg = &core->r->cfg;
+    if (fd < 0) {
+        gw_log(GW_LOG_WARN, NULL, NULL, "accept failed: %s", strerror(-fd));
+        return;
+    }
+    if (core->draining || (cfg->max_connections && core->nconns >= cfg->max_connections)) {
+        close(fd);
+        return;
+    }
+    struct rconn *rc = rconn_new(core, lc->tls, false);
+    if (!rc) {
+        close(fd);
+        return;
+    }
+    int err = gw_mconn_adopt(core->loop, fd, lc->tls ? cfg->tls_server : NULL, &cfg->limits,
+                             &relay_ops, rc, &rc->m);
+    if (err < 0) {
+        rconn_unlist(rc);
+        free(rc);
+        gw_log(GW_LOG_WARN, NULL, NULL, "adopting a connection failed: %s", strerror(-err));
+        return;
+    }
+    RSTAT(core, conns_accepted);
+}
+
+static int authority_key(const struct msrp_uri *u, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "%s://%.*s:%u", u->scheme == MSRP_SCHEME_MSRPS ? "msrps" : "msrp",
+                     (int)u->host.n, u->host.p, msrp_uri_port(u));
+    if (n < 0 || (size_t)n >= cap)
+        return -ENOSPC;
+    for (int i = 0; i < n; i++)
+        if (buf[i] >= 'A' && buf[i] <= 'Z')
+            buf[i] = (char)(buf[i] - 'A' + 'a');
+    return n;
+}
+
+int relay_peer_get(struct gw_relay_core *core, const struct msrp_uri *u, struct rconn **out,
+                   bool *is_new)
+{
+    char key[RELAY_KEY_MAX];
+    int kn = authority_key(u, key, sizeof(key));
+    if (kn < 0)
+        return kn;
+    struct rnode *n = rtable_get(&core->peers, key, (size_t)kn);
+    if (n) {
+        struct rconn *rc = RCONTAINER(n, struct rconn, peer_node);
+        if (!rc->closing) {
+            *out = rc;
+            *is_new = false;
+            RSTAT(core, conns_reused);
+            return 0;
+        }
+    }
+    if (!*is_new)
+        return -ENOENT; /* caller may not open connections */
+    const struct gw_relay_config *cfg = &core->r->cfg;
+    bool tls = u->scheme == MSRP_SCHEME_MSRPS;
+    if (tls && !cfg->tls_client)
+        return -EPROTONOSUPPORT;
+    char host[256];
+    if (u->host.n >= sizeof(host))
+        return -EINVAL;
+    memcpy(host, u->host.p, u->host.n);
+    host[u->host.n] = '\0';
+    struct rconn *rc = rconn_new(core, tls, true);
+    if (!rc)
+        return -ENOMEM;
+    memcpy(rc->key, key, (size_t)kn + 1);
+    int err = gw_mconn_connect(core->loop, host, msrp_uri_port(u), cfg->connect_timeout_ms,
+                               tls ? cfg->tls_client : NULL, host, &cfg->limits, &relay_ops, rc,
+                               &rc->m);
+    if (err < 0) {
+        rconn_unlist(rc);
+        free(rc);
+        return err;
+    }
+    rc->peer_node.key = rc->key;
+    rc->peer_node.klen = (size_t)kn;
+    rtable_put(&core->peers, &rc->peer_node);
+    rc->in_peers = true;
+    RSTAT(core, conns_out);
+    *out = rc;
+    *is_new = true;
+    RLOG(UR_LOG_INFO, rc, "connecting to next hop %s", key);
+    return 0;
+}
+
+void relay_respond(struct rconn *rc, const struct msrp_head *h, uint16_t code,
+                   const char *comment, const struct msrp_frame *extra)
+{
+    struct gw_relay_core *core = rc->core;
+    switch (code) {
+    case 403: RSTAT(core, resp_403); break;
+    case 481: RSTAT(core, resp_481); break;
+    case 501: RSTAT(core, resp_501); break;
+    default: break;
+    }
+    gw_mconn_respond(rc->m, h, code, comment, extra);
+}
+
+/* --- routing --------------------------------------------------------------- */
+
+static int route(struct rconn *rc, const struct msrp_head *h)
+{
+    struct gw_relay_core *core = rc->core;
+    if (h->n_to_path == 0 || h->n_from_path == 0) {
+        relay_respond(rc, h, 400, "Missing path", NULL);
+        return GW_MCONN_CONTINUE;
+    }
+    if (!relay_is_self(core, &h->to_path[0]) || h->n_to_path < 2) {
+        /* Not for us, or for us alone: a relay is never the target of a
+         * SEND (RFC 4976 section 6.2). */
+        relay_respond(rc, h, 481, "No Such Session", NULL);
+        return GW_MCONN_CONTINUE;
+    }
+    struct rconn *down = NULL;
+    struct msrp_slice sid = h->to_path[0].session_id;
+    if (sid.n > 0) {
+        int owner = gw_relay_sessid_core(sid, core->r->ncores);
+        if (owner >= 0 && (unsigned)owner != core->idx) {
+            /* TODO handover: see relay.h */
+            RLOG(UR_LOG_INFO, rc, "session %.*s lives on core %d", (int)sid.n, sid.p, owner);
+        }
+        struct rnode *n = owner == (int)core->idx ? rtable_get(&core->sessions, sid.p, sid.n)
+                                                   : NULL;
+        down = n ? RCONTAINER(n, struct rconn, sess_node) : NULL;
+        /* RFC 4975 section 6.1: the next URI must be the reservation's
+         * client, or someone is guessing session ids. */
+        if (!down || down->closing || down == rc || !msrp_uri_equal(&h->to_path[1], &down->client)) {
+            relay_respond(rc, h, 481, "No Such Session", NULL);
+            return GW_MCONN_CONTINUE;
+        }
+    } else {
+        if (relay_is_self(core, &h->to_path[1])) {
+            relay_respond(rc, h, 481, "No Such Session", NULL);
+            return GW_MCONN_CONTINUE;
+        }
+        /* RFC 4976 section 6.3: only authenticated clients make the relay
+         * open connections; existing ones may be shared. */
+        bool may_open = rc->authed;
+        int err = relay_peer_get(core, &h->to_path[1], &down, &may_open);
+        if (err == -ENOENT) {
+            relay_respond(rc, h, 403, "Forbidden", NULL);
+            return GW_MCONN_CONTINUE;
+        }
+        if (err < 0) {
+            RLOG(UR_LOG_WARN, rc, "cannot reach next hop %.*s: %s", (int)h->to_path[1].raw.n,
+                 h->to_path[1].raw.p, strerror(-err));
+            relay_respond(rc, h, 481, "No Such Session", NULL);
+            return GW_MCONN_CONTINUE;
+        }
+    }
+    /* The sender needs a session id of ours: it is the From-Path URI we
+     * prepend, and reverse traffic finds the sender by it. */
+    if (!rc->reserved && relay_bind_session(rc, &h->from_path[0]) < 0) {
+        relay_respond(rc, h, 400, "Bad From-Path", NULL);
+        return GW_MCONN_CONTINUE;
+    }
+    int r = fwd_start(rc, h, down);
+    if (r < 0) {
+        relay_respond(rc, h, 400, "Cannot Forward", NULL);
+        return GW_MCONN_CONTINUE;
+    }
+    rc->cur_ignore = false;
+    return r;
+}
+
+/* --- mconn callbacks ---------------------------------------------------- */
+
+static void rc_on_open(struct gw_mconn *m, int err)
+{
+    struct rconn *rc = gw_mconn_data(m);
+    if (err == 0) {
+        rc->open = true;
+        return;
+    }
+    RLOG(UR_LOG_WARN, rc, "connection to %s failed: %s", rc->key[0] ? rc->key : "peer",
+         strerror(-err));
+}
+
+static int rc_on_head(struct gw_mconn *m, const struct msrp_head *h)
+{
+    struct rconn *rc = gw_mconn_data(m);
+    rc->cur_ignore = true;
+    rc->frames++;
+    bool fresh = rc->fresh;
+    rc->fresh = false;
+    (void)fresh;
+    if (h->kind == MSRP_RESPONSE) {
+        fwd_response(rc, h);
+        return GW_MCONN_CONTINUE;
+    }
+    switch (h->method) {
+    case MSRP_M_AUTH:
+        relay_auth(rc, h);
+        return GW_MCONN_CONTINUE;
+    case MSRP_M_SEND:
+    case MSRP_M_REPORT:
+        return route(rc, h);
+    default:
+        relay_respond(rc, h, 501, "Not Implemented", NULL);
+        return GW_MCONN_CONTINUE;
+    }
+}
+
+static int rc_on_body(struct gw_mconn *m, const struct msrp_head *h, const char *p, size_t n,
+                      uint64_t off, struct ur_buf *buf)
+{
+    (void)h;
+    (void)off;
+    struct rconn *rc = gw_mconn_data(m);
+    if (rc->cur_ignore)
+        return GW_MCONN_CONTINUE;
+    return fwd_body(rc, p, n, buf);
+}
+
+static int rc_on_end(struct gw_mconn *m, const struct msrp_head *h, char flag)
+{
+    (void)h;
+    struct rconn *rc = gw_mconn_data(m);
+    if (rc->cur_ignore)
+        return GW_MCONN_CONTINUE;
+    return fwd_end(rc, flag);
+}
+
+static void rc_on_error(struct gw_mconn *m, int err, uint64_t off, const struct msrp_head *h)
+{
+    (void)h;
+    struct rconn *rc = gw_mconn_data(m);
+    RLOG(UR_LOG_WARN, rc, "framing error %s at offset %llu: closing", msrp_strerror(err),
+         (unsigned long long)off);
+}
+
+static void rc_on_drain(struct gw_mconn *m)
+{
+    fwd_drained(gw_mconn_data(m));
+}
+
+static void rc_on_close(struct gw_mconn *m, int err)
+{
+    struct rconn *rc = gw_mconn_data(m);
+    struct gw_relay_core *core = rc->core;
+    rc->closing = true;
+    if (err < 0) {
+        RSTAT(core, conn_errors);
+        RLOG(UR_LOG_INFO, rc, "connection closed: %s", strerror(-err));
+    }
+    fwd_conn_closed(rc);
+    relay_unbind_session(rc);
+    if (rc->in_peers)
+        rtable_del(&core->peers, &rc->peer_node);
+    ur_timer_cancel(core->loop, &rc->kick);
+    rconn_unlist(rc);
+    free(rc);
+}
+
+static const struct gw_mconn_ops relay_ops = {
+    .on_open = rc_on_open,
+    .on_head = rc_on_head,
+    .on_body = rc_on_body,
+    .on_end = rc_on_end,
+    .on_error = rc_on_error,
+    .on_drain = rc_on_drain,
+    .on_close = rc_on_close,
+};
+
+/* --- lifecycle ------------------------------------------------------------ */
+
+int gw_relay_new(struct gw_relay **out, const struct gw_relay_config *cfg, unsigned ncores)
+{
+    if (ncores == 0 || ncores > GW_RELAY_MAX_CORES || cfg->n_listen == 0 ||
+        cfg->n_listen > GW_RELAY_LISTEN_MAX)
+        return -EINVAL;
+    struct gw_relay *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    r->cfg = *cfg;
+    r->ncores = ncores;
+    msrp_limits_check(&r->cfg.limits);
+    if (!r->cfg.chunk_timeout_ms)
+        r->cfg.chunk_timeout_ms = 30000;
+    if (!r->cfg.connect_timeout_ms)
+        r->cfg.connect_timeout_ms = 10000;
+    /* The Digest nonce key: fresh per process start, so nonces from a
+     * previous run are refused. */
+    if (getrandom(r->secret, sizeof(r->secret), 0) != (ssize_t)sizeof(r->secret)) {
+        free(r);
+        return -EIO;
+    }
+    r->dsv.secret = r->secret;
+    r->dsv.secret_len = sizeof(r->secret);
+    r->dsv.realm = msrp_slice(r->cfg.realm, strlen(r->cfg.realm));
+    r->dsv.lifetime = r->cfg.nonce_lifetime ? r->cfg.nonce_lifetime : 300;
+    *out = r;
+    return 0;
+}
+
+void gw_relay_free(struct gw_relay *r)
+{
+    free(r);
+}
+
+int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
+{
+    struct gw_relay *r = ud;
+    if (idx >= r->ncores)
+        return -EINVAL;
+    struct gw_relay_core *core = calloc(1, sizeof(*core) + sizeof(struct lctx) * GW_RELAY_LISTEN_MAX);
+    if (!core)
+        return -ENOMEM;
+    core->r = r;
+    core->loop = loop;
+    core->idx = idx;
+    if (rtable_init(&core->sessions, 1024) < 0 || rtable_init(&core->pieces, 1024) < 0 ||
+        rtable_init(&core->peers, 64) < 0) {
+        rtable_free(&core->sessions);
+        rtable_free(&core->pieces);
+        free(core);
+        return -ENOMEM;
+    }
+    struct lctx *lcs = (struct lctx *)(core + 1);
+    for (unsigned i = 0; i < r->cfg.n_listen; i++) {
+        const struct gw_relay_listen *l = &r->cfg.listen[i];
+        lcs[i].core = core;
+        lcs[i].tls = l->tls;
+        int err = ur_listen(loop, &core->ls[i], l->host, l->port, 0, on_accept, &lcs[i]);
+        if (err < 0) {
+            gw_log(GW_LOG_ERROR, NULL, NULL, "cannot listen on %s:%u: %s", l->host, l->port, strerror(-err));
+            for (unsigned j = 0; j < i; j++)
+                ur_listener_close(core->ls[j]);
+            rtable_free(&core->sessions);
+            rtable_free(&core->pieces);
+            rtable_free(&core->peers);
+            free(core);
+            return err;
+        }
+        core->nls++;
+        if (idx == 0)
+            gw_log(GW_LOG_INFO, NULL, NULL, "listening on %s://%s:%u (relay URI %s://%s:%u;tcp)",
+                   l->tls ? "msrps" : "msrp", l->host, l->port, l->tls ? "msrps" : "msrp",
+                   r->cfg.uri_host, l->port);
+    }
+    r->cores[idx] = core;
+    ur_loop_set_data(loop, core);
+    return 0;
+}
+
+void gw_relay_core_fini(struct ur_loop *loop, unsigned idx, void *ud)
+{
+    (void)loop;
+    struct gw_relay *r = ud;
+    struct gw_relay_core *core = r->cores[idx];
+    if (!core)
+        return;
+    /* Connections still open are freed with the loop, without callbacks
+     * (uring/loop.h); the relay's per-connection state goes with them. */
+    while (core->conns) {
+        struct rconn *rc = core->conns;
+        rconn_unlist(rc);
+        free(rc->client_uri);
+        free(rc);
+    }
+    rtable_free(&core->sessions);
+    rtable_free(&core->pieces);
+    rtable_free(&core->peers);
+}
+
+static void drain_cb(struct ur_loop *loop, void *arg)
+{
+    (void)arg;
+    struct gw_relay_core *core = ur_loop_data(loop);
+    if (!core || core->draining)
+        return;
+    core->draining = true;
+    for (unsigned i = 0; i < core->nls; i++)
+        ur_listener_close(core->ls[i]);
+    core->nls = 0;
+}
+
+void gw_relay_drain(struct gw_relay *r)
+{
+    atomic_store(&r->draining, 1);
+    for (unsigned i = 0; i < r->ncores; i++)
+        if (r->cores[i])
+            ur_loop_post(r->cores[i]->loop, drain_cb, NULL);
+}
+
+bool gw_relay_busy(const struct gw_relay *r)
+{
+    for (unsigned i = 0; i < r->ncores; i++)
+        if (r->cores[i] &&
+            atomic_load_explicit(&r->cores[i]->stats.active_chunks, memory_order_relaxed) > 0)
+            return true;
+    return false;
+}
+
+void gw_relay_get_stats(const struct gw_relay *r, struct gw_relay_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    for (unsigned i = 0; i < r->ncores; i++) {
+        const struct gw_relay_core *c = r->cores[i];
+        if (!c)
+            continue;
+#define GW_RELAY_STAT_SUM(name, help) \
+    st->name += atomic_load_explicit(&c->stats.name, memory_order_relaxed);
+        GW_RELAY_STATS(GW_RELAY_STAT_SUM)
+#undef GW_RELAY_STAT_SUM
+        st->sessions += atomic_load_explicit(&c->stats.sessions, memory_order_relaxed);
+        st->active_chunks += atomic_load_explicit(&c->stats.active_chunks, memory_order_relaxed);
+    }
+}

@@ -1,0 +1,178 @@
+/*
+ * relay.h: the RFC 4976 MSRP relay -- msrpgw's core job.
+ *
+ * What it does
+ *   - AUTH (RFC 4976 section 5): Digest challenge (401), verification with
+ *     the To-Path fallback for clients that send no uri= (PEERS.md), nonce
+ *     replay check per connection, 423 + Min-Expires for too short an
+ *     Expires, 200 with Use-Path "msrp[s]://HOST:PORT/SESSID;tcp" and the
+ *     clamped Expires. The reservation lives as long as the connection
+ *     (clients never refresh, PEERS.md); "Expires: 0" cancels it.
+ *   - Forwarding (RFC 4976 sections 6-7): a SEND/REPORT whose To-Path[0] is
+ *     one of our URIs goes to the connection of the reservation named by
+ *     its session id (To-Path[1] must be that client's URI, else 481), or,
+ *     without a session id, to To-Path[1]'s authority over a reused or new
+ *     connection -- new connections only for AUTHed senders (403). The
+ *     forwarded frame drops our URI from To-Path, prepends our URI (with
+ *     the sender connection's session id) to From-Path, gets a new
+ *     transaction id, and keeps every other header verbatim.
+ *   - Streaming: bodies are forwarded as they arrive, zero copy from the
+ *     receive buffers; a next hop over its memory ceiling stalls the
+ *     sender (GW_MCONN_STALL) until its on_drain. Frames never interleave
+ *     on a connection: a sender waiting for a busy next hop is stalled and
+ *     queued (FIFO). Chunks over max_chunk_out body bytes are split into
+ *     pieces ('+' continuation, own tids, adjusted Byte-Range), so a big
+ *     chunk holds a shared connection at most max_chunk_out bytes at a
+ *     time; chunks are never merged.
+ *   - Responses are hop by hop: each outgoing piece has a record (its tid,
+ *     a chunk_timeout timer) tied to the incoming chunk; the upstream
+ *     response (original tid) goes out when every piece is answered, with
+ *     the first non-200 code. Timeout or loss of the next hop: 408 and,
+ *     unless Failure-Report is no, a Failure REPORT (Status 000 408) to
+ *     the sender's From-Path. Failure-Report no/partial are honoured.
+ *
+ * Sharding: one gw_relay_core per ur_loop (per core). Each core owns its
+ * connections, its share of the session table and its transaction records;
+ * nothing on the data path is locked. A session id's first character names
+ * the owning core, so any core knows where a reservation lives without a
+ * shared table. A connection AUTHs on the core that accepted it. A
+ * connection whose first frame targets a session of another core is handed
+ * over whole (its fd and the bytes already read) to the owner core before
+ * anything of it is processed, so both legs of a session live on one core.
+ */
+#ifndef GW_RELAY_H
+#define GW_RELAY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/parser.h"
+#include "proto/slice.h"
+
+struct ur_loop;
+struct ur_tls_ctx;
+struct gw_relay;
+
+#define GW_RELAY_LISTEN_MAX 16
+
+struct gw_relay_listen {
+    char host[256];
+    uint16_t port;  /* bound port (the caller resolves port 0 beforehand) */
+    bool tls;
+};
+
+/* Looks a user up: sets *secret (password or HA1 hex, *is_ha1 says which;
+ * must stay valid until the next call on this core). 0 or -ENOENT.
+ * Called on loop threads; idx names the calling core (per-core caches). */
+typedef int (*gw_relay_user_fn)(void *ud, unsigned idx, const char *name, size_t n,
+                                struct msrp_slice *secret, bool *is_ha1);
+
+struct gw_relay_config {
+    struct gw_relay_listen listen[GW_RELAY_LISTEN_MAX];
+    unsigned n_listen;
+    char uri_host[512];            /* host of our URIs */
+    char realm[512];
+    uint32_t expires_default, expires_min, expires_max; /* seconds */
+    uint32_t nonce_lifetime;       /* seconds */
+    uint32_t chunk_timeout_ms;     /* per outgoing piece -> 408 */
+    uint32_t connect_timeout_ms;
+    uint32_t idle_timeout_ms;      /* outgoing conns with no traffic; 0 = never */
+    uint64_t max_chunk_out;        /* split above this many body bytes; 0 = never */
+    uint32_t max_connections;      /* per core; 0 = unbounded */
+    struct msrp_limits limits;
+    struct ur_tls_ctx *tls_server; /* for tls listeners */
+    struct ur_tls_ctx *tls_client; /* for msrps next hops; NULL = refuse them */
+    gw_relay_user_fn user_lookup;
+    void *user_ud;
+};
+
+/* Counters, summed over cores by gw_relay_get_stats. */
+#define GW_RELAY_STATS(X)                                                   \
+    X(conns_accepted, "connections accepted")                               \
+    X(conns_out, "outgoing connections opened")                             \
+    X(conns_reused, "frames sent over a reused outgoing connection")        \
+    X(conn_errors, "connections closed with an error")                      \
+    X(auth_ok, "AUTH answered 200")                                         \
+    X(auth_challenges, "AUTH answered 401 without credentials")             \
+    X(auth_failures, "AUTH with wrong credentials, stale or replayed nonce")\
+    X(auth_423, "AUTH answered 423 (Expires too small)")                    \
+    X(frames_forwarded, "requests forwarded (incoming chunks)")             \
+    X(pieces_out, "outgoing chunks written (pieces of split chunks count)") \
+    X(chunks_split, "incoming chunks split into several pieces")            \
+    X(body_bytes, "body bytes forwarded")                                   \
+    X(responses_up, "responses sent upstream for forwarded chunks")         \
+    X(resp_403, "requests refused with 403")                                \
+    X(resp_481, "requests refused with 481")                                \
+    X(resp_501, "requests refused with 501")                                \
+    X(timeouts_408, "pieces that timed out (408)")                          \
+    X(failure_reports, "Failure REPORTs generated")                         \
+    X(stalls, "senders stalled by a busy or full next hop")                 \
+    X(handovers, "connections handed over to another core")
+
+struct gw_relay_stats {
+#define GW_RELAY_STAT_FIELD(name, help) uint64_t name;
+    GW_RELAY_STATS(GW_RELAY_STAT_FIELD)
+#undef GW_RELAY_STAT_FIELD
+    uint64_t sessions;     /* reservations alive */
+    uint64_t active_chunks;/* chunks being forwarded or awaiting answers */
+};
+
+/* Creates the shared relay state for ncores loops (secret drawn here). */
+int gw_relay_new(struct gw_relay **out, const struct gw_relay_config *cfg, unsigned ncores);
+void gw_relay_free(struct gw_relay *r);
+
+/* ur_runtime init/fini callbacks (ud = the gw_relay): creates the core's
+ * listeners and tables on its own thread / closes everything. */
+int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud);
+void gw_relay_core_fini(struct ur_loop *loop, unsigned idx, void *ud);
+
+/* Graceful drain, from any thread: every core stops accepting; in-flight
+ * chunks go on. gw_relay_busy() tells whether chunks are still active. */
+void gw_relay_drain(struct gw_relay *r);
+bool gw_relay_busy(const struct gw_relay *r);
+
+void gw_relay_get_stats(const struct gw_relay *r, struct gw_relay_stats *st);
+
+/* --- pure helpers (wire.c), exposed for tests ---------------------------- */
+
+/* Session ids: GW_RELAY_SESSID_LEN chars of [A-Za-z0-9]; the first one
+ * encodes the owning core (0-9a-zA-Z, so at most 62 cores). */
+#define GW_RELAY_SESSID_LEN 16
+#define GW_RELAY_MAX_CORES 62
+char gw_relay_core_char(unsigned idx);
+/* Owning core of a session id, or -1 when it cannot be ours. */
+int gw_relay_sessid_core(struct msrp_slice id, unsigned ncores);
+
+/* Expires for a 200 to AUTH: requested (has) or the default, clamped into
+ * [min, max]. Returns the value, or -1 when the request is below min (423). */
+int64_t gw_relay_expires(bool has, uint32_t requested, uint32_t def, uint32_t min, uint32_t max);
+
+/*
+ * Writes the head of a forwarded request: "MSRP tid METHOD", To-Path =
+ * h's To-Path without its first URI, From-Path = self_uri followed by h's
+ * From-Path, every other header of h verbatim in arrival order except
+ * Byte-Range (written from *br when br is not NULL, else h's verbatim) and
+ * Content-Type (written last), then the blank line when h has a body.
+ * br_span (may be NULL) receives the offset and length of the Byte-Range
+ * line written, or an empty span where one would go (before Content-Type),
+ * so the pieces of a split chunk can patch it.
+ * Returns the length, or MSRP_E_NOSPACE / MSRP_E_INVALID.
+ */
+int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h,
+                            struct msrp_slice tid, struct msrp_slice self_uri,
+                            const struct msrp_byte_range *br, size_t br_span[2]);
+
+/*
+ * Byte-Range of the piece that starts after `sent` body bytes of a chunk
+ * whose own range is orig (has: whether it had one), when pieces carry at
+ * most max body bytes: start = orig.start + sent; end = start + the
+ * piece's expected length - 1 when orig.end is known (the sender may still
+ * interrupt it early with '+', which RFC 4975 allows), else '*'; total
+ * copied.
+ */
+struct msrp_byte_range gw_relay_piece_range(bool has, const struct msrp_byte_range *orig,
+                                            uint64_t sent, uint64_t max);
+
+#endif

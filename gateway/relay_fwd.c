@@ -1,0 +1,569 @@
+/*
+ * relay_fwd.c: forwarding one incoming chunk to the next hop, as it
+ * arrives, and answering it hop by hop (RFC 4976 section 7, RFC 4975
+ * sections 7.1-7.3).
+ *
+ * A chunk owns the next hop's frame slot from its first head byte to its
+ * end-line: frames cannot interleave on a connection. Others wanting the
+ * slot wait in a FIFO with their sender stalled, so nothing is buffered.
+ * With max_chunk_out set, a chunk gives the slot up... not quite: it keeps
+ * the slot but cuts its body into pieces of at most max_chunk_out bytes,
+ * each a complete outgoing chunk ('+'), which bounds how long one frame
+ * holds a connection and lets a peer that caps chunk sizes (Kamailio:
+ * ~10 KB) receive big chunks from our clients.
+ *
+ * Each piece is a transaction with its own tid and a chunk_timeout timer.
+ * The upstream answer (original tid) is sent when the sender's end-line
+ * has been forwarded and every piece is answered; the first non-200 wins.
+ * A piece that times out or whose connection is lost counts as 408 (481
+ * when the next hop could never be reached) and, unless Failure-Report is
+ * no, also earns the sender a Failure REPORT (Status 000 408), sent back
+ * over the connection the chunk came in on (PEERS.md: never dial a
+ * sender's From-Path).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/relay_internal.h"
+#include "proto/writer.h"
+#include "uring/conn.h"
+#include "uring/loop.h"
+
+static const char *code_comment(uint16_t code)
+{
+    switch (code) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 408: return "Request Timeout";
+    case 413: return "Too Large";
+    case 415: return "Unsupported Media Type";
+    case 423: return "Interval Out-of-Bounds";
+    case 481: return "No Such Session";
+    case 501: return "Not Implemented";
+    case 506: return "Wrong Session";
+    default: return NULL;
+    }
+}
+
+static void chunk_check(struct chunk *c);
+
+/* --- pieces ------------------------------------------------------------- */
+
+static void piece_free(struct piece *pc)
+{
+    struct gw_relay_core *core = pc->core;
+    ur_timer_cancel(core->loop, &pc->timer);
+    rtable_del(&core->pieces, &pc->node);
+    if (pc->down) {
+        if (pc->prev)
+            pc->prev->next = pc->next;
+        else
+            pc->down->pieces = pc->next;
+        if (pc->next)
+            pc->next->prev = pc->prev;
+    }
+    free(pc);
+}
+
+/* Folds one piece result into its chunk: the first non-200 wins. */
+static void chunk_result(struct chunk *c, uint16_t code, bool local)
+{
+    if (c->status == 0 || c->status == 200) {
+        c->status = code;
+        c->local_fail = local && code != 200;
+    }
+}
+
+static void piece_done(struct piece *pc, uint16_t code, bool local)
+{
+    struct chunk *c = pc->c;
+    piece_free(pc);
+    chunk_result(c, code, local);
+    c->pieces_out--;
+    chunk_check(c);
+}
+
+static void piece_timeout(struct ur_timer *t, void *arg)
+{
+    (void)t;
+    struct piece *pc = arg;
+    struct chunk *c = pc->c;
+    if (c->fr == MSRP_REPORT_PARTIAL) {
+        /* partial: the next hop only answers failures, so silence is
+         * success (RFC 4975 section 7.1.2). */
+        piece_done(pc, 200, true);
+        return;
+    }
+    RSTAT(pc->core, timeouts_408);
+    RLOG(UR_LOG_WARN, pc->down, "chunk %.*s from sess %s timed out (408)", (int)c->otid_n,
+         c->otid, c->up ? c->up->sessid : "-");
+    piece_done(pc, 408, true);
+}
+
+/* --- the next hop's frame slot ------------------------------------------ */
+
+static int send_piece_head(struct chunk *c)
+{
+    struct gw_relay_core *core = c->core;
+    int rc = relay_new_tid(core, c->tid);
+    if (rc < 0)
+        return rc;
+    c->piece_bytes = 0;
+    /* head = "MSRP <tid> ..." with our 16-char tid placeholder at offset 5,
+     * and the Byte-Range line at br_span. */
+    memcpy(c->head + 5, c->tid, RELAY_TID_LEN);
+    struct ur_conn *uc = gw_mconn_conn(c->down->m);
+    if (!c->split_range || (c->sent == 0 && !c->has_br)) {
+        rc = ur_conn_send_copy(uc, c->head, c->head_n);
+    } else {
+        char line[128];
+        struct msrp_byte_range br =
+            gw_relay_piece_range(c->has_br, &c->br, c->sent, core->r->cfg.max_chunk_out);
+        int n = snprintf(line, sizeof(line), "Byte-Range: %llu-", (unsigned long long)br.start);
+        if (br.end == MSRP_BR_STAR)
+            n += snprintf(line + n, sizeof(line) - (size_t)n, "*/");
+        else
+            n += snprintf(line + n, sizeof(line) - (size_t)n, "%llu/",
+                          (unsigned long long)br.end);
+        if (br.total == MSRP_BR_STAR)
+            n += snprintf(line + n, sizeof(line) - (size_t)n, "*\r\n");
+        else
+            n += snprintf(line + n, sizeof(line) - (size_t)n, "%llu\r\n",
+                          (unsigned long long)br.total);
+        c->piece_br = br;
+        rc = ur_conn_send_copy(uc, c->head, c->br_off);
+        if (rc == 0)
+            rc = ur_conn_send_copy(uc, line, (size_t)n);
+        if (rc == 0)
+            rc = ur_conn_send_copy(uc, c->head + c->br_off + c->br_len,
+                                   c->head_n - c->br_off - c->br_len);
+    }
+    RSTAT(core, pieces_out);
+    c->head_queued = true;
+    return rc;
+}
+
+static void send_piece_end(struct chunk *c, char flag)
+{
+    struct gw_relay_core *core = c->core;
+    char line[16 + MSRP_TID_CAP];
+    int n = msrp_write_end_line(line, sizeof(line), msrp_slice(c->tid, RELAY_TID_LEN), flag,
+                                c->has_body);
+    if (n < 0 || gw_mconn_send_copy(c->down->m, line, (size_t)n) < 0) {
+        c->dead = true;
+        chunk_result(c, 408, true);
+        return;
+    }
+    /* Responses come back only for SENDs, and not at all with
+     * Failure-Report: no (RFC 4975 section 7.1.2). */
+    if (c->method != MSRP_M_SEND || c->fr == MSRP_REPORT_NO)
+        return;
+    struct piece *pc = calloc(1, sizeof(*pc));
+    if (!pc) {
+        chunk_result(c, 408, true);
+        return;
+    }
+    pc->core = core;
+    pc->c = c;
+    pc->down = c->down;
+    memcpy(pc->tid, c->tid, RELAY_TID_LEN);
+    pc->node.key = pc->tid;
+    pc->node.klen = RELAY_TID_LEN;
+    rtable_put(&core->pieces, &pc->node);
+    pc->next = c->down->pieces;
+    if (pc->next)
+        pc->next->prev = pc;
+    c->down->pieces = pc;
+    ur_timer_init(&pc->timer, piece_timeout, pc);
+    ur_timer_arm(core->loop, &pc->timer, core->r->cfg.chunk_timeout_ms, 0);
+    c->pieces_out++;
+}
+
+void fwd_slot_next(struct rconn *down)
+{
+    while (!down->writer && down->wq_head) {
+        struct chunk *c = down->wq_head;
+        down->wq_head = c->wq_next;
+        if (!down->wq_head)
+            down->wq_tail = NULL;
+        c->wq_next = NULL;
+        c->waiting = false;
+        down->writer = c;
+        if (send_piece_head(c) < 0) {
+            c->dead = true;
+            chunk_result(c, 408, true);
+            down->writer = NULL;
+        }
+        if (c->up)
+            rconn_kick(c->up);
+    }
+}
+
+static void slot_release(struct chunk *c)
+{
+    if (c->down && c->down->writer == c) {
+        c->down->writer = NULL;
+        fwd_slot_next(c->down);
+    }
+}
+
+static void wq_remove(struct rconn *down, struct chunk *c)
+{
+    struct chunk **pp = &down->wq_head;
+    struct chunk *prev = NULL;
+    for (; *pp; prev = *pp, pp = &(*pp)->wq_next)
+        if (*pp == c) {
+            *pp = c->wq_next;
+            if (down->wq_tail == c)
+                down->wq_tail = prev;
+            c->wq_next = NULL;
+            c->waiting = false;
+            return;
+        }
+}
+
+/* --- chunks --------------------------------------------------------------- */
+
+static void ups_unlink(struct chunk *c)
+{
+    if (!c->up)
+        return;
+    if (c->up_prev)
+        c->up_prev->up_next = c->up_next;
+    else
+        c->up->ups = c->up_next;
+    if (c->up_next)
+        c->up_next->up_prev = c->up_prev;
+    c->up_prev = c->up_next = NULL;
+    c->up = NULL;
+}
+
+static void chunk_free(struct chunk *c)
+{
+    ups_unlink(c);
+    RSTAT_SUB(c->core, active_chunks, 1);
+    free(c->text);
+    free(c->head);
+    free(c);
+}
+
+static void send_failure_report(struct chunk *c, uint16_t code)
+{
+    struct gw_relay_core *core = c->core;
+    char tid[RELAY_TID_LEN];
+    if (relay_new_tid(core, tid) < 0)
+        return;
+    struct msrp_frame f;
+    memset(&f, 0, sizeof(f));
+    f.kind = MSRP_REQUEST;
+    f.method = MSRP_M_REPORT;
+    f.tid = msrp_slice(tid, sizeof(tid));
+    f.to_path.texts = &c->from_path;
+    f.to_path.n = 1;
+    f.from_path.texts = &c->self;
+    f.from_path.n = 1;
+    f.message_id = c->message_id;
+    f.has_byte_range = c->has_br;
+    f.byte_range = c->br;
+    f.has_status = true;
+    f.status_hdr.ns = 0;
+    f.status_hdr.code = code;
+    const char *cm = code_comment(code);
+    if (cm)
+        f.status_hdr.comment = msrp_slice(cm, strlen(cm));
+    char buf[8192];
+    int n = msrp_write_bodiless(buf, sizeof(buf), &f, '$');
+    if (n > 0 && gw_mconn_send_copy(c->up->m, buf, (size_t)n) == 0)
+        RSTAT(core, failure_reports);
+}
+
+static void chunk_answer(struct chunk *c)
+{
+    if (c->answered)
+        return;
+    c->answered = true;
+    uint16_t code = c->status ? c->status : 200;
+    if (!c->up || c->method != MSRP_M_SEND || c->fr == MSRP_REPORT_NO)
+        return;
+    if (c->fr == MSRP_REPORT_PARTIAL && code == 200)
+        return;
+    struct msrp_frame f;
+    memset(&f, 0, sizeof(f));
+    f.kind = MSRP_RESPONSE;
+    f.tid = msrp_slice(c->otid, c->otid_n);
+    f.status = code;
+    const char *cm = code_comment(code);
+    if (cm)
+        f.comment = msrp_slice(cm, strlen(cm));
+    f.to_path.texts = &c->prev_hop;
+    f.to_path.n = 1;
+    f.from_path.texts = &c->self;
+    f.from_path.n = 1;
+    char buf[4096];
+    int n = msrp_write_bodiless(buf, sizeof(buf), &f, '$');
+    if (n > 0 && gw_mconn_send_copy(c->up->m, buf, (size_t)n) == 0)
+        RSTAT(c->core, responses_up);
+    /* A failure we made up ourselves (nobody downstream will report it):
+     * tell the sender's endpoint, as Failure-Report yes/partial asks. */
+    if (code != 200 && c->local_fail)
+        send_failure_report(c, code);
+}
+
+/* Answers when everything is known, frees when nothing refers to c. */
+static void chunk_check(struct chunk *c)
+{
+    if (!c->ended || c->pieces_out > 0)
+        return;
+    chunk_answer(c);
+    if (c->streaming || c->waiting || (c->down && c->down->writer == c))
+        return;
+    chunk_free(c);
+}
+
+static int copy_texts(struct chunk *c, const struct msrp_head *h, struct msrp_slice self_fwd)
+{
+    const struct msrp_header *fp = msrp_head_find(h, MSRP_H_FROM_PATH);
+    struct msrp_slice parts[5] = {
+        h->from_path[0].raw, h->to_path[0].raw,
+        fp ? fp->value : h->from_path[0].raw, h->message_id, self_fwd,
+    };
+    size_t total = 0;
+    for (int i = 0; i < 5; i++)
+        total += parts[i].n;
+    char *t = malloc(total + 1);
+    if (!t)
+        return -ENOMEM;
+    struct msrp_slice *dst[5] = { &c->prev_hop, &c->self, &c->from_path, &c->message_id,
+                                  &c->self_fwd };
+    size_t off = 0;
+    for (int i = 0; i < 5; i++) {
+        if (parts[i].n)
+            memcpy(t + off, parts[i].p, parts[i].n);
+        *dst[i] = msrp_slice(t + off, parts[i].n);
+        off += parts[i].n;
+    }
+    c->text = t;
+    return 0;
+}
+
+int fwd_start(struct rconn *up, const struct msrp_head *h, struct rconn *down)
+{
+    struct gw_relay_core *core = up->core;
+    const struct gw_relay_config *cfg = &core->r->cfg;
+    struct chunk *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->core = core;
+    c->method = h->method;
+    c->fr = h->failure_report;
+    c->has_br = h->has_byte_range;
+    c->br = h->byte_range;
+    c->has_body = h->has_body;
+    c->otid_n = h->tid.n < sizeof(c->otid) ? h->tid.n : sizeof(c->otid);
+    memcpy(c->otid, h->tid.p, c->otid_n);
+    char self[512];
+    int sn = relay_self_uri(core, down->tls, up->sessid, self, sizeof(self));
+    if (sn < 0 || copy_texts(c, h, msrp_slice(self, (size_t)sn)) < 0) {
+        free(c);
+        return -ENOMEM;
+    }
+    /* The head is rendered once, with a placeholder tid; each piece patches
+     * the tid (and its Byte-Range when splitting). */
+    size_t cap = cfg->limits.max_header_bytes + (size_t)sn + 256;
+    c->head = malloc(cap);
+    c->split_range = cfg->max_chunk_out > 0 && c->has_body;
+    struct msrp_byte_range br0;
+    if (c->split_range && c->has_br)
+        br0 = gw_relay_piece_range(true, &c->br, 0, cfg->max_chunk_out);
+    size_t span[2];
+    int n = c->head ? gw_relay_write_fwd_head(c->head, cap, h, MSRP_SLICE_LIT("0000000000000000"),
+                                              c->self_fwd, c->split_range && c->has_br ? &br0 : NULL,
+                                              span)
+                    : -ENOMEM;
+    if (n < 0) {
+        free(c->head);
+        free(c->text);
+        free(c);
+        return n == -ENOMEM ? n : -EINVAL;
+    }
+    c->head_n = (size_t)n;
+    c->br_off = span[0];
+    c->br_len = span[1];
+    /* Without its own Byte-Range the first piece goes out verbatim; later
+     * pieces insert one at the span (send_piece_head). */
+    c->up = up;
+    c->up_next = up->ups;
+    if (c->up_next)
+        c->up_next->up_prev = c;
+    up->ups = c;
+    c->down = down;
+    c->streaming = true;
+    up->cur = c;
+    RSTAT(core, frames_forwarded);
+    RSTAT_ADD(core, active_chunks, 1);
+
+    if (!down->writer && !down->wq_head) {
+        down->writer = c;
+        if (send_piece_head(c) < 0) {
+            c->dead = true;
+            chunk_result(c, 408, true);
+            down->writer = NULL;
+        }
+        return GW_MCONN_CONTINUE;
+    }
+    c->waiting = true;
+    if (down->wq_tail)
+        down->wq_tail->wq_next = c;
+    else
+        down->wq_head = c;
+    down->wq_tail = c;
+    RSTAT(core, stalls);
+    return GW_MCONN_STALL;
+}
+
+int fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf)
+{
+    struct chunk *c = up->cur;
+    if (!c || c->dead || !c->down)
+        return GW_MCONN_CONTINUE;
+    struct gw_relay_core *core = c->core;
+    uint64_t max = core->r->cfg.max_chunk_out;
+    while (n > 0) {
+        if (max && c->piece_bytes == max) {
+            /* Cut here: this piece ends with '+', the next one continues
+             * the same message (RFC 4975 section 7.1: chunks may be split,
+             * never merged). */
+            if (c->piece_bytes == max && c->sent == max)
+                RSTAT(core, chunks_split);
+            send_piece_end(c, '+');
+            if (c->dead)
+                return GW_MCONN_CONTINUE;
+            if (send_piece_head(c) < 0) {
+                c->dead = true;
+                chunk_result(c, 408, true);
+                return GW_MCONN_CONTINUE;
+            }
+        }
+        size_t take = n;
+        if (max && take > max - c->piece_bytes)
+            take = (size_t)(max - c->piece_bytes);
+        if (gw_mconn_send_ref(c->down->m, p, take, buf) < 0) {
+            c->dead = true;
+            chunk_result(c, 408, true);
+            return GW_MCONN_CONTINUE;
+        }
+        p += take;
+        n -= take;
+        c->sent += take;
+        c->piece_bytes += take;
+        RSTAT_ADD(core, body_bytes, take);
+    }
+    const struct ur_loop_config *lc = ur_loop_config(core->loop);
+    if (gw_mconn_pending(c->down->m) >= lc->conn_mem_ceiling) {
+        /* The next hop is slow: stop reading the sender until on_drain. */
+        c->drain_wait = true;
+        RSTAT(core, stalls);
+        return GW_MCONN_STALL;
+    }
+    return GW_MCONN_CONTINUE;
+}
+
+int fwd_end(struct rconn *up, char flag)
+{
+    struct chunk *c = up->cur;
+    if (!c)
+        return GW_MCONN_CONTINUE;
+    up->cur = NULL;
+    c->streaming = false;
+    c->ended = true;
+    c->flag = flag;
+    if (!c->dead && c->down && c->down->writer == c) {
+        send_piece_end(c, flag);
+        slot_release(c);
+    }
+    if (c->dead && c->status == 0)
+        chunk_result(c, 408, true);
+    chunk_check(c);
+    return GW_MCONN_CONTINUE;
+}
+
+void fwd_response(struct rconn *rc, const struct msrp_head *h)
+{
+    struct rnode *n = rtable_get(&rc->core->pieces, h->tid.p, h->tid.n);
+    if (!n)
+        return; /* late (after a timeout) or not ours: nothing to answer */
+    struct piece *pc = RCONTAINER(n, struct piece, node);
+    if (pc->down != rc)
+        return;
+    piece_done(pc, h->status, false);
+}
+
+void fwd_drained(struct rconn *rc)
+{
+    struct chunk *c = rc->writer;
+    if (c && c->drain_wait) {
+        c->drain_wait = false;
+        if (c->up)
+            rconn_kick(c->up);
+    }
+}
+
+void fwd_conn_closed(struct rconn *rc)
+{
+    /* 408 for chunks already on their way, 481 when the next hop never
+     * answered the connect (RFC 4975: the session cannot be reached). */
+    uint16_t lost = rc->open ? 408 : 481;
+    /* Pieces sent over rc will never be answered. */
+    while (rc->pieces) {
+        struct piece *pc = rc->pieces;
+        struct chunk *c = pc->c;
+        piece_free(pc);
+        chunk_result(c, lost, true);
+        c->pieces_out--;
+        chunk_check(c);
+    }
+    /* The chunk writing into rc, and those waiting for it: discard the
+     * rest of their bodies and answer them at their end-line. */
+    if (rc->writer) {
+        struct chunk *c = rc->writer;
+        rc->writer = NULL;
+        c->dead = true;
+        chunk_result(c, lost, true);
+        c->down = NULL;
+        if (c->up)
+            rconn_kick(c->up);
+        chunk_check(c);
+    }
+    while (rc->wq_head) {
+        struct chunk *c = rc->wq_head;
+        wq_remove(rc, c);
+        c->dead = true;
+        c->down = NULL;
+        chunk_result(c, lost, true);
+        if (c->up)
+            rconn_kick(c->up);
+        chunk_check(c);
+    }
+    /* rc's own frame in flight (rc as the sender): abort the outgoing copy
+     * with '#' so the next hop does not wait for the rest. */
+    if (rc->cur) {
+        struct chunk *c = rc->cur;
+        rc->cur = NULL;
+        c->streaming = false;
+        c->ended = true;
+        ups_unlink(c);
+        if (c->waiting && c->down) {
+            wq_remove(c->down, c);
+        } else if (!c->dead && c->down && c->down->writer == c) {
+            send_piece_end(c, '#');
+            slot_release(c);
+        }
+        chunk_check(c);
+    }
+    /* Chunks that came from rc and still await answers: nobody to tell. */
+    while (rc->ups)
+        ups_unlink(rc->ups);
+}

@@ -1,0 +1,253 @@
+/*
+ * relay_internal.h: what the relay's files share (not a public API).
+ *
+ *   relay.c        cores, listeners, connections, frame dispatch, handover
+ *   relay_auth.c   AUTH: challenge, verification, reservations
+ *   relay_fwd.c    chunks and pieces: streaming, splitting, responses,
+ *                  timeouts, Failure REPORTs
+ *   relay_table.c  small string-keyed hash tables (sessions, tids, peers)
+ *   relay_wire.c   pure helpers (see relay.h)
+ *
+ * Ownership: a struct rconn belongs to its gw_mconn (freed in on_close). A
+ * struct chunk (one incoming request being forwarded) is referenced by its
+ * upstream conn (up->cur while its body streams), by the next hop's write
+ * slot or wait queue, and by its outstanding pieces; it is freed when none
+ * of those remain. A struct piece (one outgoing transaction) lives in the
+ * core's tid table until its response, its timeout, or the loss of its
+ * connection.
+ */
+#ifndef GW_RELAY_INTERNAL_H
+#define GW_RELAY_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include "gateway/log.h"
+#include "gateway/mconn.h"
+#include "gateway/relay.h"
+#include "proto/digest.h"
+#include "proto/tid.h"
+#include "uring/log.h"
+#include "uring/timer.h"
+
+#define RELAY_TID_LEN 16
+#define GW_USER_NAME_CAP 129
+#define RELAY_KEY_MAX 300 /* authority keys "scheme://host:port" */
+
+/* --- hash table (relay_table.c) ----------------------------------------- */
+
+struct rnode {
+    struct rnode *next;
+    const char *key; /* points into the owning object */
+    size_t klen;
+};
+
+struct rtable {
+    struct rnode **b;
+    size_t nb;      /* power of two */
+    size_t n;
+};
+
+int rtable_init(struct rtable *t, size_t nb);
+void rtable_free(struct rtable *t);
+int rtable_put(struct rtable *t, struct rnode *n);   /* 0 or -ENOMEM */
+struct rnode *rtable_get(const struct rtable *t, const char *key, size_t klen);
+void rtable_del(struct rtable *t, struct rnode *n);
+
+#define RCONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+/* --- objects ------------------------------------------------------------ */
+
+struct gw_relay_core;
+struct chunk;
+struct piece;
+
+struct rconn {
+    struct gw_mconn *m;
+    struct gw_relay_core *core;
+    struct rconn *prev, *next;  /* core's list of all conns */
+    bool tls;
+    bool outgoing;
+    bool open;                  /* outgoing: connected */
+    bool closing;
+    bool authed;
+    bool fresh;                 /* no frame processed yet (handover allowed) */
+    bool reserved;              /* sess_node in the session table */
+    bool resume_pending;
+    uint64_t frames;
+
+    /* Session id of this connection (reservation after AUTH, or allocated
+     * when it first sends a frame through us) and the client URI that
+     * To-Path[1] must equal to reach it. */
+    char sessid[GW_RELAY_SESSID_LEN + 1];
+    struct rnode sess_node;
+    char *client_uri;           /* malloc'd text */
+    struct msrp_uri client;     /* parsed from client_uri */
+    char user[GW_USER_NAME_CAP];
+
+    /* Digest replay check: highest nc accepted for the nonce. */
+    char nonce[MSRP_DIGEST_NONCE_LEN + 1];
+    uint32_t nc_max;
+
+    /* Outgoing: authority key in the core's peers table. */
+    char key[RELAY_KEY_MAX];
+    struct rnode peer_node;
+    bool in_peers;
+
+    /* Receiving side: the chunk this connection's current frame feeds. */
+    struct chunk *cur;
+    bool cur_ignore;            /* current frame is answered/ignored locally */
+
+    /* Sending side: the chunk that owns this connection's frame slot, and
+     * chunks waiting for it (FIFO). */
+    struct chunk *writer;
+    struct chunk *wq_head, *wq_tail;
+
+    /* Pieces written on this conn awaiting a response; chunks that came
+     * in on this conn (to forget their upstream when it closes). */
+    struct piece *pieces;
+    struct chunk *ups;
+
+    struct ur_timer kick;       /* deferred resume of this conn */
+    struct ur_timer idle;
+    uint64_t last_use_ns;
+};
+
+struct chunk {
+    struct gw_relay_core *core;
+    struct rconn *up, *down;
+    struct chunk *wq_next;      /* in down's wait queue */
+    struct chunk *up_prev, *up_next; /* in up->ups */
+    enum msrp_method method;
+    enum msrp_report fr;
+    bool has_br;
+    struct msrp_byte_range br;
+    bool has_body;
+    bool head_queued;           /* first piece head written */
+    bool waiting;               /* queued for down's slot */
+    bool drain_wait;            /* up stalled until down drains */
+    bool ended;                 /* up's end-line seen */
+    bool streaming;             /* up->cur == this */
+    bool dead;                  /* down lost: discard the rest */
+    bool answered;
+    bool local_fail;            /* status made up here (timeout, lost hop) */
+    bool split_range;           /* pieces get their own Byte-Range */
+    char flag;
+    uint16_t status;            /* worst piece result so far (0 = none) */
+    uint32_t pieces_out;
+    uint64_t sent;              /* body bytes forwarded */
+    uint64_t piece_bytes;       /* body bytes in the current piece */
+    char tid[RELAY_TID_LEN];    /* current piece's tid */
+    /* Copies out of the incoming head (it dies at on_end): */
+    char otid[MSRP_TID_CAP];
+    size_t otid_n;
+    char *text;                 /* one allocation for the slices below */
+    struct msrp_slice prev_hop; /* From-Path[0]: To-Path of our answer */
+    struct msrp_slice self;     /* To-Path[0]: From-Path of our answer */
+    struct msrp_slice from_path;/* whole From-Path: To-Path of a REPORT */
+    struct msrp_slice message_id;
+    struct msrp_slice self_fwd; /* our URI with up's session id */
+    char *head;                 /* the forwarded head, tid placeholder at 5 */
+    size_t head_n;
+    size_t br_off, br_len;      /* its Byte-Range line (or insertion point) */
+    struct msrp_byte_range piece_br;
+};
+
+struct piece {
+    struct gw_relay_core *core;
+    struct chunk *c;
+    struct rconn *down;
+    struct piece *prev, *next;  /* in down->pieces */
+    struct rnode node;
+    char tid[RELAY_TID_LEN];
+    struct msrp_byte_range br;
+    struct ur_timer timer;
+    bool expect_200;            /* Failure-Report yes: a 200 will come */
+};
+
+struct gw_relay_stats_a {
+#define GW_RELAY_STAT_AFIELD(name, help) _Atomic uint64_t name;
+    GW_RELAY_STATS(GW_RELAY_STAT_AFIELD)
+#undef GW_RELAY_STAT_AFIELD
+    _Atomic uint64_t sessions;
+    _Atomic uint64_t active_chunks;
+};
+
+#define RSTAT(core, name) \
+    atomic_fetch_add_explicit(&(core)->stats.name, 1, memory_order_relaxed)
+#define RSTAT_ADD(core, name, v) \
+    atomic_fetch_add_explicit(&(core)->stats.name, (v), memory_order_relaxed)
+#define RSTAT_SUB(core, name, v) \
+    atomic_fetch_sub_explicit(&(core)->stats.name, (v), memory_order_relaxed)
+
+struct gw_relay_core {
+    struct gw_relay *r;
+    struct ur_loop *loop;
+    unsigned idx;
+    struct ur_listener *ls[GW_RELAY_LISTEN_MAX];
+    bool ls_tls[GW_RELAY_LISTEN_MAX];
+    unsigned nls;
+    struct msrp_tid_gen tids;
+    struct rtable sessions;     /* sessid -> rconn */
+    struct rtable pieces;       /* tid -> piece */
+    struct rtable peers;        /* authority -> outgoing rconn */
+    struct rconn *conns;
+    uint32_t nconns;
+    uint64_t salt;
+    bool draining;
+    struct gw_relay_stats_a stats;
+};
+
+struct gw_relay {
+    struct gw_relay_config cfg;
+    unsigned ncores;
+    uint8_t secret[32];
+    struct msrp_digest_server dsv;
+    char self_uri[2][300];      /* [tls]: msrp://HOST:PORT;tcp */
+    struct gw_relay_core *cores[GW_RELAY_MAX_CORES];
+    _Atomic int draining;
+};
+
+/* --- relay.c ------------------------------------------------------------ */
+
+void rconn_kick(struct rconn *rc);     /* resume rc's reading soon */
+int relay_new_sessid(struct gw_relay_core *core, char out[GW_RELAY_SESSID_LEN + 1]);
+int relay_new_tid(struct gw_relay_core *core, char out[RELAY_TID_LEN]);
+/* Our URI for connections of this kind, optionally with a session id. */
+int relay_self_uri(const struct gw_relay_core *core, bool tls, const char *sessid,
+                   char *buf, size_t cap);
+/* Is u one of our URIs (RFC 4975 6.1 host/port/scheme match)? */
+bool relay_is_self(const struct gw_relay_core *core, const struct msrp_uri *u);
+/* Gives rc a session id (and registers it) if it has none yet. */
+int relay_bind_session(struct rconn *rc, const struct msrp_uri *client);
+void relay_unbind_session(struct rconn *rc);
+/* Outgoing connection to u's authority, reused or new. */
+int relay_peer_get(struct gw_relay_core *core, const struct msrp_uri *u, struct rconn **out,
+                   bool *is_new);
+void relay_respond(struct rconn *rc, const struct msrp_head *h, uint16_t code,
+                   const char *comment, const struct msrp_frame *extra);
+
+/* --- relay_auth.c --------------------------------------------------------- */
+
+void relay_auth(struct rconn *rc, const struct msrp_head *h);
+
+/* --- relay_fwd.c ---------------------------------------------------------- */
+
+/* on_head for a SEND/REPORT to forward to down. */
+int fwd_start(struct rconn *up, const struct msrp_head *h, struct rconn *down);
+int fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf);
+int fwd_end(struct rconn *up, char flag);
+/* A response frame arrived on rc. */
+void fwd_response(struct rconn *rc, const struct msrp_head *h);
+/* rc drained under its low watermark. */
+void fwd_drained(struct rconn *rc);
+/* rc is going away: fail its pieces, drop its queue, forget its chunks. */
+void fwd_conn_closed(struct rconn *rc);
+/* Gives down's frame slot to the next waiter, if any. */
+void fwd_slot_next(struct rconn *down);
+
+/* A log line about connection rc (its session id and peer). */
+#define RLOG(lvl, rc, ...)                                                              \
+    gw_log((enum gw_log_level)(lvl), (rc) && (rc)->sessid[0] ? (rc)->sessid : NULL,    \
+           (rc) ? gw_mconn_peer((rc)->m) : NULL, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * relay_wire.c: the relay's pure pieces -- session id encoding, Expires
+ * clamping, the forwarded head and the Byte-Range of split pieces. No I/O,
+ * no state, so they are unit-tested byte for byte (tests/unit/test_relay_wire.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway/relay.h"
+#include "proto/error.h"
+#include "proto/writer.h"
+
+static const char core_chars[] =
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+char gw_relay_core_char(unsigned idx)
+{
+    return idx < GW_RELAY_MAX_CORES ? core_chars[idx] : '0';
+}
+
+int gw_relay_sessid_core(struct msrp_slice id, unsigned ncores)
+{
+    if (id.n != GW_RELAY_SESSID_LEN)
+        return -1;
+    const char *c = memchr(core_chars, id.p[0], GW_RELAY_MAX_CORES);
+    if (!c)
+        return -1;
+    unsigned idx = (unsigned)(c - core_chars);
+    return idx < ncores ? (int)idx : -1;
+}
+
+int64_t gw_relay_expires(bool has, uint32_t requested, uint32_t def, uint32_t min, uint32_t max)
+{
+    uint32_t v = has ? requested : def;
+    if (has && v < min)
+        return -1;
+    if (v < min)
+        v = min;
+    if (v > max)
+        v = max;
+    return v;
+}
+
+struct wb {
+    char *p;
+    size_t n, cap;
+    int err;
+};
+
+static void put(struct wb *w, const char *s, size_t n)
+{
+    if (w->err)
+        return;
+    if (n > w->cap - w->n) {
+        w->err = MSRP_E_NOSPACE;
+        return;
+    }
+    memcpy(w->p + w->n, s, n);
+    w->n += n;
+}
+
+static void puts_(struct wb *w, const char *s) { put(w, s, strlen(s)); }
+static void putsl(struct wb *w, struct msrp_slice s) { put(w, s.p, s.n); }
+
+static void put_u64(struct wb *w, uint64_t v)
+{
+    char t[24];
+    int n = snprintf(t, sizeof(t), "%llu", (unsigned long long)v);
+    put(w, t, (size_t)n);
+}
+
+static void put_header(struct wb *w, const struct msrp_header *hd)
+{
+    putsl(w, hd->name);
+    put(w, ": ", 2);
+    putsl(w, hd->value);
+    put(w, "\r\n", 2);
+}
+
+int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h,
+                            struct msrp_slice tid, struct msrp_slice self_uri,
+                            const struct msrp_byte_range *br, size_t br_span[2])
+{
+    if (h->kind != MSRP_REQUEST || h->n_to_path < 2 || h->n_from_path < 1 || tid.n == 0)
+        return MSRP_E_INVALID;
+    struct wb w = { buf, 0, cap, 0 };
+    puts_(&w, "MSRP ");
+    putsl(&w, tid);
+    put(&w, " ", 1);
+    putsl(&w, h->method_name);
+    puts_(&w, "\r\nTo-Path:");
+    for (uint16_t i = 1; i < h->n_to_path; i++) {
+        put(&w, " ", 1);
+        putsl(&w, h->to_path[i].raw);
+    }
+    puts_(&w, "\r\nFrom-Path: ");
+    putsl(&w, self_uri);
+    for (uint16_t i = 0; i < h->n_from_path; i++) {
+        put(&w, " ", 1);
+        putsl(&w, h->from_path[i].raw);
+    }
+    put(&w, "\r\n", 2);
+    const struct msrp_header *ctype = NULL;
+    size_t span_off = 0, span_len = 0;
+    bool have_span = false;
+    for (uint16_t i = 0; i < h->n_headers; i++) {
+        const struct msrp_header *hd = &h->headers[i];
+        switch (hd->id) {
+        case MSRP_H_TO_PATH:
+        case MSRP_H_FROM_PATH:
+            break;
+        case MSRP_H_CONTENT_TYPE:
+            /* RFC 4975 section 9: Content-Type is the last header. */
+            ctype = hd;
+            break;
+        case MSRP_H_BYTE_RANGE:
+            span_off = w.n;
+            have_span = true;
+            if (!br) {
+                put_header(&w, hd);
+                span_len = w.n - span_off;
+                break;
+            }
+            putsl(&w, hd->name);
+            put(&w, ": ", 2);
+            put_u64(&w, br->start);
+            put(&w, "-", 1);
+            if (br->end == MSRP_BR_STAR)
+                put(&w, "*", 1);
+            else
+                put_u64(&w, br->end);
+            put(&w, "/", 1);
+            if (br->total == MSRP_BR_STAR)
+                put(&w, "*", 1);
+            else
+                put_u64(&w, br->total);
+            put(&w, "\r\n", 2);
+            span_len = w.n - span_off;
+            br = NULL;
+            break;
+        default:
+            put_header(&w, hd);
+            break;
+        }
+    }
+    if (!have_span) {
+        span_off = w.n;
+        have_span = true;
+    }
+    if (br) {
+        /* A piece of a chunk that had no Byte-Range still needs one: the
+         * receiver must place every piece. */
+        puts_(&w, "Byte-Range: ");
+        put_u64(&w, br->start);
+        put(&w, "-", 1);
+        if (br->end == MSRP_BR_STAR)
+            put(&w, "*", 1);
+        else
+            put_u64(&w, br->end);
+        put(&w, "/", 1);
+        if (br->total == MSRP_BR_STAR)
+            put(&w, "*", 1);
+        else
+            put_u64(&w, br->total);
+        put(&w, "\r\n", 2);
+        span_len = w.n - span_off;
+    }
+    if (ctype)
+        put_header(&w, ctype);
+    if (h->has_body)
+        put(&w, "\r\n", 2);
+    if (w.err)
+        return w.err;
+    if (br_span) {
+        br_span[0] = span_off;
+        br_span[1] = span_len;
+    }
+    return (int)w.n;
+}
+
+struct msrp_byte_range gw_relay_piece_range(bool has, const struct msrp_byte_range *orig,
+                                            uint64_t sent, uint64_t max)
+{
+    struct msrp_byte_range r = { 1, MSRP_BR_STAR, MSRP_BR_STAR };
+    if (has)
+        r = *orig;
+    uint64_t start = r.start + sent;
+    uint64_t end = MSRP_BR_STAR;
+    if (r.end != MSRP_BR_STAR) {
+        uint64_t left = r.end >= start ? r.end - start + 1 : 0;
+        if (max && left > max)
+            left = max;
+        end = start + left - 1;
+    }
+    r.start = start;
+    r.end = end;
+    return r;
+}
