@@ -23,9 +23,11 @@
  *                 response_timeout_ms counts as 408 and fails the message;
  *   no:           no response expected: a chunk succeeds once sent;
  *   partial:      a chunk is assumed successful once sent; the transaction
- *                 is remembered for response_timeout_ms so that a late
- *                 non-200 still fails the message if it is not finished
- *                 (afterwards it is only logged).
+ *                 is remembered for response_timeout_ms, and a non-200
+ *                 arriving meanwhile is logged (GW_SLOG_WARN), not
+ *                 reported to the message, whose outcome may be known.
+ * The binding SEND follows the same rule (with no/partial, the session is
+ * bound once it is sent).
  */
 #ifndef GW_SESSION_H
 #define GW_SESSION_H
