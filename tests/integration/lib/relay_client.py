@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+"""relay_client: scenario driver for the relay integration tests.
+
+Built on tests/peers/msrp_probe.py (imported as a library: its frame
+reader, Digest and request builders), for the roles that probe's CLI does
+not play: a sender that AUTHs first (to make a relay open a connection), a
+receiver that never answers, single requests whose exact answer matters,
+and many sessions at once. Every command prints one JSON line and exits 0
+when what it saw matches what it was told to expect, 1 otherwise.
+
+  auth   --relay H:P [--user U --password P] [--wrong] [--expires N]
+         AUTH (answering challenges with the credentials, at most twice);
+         prints the codes and the headers of the last answer.
+  frame  --relay H:P --to-path "URIS" [--auth-user U --password P]
+         one SEND with a small body, prints the response code.
+  silent --relay H:P --user U --password P --ready-file F --hold S
+         AUTH as a receiver, publish the path, read and never answer.
+  send   --relay H:P --to-path "URIS" FILE [--user U --password P]
+         [--chunk N] [--linger S]: (AUTH, then) send FILE in chunks,
+         one at a time; prints codes and REPORTs received.
+  many   --relay H:P --user U --password P --n N --size BYTES
+         N receivers AUTH, N senders each send a random file to one of
+         them (all in parallel); checks every sha256.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import secrets
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "peers"))
+import msrp_probe as mp  # noqa: E402
+
+
+def hostport(text):
+    host, _, port = text.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def relay_uri(a):
+    host, port = hostport(a.relay)
+    return "msrp://%s:%d;tcp" % (host, port)
+
+
+def request(conn, method, headers, body=None, flag="$", deadline=None):
+    """Sends one request and returns its response frame (requests that
+    arrive meanwhile are answered 200 and kept in conn.seen)."""
+    tid = mp.new_tid()
+    conn.send(mp.build_request(method, tid, headers, body, flag))
+    while True:
+        f = conn.recv_frame(deadline)
+        if f is None:
+            raise mp.ProtocolError("closed while waiting for %s" % tid)
+        if f.is_request():
+            conn.seen.append(f)
+            continue
+        if f.tid == tid:
+            return f
+
+
+def do_auth(conn, a, own, user, password, expires=None):
+    """AUTH with up to two rounds; returns (codes, last response)."""
+    codes = []
+    authz = None
+    last = None
+    for _ in range(2):
+        hdrs = [("To-Path", relay_uri(a)), ("From-Path", own)]
+        if authz:
+            hdrs.append(("Authorization", authz))
+        if expires is not None:
+            hdrs.append(("Expires", str(expires)))
+        last = request(conn, "AUTH", hdrs)
+        codes.append(last.code)
+        if last.code != 401 or user is None:
+            break
+        authz = mp.authorization(last.header("WWW-Authenticate"), user, password,
+                                 relay_uri(a), False)
+    return codes, last
+
+
+def connect(a):
+    host, port = hostport(a.relay)
+    conn = mp.Connection(host, port, a.timeout)
+    conn.seen = []
+    return conn
+
+
+def cmd_auth(a):
+    conn = connect(a)
+    own = conn.own_uri("a" + secrets.token_hex(6))
+    codes, last = do_auth(conn, a, own, a.user, a.password, a.expires)
+    out = {"codes": codes, "headers": dict(last.headers) if last else {}}
+    print(json.dumps(out))
+    want = [int(x) for x in a.expect.split(",")] if a.expect else None
+    return 0 if want is None or codes == want else 1
+
+
+def cmd_frame(a):
+    conn = connect(a)
+    own = conn.own_uri("f" + secrets.token_hex(6))
+    if a.user:
+        codes, _ = do_auth(conn, a, own, a.user, a.password)
+        if codes[-1] != 200:
+            print(json.dumps({"auth": codes}))
+            return 1
+    hdrs = [("To-Path", a.to_path), ("From-Path", own), ("Message-ID", secrets.token_hex(6)),
+            ("Byte-Range", "1-5/5"), ("Content-Type", "text/plain")]
+    method = a.method
+    r = request(conn, method, hdrs, b"hello")
+    print(json.dumps({"code": r.code, "comment": r.comment, "to": r.header("To-Path"),
+                      "from": r.header("From-Path")}))
+    return 0 if a.expect is None or r.code == a.expect else 1
+
+
+def cmd_silent(a):
+    conn = connect(a)
+    own = conn.own_uri("q" + secrets.token_hex(6))
+    codes, last = do_auth(conn, a, own, a.user, a.password)
+    if codes[-1] != 200:
+        print(json.dumps({"auth": codes}))
+        return 1
+    path = last.header("Use-Path") + " " + own
+    with open(a.ready_file + ".tmp", "w") as fp:
+        fp.write(path + "\n")
+    os.rename(a.ready_file + ".tmp", a.ready_file)
+    got = 0
+    end = time.monotonic() + a.hold
+    try:
+        while True:
+            f = conn.recv_frame(end)
+            if f is None:
+                break
+            got += 1
+    except TimeoutError:
+        pass
+    print(json.dumps({"frames_ignored": got}))
+    return 0
+
+
+def cmd_send(a):
+    conn = connect(a)
+    own = conn.own_uri("s" + secrets.token_hex(6))
+    report = {"auth": None, "codes": [], "reports": [], "ok": False}
+    if a.user:
+        codes, _ = do_auth(conn, a, own, a.user, a.password)
+        report["auth"] = codes
+        if codes[-1] != 200:
+            print(json.dumps(report))
+            return 1
+    with open(a.file, "rb") as fp:
+        data = fp.read()
+    base = [("To-Path", a.to_path), ("From-Path", own)]
+    mid = secrets.token_hex(8)
+    deadline = time.monotonic() + a.timeout
+    try:
+        # Bind with an empty SEND first, as deployed clients do (PEERS.md).
+        r = request(conn, "SEND", base + [("Message-ID", secrets.token_hex(6))],
+                    deadline=deadline)
+        report["codes"].append(r.code)
+        off = 0
+        total = len(data)
+        while r.code == 200:
+            body = data[off:off + a.chunk]
+            last = off + len(body) >= total
+            hdrs = base + [("Message-ID", mid),
+                           ("Byte-Range", "%d-%d/%d" % (off + 1, off + len(body), total)),
+                           ("Content-Type", "application/octet-stream")]
+            r = request(conn, "SEND", hdrs, body, "$" if last else "+", deadline)
+            report["codes"].append(r.code)
+            off += len(body)
+            if last:
+                break
+        end = time.monotonic() + a.linger
+        try:
+            while time.monotonic() < end:
+                f = conn.recv_frame(end)
+                if f is None:
+                    break
+                conn.seen.append(f)
+        except TimeoutError:
+            pass
+    except (mp.ProtocolError, TimeoutError, OSError) as e:
+        report["error"] = "%s: %s" % (type(e).__name__, e)
+    for f in conn.seen:
+        if f.method == "REPORT":
+            report["reports"].append({"status": f.header("Status"),
+                                      "byte_range": f.header("Byte-Range"),
+                                      "message_id": f.header("Message-ID"),
+                                      "to": f.header("To-Path")})
+    want = [int(x) for x in a.expect.split(",")] if a.expect else None
+    report["ok"] = want is None or report["codes"] == want
+    report["message_id"] = mid
+    print(json.dumps(report))
+    return 0 if report["ok"] else 1
+
+
+def cmd_many(a):
+    results = {"recv_ok": 0, "send_ok": 0, "errors": []}
+    lock = threading.Lock()
+    paths = [None] * a.n
+    ready = [threading.Event() for _ in range(a.n)]
+    datas = [os.urandom(a.size) for _ in range(a.n)]
+
+    def err(msg):
+        with lock:
+            if len(results["errors"]) < 20:
+                results["errors"].append(msg)
+
+    def receiver(i):
+        try:
+            conn = connect(a)
+            own = conn.own_uri("m%d" % i)
+            codes, last = do_auth(conn, a, own, a.user, a.password)
+            if codes[-1] != 200:
+                raise mp.ProtocolError("auth %s" % codes)
+            paths[i] = last.header("Use-Path") + " " + own
+            ready[i].set()
+            body = bytearray(a.size)
+            got = 0
+            while True:
+                f = conn.recv_frame()
+                if f is None:
+                    raise mp.ProtocolError("closed")
+                if not f.is_request():
+                    continue
+                conn.send(mp.build_response(f, 200, "OK", own))
+                if f.method != "SEND" or f.header("Content-Type") is None:
+                    continue
+                start, _, _ = f.byte_range()
+                body[start - 1:start - 1 + len(f.body)] = f.body
+                got += len(f.body)
+                if f.flag == "$":
+                    break
+            if hashlib.sha256(bytes(body)).digest() != hashlib.sha256(datas[i]).digest():
+                raise mp.ProtocolError("sha256 mismatch (%d bytes)" % got)
+            with lock:
+                results["recv_ok"] += 1
+            conn.close()
+        except Exception as e:  # noqa: BLE001 - reported, not hidden
+            ready[i].set()
+            err("recv %d: %s: %s" % (i, type(e).__name__, e))
+
+    def sender(i):
+        try:
+            ready[i].wait(a.timeout)
+            if paths[i] is None:
+                return
+            conn = connect(a)
+            own = conn.own_uri("n%d" % i)
+            base = [("To-Path", paths[i]), ("From-Path", own)]
+            r = request(conn, "SEND", base + [("Message-ID", "b%d" % i)])
+            if r.code != 200:
+                raise mp.ProtocolError("bind %d" % r.code)
+            r = request(conn, "SEND", base + [
+                ("Message-ID", "m%d" % i),
+                ("Byte-Range", "1-%d/%d" % (a.size, a.size)),
+                ("Content-Type", "application/octet-stream")], datas[i])
+            if r.code != 200:
+                raise mp.ProtocolError("send %d" % r.code)
+            with lock:
+                results["send_ok"] += 1
+            conn.close()
+        except Exception as e:  # noqa: BLE001
+            err("send %d: %s: %s" % (i, type(e).__name__, e))
+
+    threads = [threading.Thread(target=receiver, args=(i,)) for i in range(a.n)]
+    threads += [threading.Thread(target=sender, args=(i,)) for i in range(a.n)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(a.timeout + 5)
+    results["seconds"] = round(time.monotonic() - t0, 3)
+    results["n"] = a.n
+    ok = results["recv_ok"] == a.n and results["send_ok"] == a.n
+    results["ok"] = ok
+    print(json.dumps(results))
+    return 0 if ok else 1
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    for name in ("auth", "frame", "silent", "send", "many"):
+        s = sub.add_parser(name)
+        s.add_argument("--relay", required=True)
+        s.add_argument("--user")
+        s.add_argument("--password", default="")
+        s.add_argument("--timeout", type=float, default=30.0)
+        if name == "auth":
+            s.add_argument("--expires", type=int)
+            s.add_argument("--expect")
+        if name == "frame":
+            s.add_argument("--to-path", required=True)
+            s.add_argument("--method", default="SEND")
+            s.add_argument("--expect", type=int)
+        if name == "silent":
+            s.add_argument("--ready-file", required=True)
+            s.add_argument("--hold", type=float, default=5.0)
+        if name == "send":
+            s.add_argument("--to-path", required=True)
+            s.add_argument("--chunk", type=int, default=65536)
+            s.add_argument("--linger", type=float, default=0.0)
+            s.add_argument("--expect")
+            s.add_argument("file")
+        if name == "many":
+            s.add_argument("--n", type=int, default=10)
+            s.add_argument("--size", type=int, default=4096)
+    a = p.parse_args()
+    return {"auth": cmd_auth, "frame": cmd_frame, "silent": cmd_silent, "send": cmd_send,
+            "many": cmd_many}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
