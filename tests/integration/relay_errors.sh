@@ -1,0 +1,66 @@
+#!/bin/bash
+# relay_errors: the relay's own answers, exactly: 401 (challenge, then
+# again for a wrong password), 423 with Min-Expires, Expires clamping,
+# 403 for an unauthenticated SEND that would open a connection, 481 for an
+# unknown session / a wrong client URI / a To-Path naming only the relay,
+# 501 for an unknown method.
+. "$(dirname "$0")/lib/msrpgw.sh"
+it_init relay_errors
+gw_start GW "expires_min = 60
+expires_max = 3600"
+R=127.0.0.1:$GW_PORT
+SELF="msrp://127.0.0.1:$GW_PORT;tcp"
+o=$IT_DIR/out.json
+
+python3 "$RCLIENT" auth --relay $R --user alice --password wrong --expect 401,401 >$o
+check "[ $? -eq 0 ]" "wrong password: 401, then 401 again ($(cat $o | cut -c1-60))"
+check "[ \"$(json_get $o '"nonce=" in j["headers"]["WWW-Authenticate"] and "opaque=" in j["headers"]["WWW-Authenticate"]')\" = True ]" \
+    "the second 401 carries a fresh challenge with nonce and opaque"
+python3 "$RCLIENT" auth --relay $R --user nobody --password x --expect 401,401 >$o
+check "[ $? -eq 0 ]" "unknown user: 401 twice"
+python3 "$RCLIENT" auth --relay $R --expect 401 >$o
+check "[ $? -eq 0 ]" "no credentials: 401"
+
+python3 "$RCLIENT" auth --relay $R --user alice --password secret --expires 10 --expect 401,423 >$o
+check "[ $? -eq 0 ]" "Expires 10 < expires_min: 423"
+check "[ \"$(json_get $o 'j["headers"].get("Min-Expires")')\" = 60 ]" "423 carries Min-Expires: 60"
+python3 "$RCLIENT" auth --relay $R --user alice --password secret --expires 99999 --expect 401,200 >$o
+check "[ \"$(json_get $o 'j["headers"].get("Expires")')\" = 3600 ]" "Expires 99999 is clamped to 3600"
+python3 "$RCLIENT" auth --relay $R --user bob --password pw --expect 401,200 >$o
+check "[ \"$(json_get $o 'j["headers"].get("Expires")')\" = 600 ]" "no Expires: the default 600"
+check "[ \"$(json_get $o 'j["headers"]["Use-Path"].startswith("msrp://127.0.0.1:'$GW_PORT'/") and j["headers"]["Use-Path"].endswith(";tcp")')\" = True ]" \
+    "Use-Path is msrp://HOST:PORT/SESSID;tcp"
+
+# A closed port nobody listens on: the relay would have to connect.
+python3 "$RCLIENT" frame --relay $R --to-path "$SELF msrp://127.0.0.1:9/x;tcp" --expect 403 >$o
+check "[ $? -eq 0 ]" "unauthenticated SEND needing a new connection: 403 ($(cut -c1-40 $o))"
+check "[ \"$(json_get $o 'j["from"]')\" = \"$SELF\" ]" "403 comes From-Path: the relay URI"
+python3 "$RCLIENT" frame --relay $R --to-path "msrp://127.0.0.1:$GW_PORT/0AAAAAAAAAAAAAAA;tcp msrp://127.0.0.1:9/x;tcp" --expect 481 >$o
+check "[ $? -eq 0 ]" "unknown session id: 481"
+python3 "$RCLIENT" frame --relay $R --to-path "msrp://127.0.0.1:$GW_PORT/short;tcp msrp://127.0.0.1:9/x;tcp" --expect 481 >$o
+check "[ $? -eq 0 ]" "malformed session id: 481"
+python3 "$RCLIENT" frame --relay $R --to-path "$SELF" --expect 481 >$o
+check "[ $? -eq 0 ]" "To-Path with only the relay: 481"
+python3 "$RCLIENT" frame --relay $R --to-path "msrp://127.0.0.1:1;tcp msrp://127.0.0.1:9/x;tcp" --expect 481 >$o
+check "[ $? -eq 0 ]" "To-Path not starting with the relay: 481"
+python3 "$RCLIENT" frame --relay $R --method FROB --to-path "$SELF msrp://127.0.0.1:9/x;tcp" --expect 501 >$o
+check "[ $? -eq 0 ]" "unknown method: 501"
+# An authenticated sender may make the relay connect; the refused
+# connection then yields 481.
+python3 "$RCLIENT" frame --relay $R --user alice --password secret --to-path "$SELF msrp://127.0.0.1:9/x;tcp" --expect 481 >$o
+check "[ $? -eq 0 ]" "AUTHed sender, next hop refuses the connection: 481"
+
+# Wrong client URI after a valid session id: 481 (RFC 4975 6.1).
+bg timeout 30 python3 "$PROBE" recv --relay $R --out $IT_DIR/r.out --ready-file $IT_DIR/ready \
+    --user bob --password pw --messages 0 --timeout 20 >$IT_DIR/recv.json
+wait_file $IT_DIR/ready 10
+USE=$(cut -d' ' -f1 $IT_DIR/ready)
+python3 "$RCLIENT" frame --relay $R --to-path "$USE msrp://127.0.0.1:9/other;tcp" --expect 481 >$o
+check "[ $? -eq 0 ]" "valid session id, wrong client URI: 481"
+python3 "$RCLIENT" frame --relay $R --to-path "$(cat $IT_DIR/ready)" --expect 200 >$o
+check "[ $? -eq 0 ]" "valid session id and client URI: forwarded, 200 from the receiver"
+check "grep -q 'AUTH failed user=alice' $GW_LOG" "the log names the user of a failed AUTH"
+check "grep -q 'AUTH ok user=bob' $GW_LOG" "the log names the user and session of a good AUTH"
+
+gw_stop GW
+it_done
