@@ -376,10 +376,10 @@ int main(int argc, char **argv)
     ur_runtime_join(rt);
     gw_log(GW_LOG_INFO, NULL, NULL,
            "stopped: %llu connections, %llu AUTH ok, %llu AUTH failures, %llu chunks forwarded, "
-           "%llu body bytes",
+           "%llu body bytes, %llu connections steered to their session's core",
            (unsigned long long)st.conns_accepted, (unsigned long long)st.auth_ok,
            (unsigned long long)st.auth_failures, (unsigned long long)st.frames_forwarded,
-           (unsigned long long)st.body_bytes);
+           (unsigned long long)st.body_bytes, (unsigned long long)st.handovers);
     gw_relay_free(d.relay);
     if (d.hub)
         gw_metrics_hub_free(d.hub);

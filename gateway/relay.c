@@ -184,35 +184,44 @@ static void on_accept(struct ur_listener *l, int fd, void *ud)
     (void)l;
     struct lctx *lc = ud;
     struct gw_relay_core *core = lc->core;
-    const struct gw_relay_config *cfg = &core->r->cfg;
     if (fd < 0) {
         gw_log(GW_LOG_WARN, NULL, NULL, "accept failed: %s", strerror(-fd));
         return;
     }
+    RSTAT(core, conns_accepted);
+    relay_steer(core, fd, lc->tls);
+}
+
+void relay_adopt(struct gw_relay_core *core, int fd, bool tls)
+{
+    const struct gw_relay_config *cfg = &core->r->cfg;
     if (core->draining || (cfg->max_connections && core->nconns >= cfg->max_connections)) {
         close(fd);
         return;
     }
-    struct rconn *rc = rconn_new(core, lc->tls, false);
+    struct rconn *rc = rconn_new(core, tls, false);
     if (!rc) {
         close(fd);
         return;
     }
-    int err = gw_mconn_adopt(core->loop, fd, lc->tls ? cfg->tls_server : NULL, &cfg->limits,
+    int err = gw_mconn_adopt(core->loop, fd, tls ? cfg->tls_server : NULL, &cfg->limits,
                              &relay_ops, rc, &rc->m);
     if (err < 0) {
         rconn_unlist(rc);
         free(rc);
         gw_log(GW_LOG_WARN, NULL, NULL, "adopting a connection failed: %s", strerror(-err));
-        return;
     }
-    RSTAT(core, conns_accepted);
 }
 
+/* Outgoing connections are shared per authority and per first character of
+ * the next hop's session id: a sharded relay (msrpgw) serves a connection
+ * from the core its first frame steered it to, and that character names
+ * the core; for other relays it only means a few more connections. */
 static int authority_key(const struct msrp_uri *u, char *buf, size_t cap)
 {
-    int n = snprintf(buf, cap, "%s://%.*s:%u", u->scheme == MSRP_SCHEME_MSRPS ? "msrps" : "msrp",
-                     (int)u->host.n, u->host.p, msrp_uri_port(u));
+    int n = snprintf(buf, cap, "%s://%.*s:%u/%.*s", u->scheme == MSRP_SCHEME_MSRPS ? "msrps" : "msrp",
+                     (int)u->host.n, u->host.p, msrp_uri_port(u), u->session_id.n ? 1 : 0,
+                     u->session_id.p ? u->session_id.p : "");
     if (n < 0 || (size_t)n >= cap)
         return -ENOSPC;
     for (int i = 0; i < n; i++)
@@ -484,6 +493,10 @@ int gw_relay_new(struct gw_relay **out, const struct gw_relay_config *cfg, unsig
 
 void gw_relay_free(struct gw_relay *r)
 {
+    if (!r)
+        return;
+    for (unsigned i = 0; i < r->ncores; i++)
+        free(r->cores[i]);
     free(r);
 }
 
@@ -504,6 +517,16 @@ int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
         rtable_free(&core->pieces);
         free(core);
         return -ENOMEM;
+    }
+    size_t hb = r->cfg.limits.max_header_bytes;
+    core->peek_buf = malloc(hb);
+    core->peek_head = malloc(sizeof(*core->peek_head));
+    core->peek_scratch = malloc(hb);
+    if (!core->peek_buf || !core->peek_head || !core->peek_scratch) {
+        /* Steering is an optimisation of placement: without it every
+         * connection stays where it was accepted. */
+        free(core->peek_buf);
+        core->peek_buf = NULL;
     }
     struct lctx *lcs = (struct lctx *)(core + 1);
     for (unsigned i = 0; i < r->cfg.n_listen; i++) {
@@ -550,6 +573,10 @@ void gw_relay_core_fini(struct ur_loop *loop, unsigned idx, void *ud)
     rtable_free(&core->sessions);
     rtable_free(&core->pieces);
     rtable_free(&core->peers);
+    free(core->peek_buf);
+    free(core->peek_head);
+    free(core->peek_scratch);
+    core->peek_buf = NULL;
 }
 
 static void drain_cb(struct ur_loop *loop, void *arg)

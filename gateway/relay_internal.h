@@ -5,6 +5,7 @@
  *   relay_auth.c   AUTH: challenge, verification, reservations
  *   relay_fwd.c    chunks and pieces: streaming, splitting, responses,
  *                  timeouts, Failure REPORTs
+ *   relay_steer.c  accept-time steering of connections to the owner core
  *   relay_table.c  small string-keyed hash tables (sessions, tids, peers)
  *   relay_wire.c   pure helpers (see relay.h)
  *
@@ -194,6 +195,11 @@ struct gw_relay_core {
     uint32_t nconns;
     uint64_t salt;
     bool draining;
+    /* Accept-time steering (relay_steer.c). */
+    char *peek_buf;
+    struct msrp_head *peek_head;
+    char *peek_scratch;
+    uint32_t steering;
     struct gw_relay_stats_a stats;
 };
 
@@ -210,6 +216,13 @@ struct gw_relay {
 /* --- relay.c ------------------------------------------------------------ */
 
 void rconn_kick(struct rconn *rc);     /* resume rc's reading soon */
+/* Wraps an accepted fd on core (takes ownership). */
+void relay_adopt(struct gw_relay_core *core, int fd, bool tls);
+
+/* --- relay_steer.c -------------------------------------------------------- */
+
+/* Adopts fd on the core owning its first frame's session (see there). */
+void relay_steer(struct gw_relay_core *core, int fd, bool tls);
 int relay_new_sessid(struct gw_relay_core *core, char out[GW_RELAY_SESSID_LEN + 1]);
 int relay_new_tid(struct gw_relay_core *core, char out[RELAY_TID_LEN]);
 /* Our URI for connections of this kind, optionally with a session id. */

@@ -75,7 +75,7 @@ gw_start() {
     mkdir -p "$dir"
     cat >"$dir/msrpgw.ini" <<EOF
 [gateway]
-threads = ${IT_THREADS:-1}
+threads = ${IT_THREADS:-2}
 listen = 127.0.0.1:0
 user = alice:secret
 user = bob:pw
