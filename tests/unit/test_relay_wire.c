@@ -1,0 +1,217 @@
+/*
+ * test_relay_wire.c: the relay's pure pieces -- the forwarded head (exact
+ * bytes), split-piece Byte-Ranges, session id core encoding, Expires
+ * clamping -- and its hash table.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway/relay.h"
+#include "gateway/relay_internal.h"
+#include "proto/parser.h"
+
+static struct msrp_head head;
+static char scratch[16384];
+
+/* Parses one complete frame head from text; returns the head. */
+static const struct msrp_head *parse(const char *text)
+{
+    struct msrp_parser p;
+    cr_assert_eq(msrp_parser_init(&p, NULL, &head, scratch, sizeof(scratch)), 0);
+    const char *s = text;
+    size_t n = strlen(text);
+    for (;;) {
+        struct msrp_event ev;
+        size_t used = msrp_parse(&p, s, n, &ev);
+        s += used;
+        n -= used;
+        cr_assert_neq(ev.type, MSRP_EV_ERROR, "parse error %d", ev.error);
+        cr_assert_neq(ev.type, MSRP_EV_NONE, "incomplete head");
+        if (ev.type == MSRP_EV_HEADERS_END)
+            return ev.head;
+    }
+}
+
+static const char send_frame[] =
+    "MSRP a786hjs2 SEND\r\n"
+    "To-Path: msrp://relay.example.com:2855/0abcdefghijklmno;tcp msrp://bob.example.com:8888/9di4ea;tcp\r\n"
+    "From-Path: msrp://alice.example.com:7777/iau39;tcp\r\n"
+    "Message-ID: 87652\r\n"
+    "Byte-Range: 1-25/50\r\n"
+    "X-Extension:  kept verbatim \r\n"
+    "Content-Type: text/plain\r\n"
+    "Failure-Report: partial\r\n"
+    "\r\n"
+    "Hi, I'm Alice and this is\r\n"
+    "-------a786hjs2+\r\n";
+
+Test(relay_wire, forwarded_head_exact_bytes)
+{
+    const struct msrp_head *h = parse(send_frame);
+    char buf[2048];
+    size_t span[2];
+    int n = gw_relay_write_fwd_head(buf, sizeof(buf), h, MSRP_SLICE_LIT("T0123456789abcde"),
+                                    MSRP_SLICE_LIT("msrp://relay.example.com:2855/0zzzzzzzzzzzzzzz;tcp"),
+                                    NULL, span);
+    const char *want =
+        "MSRP T0123456789abcde SEND\r\n"
+        "To-Path: msrp://bob.example.com:8888/9di4ea;tcp\r\n"
+        "From-Path: msrp://relay.example.com:2855/0zzzzzzzzzzzzzzz;tcp msrp://alice.example.com:7777/iau39;tcp\r\n"
+        "Message-ID: 87652\r\n"
+        "Byte-Range: 1-25/50\r\n"
+        "X-Extension: kept verbatim\r\n"
+        "Failure-Report: partial\r\n"
+        "Content-Type: text/plain\r\n"
+        "\r\n";
+    cr_assert_eq(n, (int)strlen(want));
+    cr_assert_arr_eq(buf, want, strlen(want), "got:\n%.*s", n, buf);
+    /* The span covers exactly the Byte-Range line. */
+    cr_assert_arr_eq(buf + span[0], "Byte-Range: 1-25/50\r\n", span[1]);
+    cr_assert_eq(span[1], strlen("Byte-Range: 1-25/50\r\n"));
+}
+
+Test(relay_wire, forwarded_head_with_new_range)
+{
+    const struct msrp_head *h = parse(send_frame);
+    char buf[2048];
+    size_t span[2];
+    struct msrp_byte_range br = { 11, 20, 50 };
+    int n = gw_relay_write_fwd_head(buf, sizeof(buf), h, MSRP_SLICE_LIT("T0123456789abcde"),
+                                    MSRP_SLICE_LIT("msrp://r:1;tcp"), &br, span);
+    cr_assert_gt(n, 0);
+    cr_assert_arr_eq(buf + span[0], "Byte-Range: 11-20/50\r\n", span[1]);
+    cr_assert_eq(span[1], strlen("Byte-Range: 11-20/50\r\n"));
+    cr_assert_not_null(strstr(buf, "\r\nMessage-ID: 87652\r\nByte-Range: 11-20/50\r\n"));
+}
+
+Test(relay_wire, bodiless_head_gets_no_blank_line_and_inserts_range_span)
+{
+    const struct msrp_head *h = parse(
+        "MSRP x1y2z3w4 SEND\r\n"
+        "To-Path: msrp://r:1/0abcdefghijklmno;tcp msrp://b:2/s;tcp\r\n"
+        "From-Path: msrp://a:3/s;tcp\r\n"
+        "Message-ID: m1\r\n"
+        "-------x1y2z3w4$\r\n");
+    char buf[1024];
+    size_t span[2];
+    int n = gw_relay_write_fwd_head(buf, sizeof(buf), h, MSRP_SLICE_LIT("ABCDEFGHIJKLMNOP"),
+                                    MSRP_SLICE_LIT("msrp://r:1/0q;tcp"), NULL, span);
+    const char *want = "MSRP ABCDEFGHIJKLMNOP SEND\r\n"
+                       "To-Path: msrp://b:2/s;tcp\r\n"
+                       "From-Path: msrp://r:1/0q;tcp msrp://a:3/s;tcp\r\n"
+                       "Message-ID: m1\r\n";
+    cr_assert_eq(n, (int)strlen(want));
+    cr_assert_arr_eq(buf, want, strlen(want));
+    cr_assert_eq(span[0], strlen(want)); /* insertion point at the end */
+    cr_assert_eq(span[1], 0);
+}
+
+Test(relay_wire, forwarded_head_errors)
+{
+    const struct msrp_head *h = parse(send_frame);
+    char buf[64];
+    cr_assert_eq(gw_relay_write_fwd_head(buf, sizeof(buf), h, MSRP_SLICE_LIT("T0123456789abcde"),
+                                         MSRP_SLICE_LIT("msrp://r:1;tcp"), NULL, NULL),
+                 MSRP_E_NOSPACE);
+    /* A To-Path with only the relay has no next hop. */
+    const struct msrp_head *h1 = parse("MSRP abcd SEND\r\nTo-Path: msrp://r:1;tcp\r\n"
+                                       "From-Path: msrp://a:3/s;tcp\r\n-------abcd$\r\n");
+    char big[512];
+    cr_assert_eq(gw_relay_write_fwd_head(big, sizeof(big), h1, MSRP_SLICE_LIT("T0123456789abcde"),
+                                         MSRP_SLICE_LIT("msrp://r:1;tcp"), NULL, NULL),
+                 MSRP_E_INVALID);
+}
+
+Test(relay_wire, piece_ranges)
+{
+    struct msrp_byte_range o = { 1, 100000, 100000 };
+    struct msrp_byte_range r = gw_relay_piece_range(true, &o, 0, 65536);
+    cr_assert_eq(r.start, 1);
+    cr_assert_eq(r.end, 65536);
+    cr_assert_eq(r.total, 100000);
+    r = gw_relay_piece_range(true, &o, 65536, 65536);
+    cr_assert_eq(r.start, 65537);
+    cr_assert_eq(r.end, 100000);
+    cr_assert_eq(r.total, 100000);
+    /* A chunk in the middle of a message. */
+    struct msrp_byte_range m = { 200001, 300000, 1000000 };
+    r = gw_relay_piece_range(true, &m, 40000, 16384);
+    cr_assert_eq(r.start, 240001);
+    cr_assert_eq(r.end, 256384);
+    /* Open-ended stays open, total '*' copied. */
+    struct msrp_byte_range star = { 5, MSRP_BR_STAR, MSRP_BR_STAR };
+    r = gw_relay_piece_range(true, &star, 10, 4);
+    cr_assert_eq(r.start, 15);
+    cr_assert_eq(r.end, MSRP_BR_STAR);
+    cr_assert_eq(r.total, MSRP_BR_STAR);
+    /* No Byte-Range: the body starts at 1, sizes unknown. */
+    r = gw_relay_piece_range(false, NULL, 7, 4);
+    cr_assert_eq(r.start, 8);
+    cr_assert_eq(r.end, MSRP_BR_STAR);
+    /* max 0 = no splitting: end is the chunk's own. */
+    r = gw_relay_piece_range(true, &o, 0, 0);
+    cr_assert_eq(r.end, 100000);
+}
+
+Test(relay_wire, session_id_core)
+{
+    char id[GW_RELAY_SESSID_LEN] = "0AAAAAAAAAAAAAAA";
+    cr_assert_eq(gw_relay_sessid_core(msrp_slice(id, sizeof(id)), 2), 0);
+    id[0] = gw_relay_core_char(1);
+    cr_assert_eq(id[0], '1');
+    cr_assert_eq(gw_relay_sessid_core(msrp_slice(id, sizeof(id)), 2), 1);
+    cr_assert_eq(gw_relay_sessid_core(msrp_slice(id, sizeof(id)), 1), -1, "core out of range");
+    id[0] = gw_relay_core_char(61);
+    cr_assert_eq(id[0], 'Z');
+    cr_assert_eq(gw_relay_sessid_core(msrp_slice(id, sizeof(id)), 62), 61);
+    id[0] = '-';
+    cr_assert_eq(gw_relay_sessid_core(msrp_slice(id, sizeof(id)), 62), -1);
+    cr_assert_eq(gw_relay_sessid_core(msrp_slice(id, 15), 62), -1, "wrong length");
+    cr_assert_eq(gw_relay_sessid_core(msrp_slice("", 0), 62), -1);
+}
+
+Test(relay_wire, expires_rules)
+{
+    cr_assert_eq(gw_relay_expires(false, 0, 600, 60, 3600), 600);
+    cr_assert_eq(gw_relay_expires(true, 120, 600, 60, 3600), 120);
+    cr_assert_eq(gw_relay_expires(true, 60, 600, 60, 3600), 60);
+    cr_assert_eq(gw_relay_expires(true, 59, 600, 60, 3600), -1);
+    cr_assert_eq(gw_relay_expires(true, 99999, 600, 60, 3600), 3600);
+    cr_assert_eq(gw_relay_expires(false, 0, 10, 60, 3600), 60, "default clamped up");
+}
+
+struct item {
+    struct rnode node;
+    char key[8];
+};
+
+Test(relay_table, put_get_del_and_growth)
+{
+    struct rtable t;
+    cr_assert_eq(rtable_init(&t, 4), 0);
+    static struct item items[1000];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(items[i].key, sizeof(items[i].key), "k%05d", i);
+        items[i].node.key = items[i].key;
+        items[i].node.klen = strlen(items[i].key);
+        cr_assert_eq(rtable_put(&t, &items[i].node), 0);
+    }
+    cr_assert_eq(t.n, 1000);
+    cr_assert_gt(t.nb, 16, "the table grew");
+    for (int i = 0; i < 1000; i++)
+        cr_assert_eq(rtable_get(&t, items[i].key, strlen(items[i].key)), &items[i].node);
+    cr_assert_null(rtable_get(&t, "k01000", 6));
+    cr_assert_null(rtable_get(&t, "k0000", 5), "prefix is not a match");
+    for (int i = 0; i < 1000; i += 2)
+        rtable_del(&t, &items[i].node);
+    cr_assert_eq(t.n, 500);
+    for (int i = 0; i < 1000; i++) {
+        struct rnode *n = rtable_get(&t, items[i].key, strlen(items[i].key));
+        if (i % 2)
+            cr_assert_eq(n, &items[i].node);
+        else
+            cr_assert_null(n);
+    }
+    rtable_free(&t);
+}
