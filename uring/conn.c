@@ -260,7 +260,7 @@ static void recv_arm(struct ur_conn *c)
     struct ur_loop *loop = c->loop;
     struct io_uring_sqe *sqe;
 
-    if (c->flags & (CF_RECV_ARMED | CF_STARVED | CF_CLOSING) || !(c->flags & CF_OPEN) ||
+    if (c->flags & (CF_RECV_ARMED | CF_STARVED | CF_CLOSING | CF_EOF) || !(c->flags & CF_OPEN) ||
         c->pause_cnt)
         return;
     sqe = ur_sqe(loop);
@@ -383,7 +383,12 @@ static void recv_cqe(struct ur_conn *c, const struct io_uring_cqe *cqe)
         if (!(c->flags & CF_CLOSING))
             conn_input(c, buf, buf->data, (size_t)res);
     } else if (res == 0) {
-        ur_conn_fail(c, 0);
+        /* End of stream. Bytes received before it may still wait for a
+         * paused reader: they are delivered first, then the conn closes. */
+        if (c->pause_cnt || c->st_head)
+            c->flags |= CF_EOF;
+        else
+            ur_conn_fail(c, 0);
     } else if (res == -ENOBUFS) {
         loop->stats.enobufs++;
         if (!more && !(c->flags & CF_STARVED)) {
@@ -473,6 +478,8 @@ static void conn_service(struct ur_conn *c)
             c->flags &= ~CF_TLS_PUMP;
             ur_tls_input(c, NULL, NULL, 0);
         }
+        if ((c->flags & CF_EOF) && !c->pause_cnt && !c->st_head && !(c->flags & CF_CLOSING))
+            ur_conn_fail(c, 0);
     }
     if (c->flags & CF_CLOSING) {
         ur_conn_defer(c);

@@ -56,6 +56,8 @@ enum ur_conn_flag {
     CF_OVER = 1u << 10,         /* pending reached the ceiling */
     CF_TLS_PUMP = 1u << 11,     /* wolfSSL may hold plaintext: read it */
     CF_CONNECTING = 1u << 12,
+    CF_EOF = 1u << 13,          /* peer finished sending; close once what was
+                                   received has been delivered */
 };
 
 struct ur_tls_conn;
