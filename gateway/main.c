@@ -368,8 +368,14 @@ int main(int argc, char **argv)
         nanosleep(&step, NULL);
     if (gw_relay_busy(d.relay))
         gw_log(GW_LOG_WARN, NULL, NULL, "drain bound reached with chunks still in flight");
-    if (d.http)
+    gw_relay_close_all(d.relay);
+    for (int waited = 0; waited < 2000 && gw_relay_conns(d.relay) > 0; waited += 50)
+        nanosleep(&step, NULL);
+    if (d.http) {
+        struct timespec settle = { 0, 100 * 1000 * 1000 };
         ur_loop_post(ur_runtime_loop(rt, 0), http_stop_cb, d.http);
+        nanosleep(&settle, NULL); /* posts are unordered: let it run first */
+    }
     struct gw_relay_stats st;
     gw_relay_get_stats(d.relay, &st);
     ur_runtime_stop(rt);

@@ -599,6 +599,34 @@ void gw_relay_drain(struct gw_relay *r)
             ur_loop_post(r->cores[i]->loop, drain_cb, NULL);
 }
 
+static void close_all_cb(struct ur_loop *loop, void *arg)
+{
+    (void)arg;
+    struct gw_relay_core *core = ur_loop_data(loop);
+    if (!core)
+        return;
+    drain_cb(loop, NULL);
+    relay_steer_abort_all(core);
+    for (struct rconn *rc = core->conns; rc; rc = rc->next)
+        gw_mconn_close(rc->m); /* on_close (and the unlisting) comes later */
+}
+
+void gw_relay_close_all(struct gw_relay *r)
+{
+    for (unsigned i = 0; i < r->ncores; i++)
+        if (r->cores[i])
+            ur_loop_post(r->cores[i]->loop, close_all_cb, NULL);
+}
+
+unsigned gw_relay_conns(const struct gw_relay *r)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < r->ncores; i++)
+        if (r->cores[i])
+            n += atomic_load(&r->cores[i]->nconns);
+    return n;
+}
+
 bool gw_relay_busy(const struct gw_relay *r)
 {
     for (unsigned i = 0; i < r->ncores; i++)

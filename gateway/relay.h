@@ -132,6 +132,11 @@ void gw_relay_core_fini(struct ur_loop *loop, unsigned idx, void *ud);
  * chunks go on. gw_relay_busy() tells whether chunks are still active. */
 void gw_relay_drain(struct gw_relay *r);
 bool gw_relay_busy(const struct gw_relay *r);
+/* After the drain: closes every connection (any thread); gw_relay_conns()
+ * counts those not yet closed, so the caller can stop the loops once it is
+ * 0 and nothing leaks. */
+void gw_relay_close_all(struct gw_relay *r);
+unsigned gw_relay_conns(const struct gw_relay *r);
 
 void gw_relay_get_stats(const struct gw_relay *r, struct gw_relay_stats *st);
 

@@ -59,6 +59,7 @@ void rtable_del(struct rtable *t, struct rnode *n);
 /* --- objects ------------------------------------------------------------ */
 
 struct gw_relay_core;
+struct steer;
 struct chunk;
 struct piece;
 
@@ -192,7 +193,7 @@ struct gw_relay_core {
     struct rtable pieces;       /* tid -> piece */
     struct rtable peers;        /* authority -> outgoing rconn */
     struct rconn *conns;
-    uint32_t nconns;
+    _Atomic uint32_t nconns;    /* read by gw_relay_conns() */
     uint64_t salt;
     bool draining;
     /* Accept-time steering (relay_steer.c). */
@@ -200,6 +201,7 @@ struct gw_relay_core {
     struct msrp_head *peek_head;
     char *peek_scratch;
     uint32_t steering;
+    struct steer *steer_list;   /* fds being peeked at */
     struct gw_relay_stats_a stats;
 };
 
@@ -223,6 +225,8 @@ void relay_adopt(struct gw_relay_core *core, int fd, bool tls);
 
 /* Adopts fd on the core owning its first frame's session (see there). */
 void relay_steer(struct gw_relay_core *core, int fd, bool tls);
+/* Closes the fds still being peeked at (shutdown). */
+void relay_steer_abort_all(struct gw_relay_core *core);
 int relay_new_sessid(struct gw_relay_core *core, char out[GW_RELAY_SESSID_LEN + 1]);
 int relay_new_tid(struct gw_relay_core *core, char out[RELAY_TID_LEN]);
 /* Our URI for connections of this kind, optionally with a session id. */

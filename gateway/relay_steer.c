@@ -36,6 +36,7 @@
 
 struct steer {
     struct gw_relay_core *core;
+    struct steer *prev, *next; /* core->steer_list */
     int fd;
     bool tls;
     unsigned delay_ms;
@@ -111,6 +112,28 @@ static void steer_to(struct gw_relay_core *core, int fd, bool tls, int owner)
     RSTAT(core, handovers);
 }
 
+static void steer_unlist(struct steer *st)
+{
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        st->core->steer_list = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    st->core->steering--;
+}
+
+void relay_steer_abort_all(struct gw_relay_core *core)
+{
+    while (core->steer_list) {
+        struct steer *st = core->steer_list;
+        ur_timer_cancel(core->loop, &st->t);
+        steer_unlist(st);
+        close(st->fd);
+        free(st);
+    }
+}
+
 static void steer_retry(struct ur_timer *t, void *arg)
 {
     (void)t;
@@ -124,7 +147,7 @@ static void steer_retry(struct ur_timer *t, void *arg)
         ur_timer_arm(core->loop, &st->t, st->delay_ms, 0);
         return;
     }
-    core->steering--;
+    steer_unlist(st);
     steer_to(core, st->fd, st->tls, owner);
     free(st);
 }
@@ -153,5 +176,9 @@ void relay_steer(struct gw_relay_core *core, int fd, bool tls)
     st->deadline_ns = ur_now_ns() + (uint64_t)STEER_MAX_MS * 1000000u;
     ur_timer_init(&st->t, steer_retry, st);
     core->steering++;
+    st->next = core->steer_list;
+    if (st->next)
+        st->next->prev = st;
+    core->steer_list = st;
     ur_timer_arm(core->loop, &st->t, st->delay_ms, 0);
 }
