@@ -273,6 +273,7 @@ int main(int argc, char **argv)
     rcfg.max_connections = d.cfg.max_connections;
     rcfg.limits = d.cfg.limits;
     rcfg.user_lookup = user_lookup;
+    rcfg.metrics = d.cfg.metrics_listen.n ? d.met : NULL;
     rcfg.user_ud = &d;
 
     struct ur_tls_ctx *tls_server = NULL, *tls_client = NULL;

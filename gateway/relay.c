@@ -108,6 +108,7 @@ int relay_bind_session(struct rconn *rc, const struct msrp_uri *client)
         rtable_put(&core->sessions, &rc->sess_node);
         rc->reserved = true;
         RSTAT_ADD(core, sessions, 1);
+        MET(core, sessions_current);
     }
     free(rc->client_uri);
     rc->client_uri = text;
@@ -122,6 +123,7 @@ void relay_unbind_session(struct rconn *rc)
     rtable_del(&rc->core->sessions, &rc->sess_node);
     rc->reserved = false;
     RSTAT_SUB(rc->core, sessions, 1);
+    MET_SUB(rc->core, sessions_current, 1);
     free(rc->client_uri);
     rc->client_uri = NULL;
 }
@@ -164,6 +166,8 @@ static struct rconn *rconn_new(struct gw_relay_core *core, bool tls, bool outgoi
         rc->next->prev = rc;
     core->conns = rc;
     core->nconns++;
+    MET(core, conns_opened);
+    MET(core, conns_current);
     return rc;
 }
 
@@ -177,6 +181,8 @@ static void rconn_unlist(struct rconn *rc)
     if (rc->next)
         rc->next->prev = rc->prev;
     core->nconns--;
+    MET(core, conns_closed);
+    MET_SUB(core, conns_current, 1);
 }
 
 static void on_accept(struct ur_listener *l, int fd, void *ud)
@@ -196,6 +202,8 @@ void relay_adopt(struct gw_relay_core *core, int fd, bool tls)
 {
     const struct gw_relay_config *cfg = &core->r->cfg;
     if (core->draining || (cfg->max_connections && core->nconns >= cfg->max_connections)) {
+        if (!core->draining)
+            MET(core, drops[GW_DROP_CONN_LIMIT]);
         close(fd);
         return;
     }
@@ -286,11 +294,19 @@ void relay_respond(struct rconn *rc, const struct msrp_head *h, uint16_t code,
 {
     struct gw_relay_core *core = rc->core;
     switch (code) {
-    case 403: RSTAT(core, resp_403); break;
-    case 481: RSTAT(core, resp_481); break;
+    case 403:
+        RSTAT(core, resp_403);
+        MET(core, drops[GW_DROP_NOT_AUTHORIZED]);
+        break;
+    case 481:
+        RSTAT(core, resp_481);
+        MET(core, drops[GW_DROP_UNKNOWN_SESSION]);
+        break;
     case 501: RSTAT(core, resp_501); break;
     default: break;
     }
+    if (h->kind == MSRP_REQUEST && h->method != MSRP_M_REPORT)
+        MET(core, resp_sent[gw_status_index(code)]);
     gw_mconn_respond(rc->m, h, code, comment, extra);
 }
 
@@ -370,6 +386,7 @@ static void rc_on_open(struct gw_mconn *m, int err)
         rc->open = true;
         return;
     }
+    MET(rc->core, drops[GW_DROP_NEXT_HOP_FAILED]);
     RLOG(UR_LOG_WARN, rc, "connection to %s failed: %s", rc->key[0] ? rc->key : "peer",
          strerror(-err));
 }
@@ -423,6 +440,7 @@ static void rc_on_error(struct gw_mconn *m, int err, uint64_t off, const struct 
 {
     (void)h;
     struct rconn *rc = gw_mconn_data(m);
+    MET(rc->core, drops[GW_DROP_PARSE_ERROR]);
     RLOG(UR_LOG_WARN, rc, "framing error %s at offset %llu: closing", msrp_strerror(err),
          (unsigned long long)off);
 }
@@ -510,6 +528,7 @@ int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
         return -ENOMEM;
     core->r = r;
     core->loop = loop;
+    core->met = r->cfg.metrics ? &r->cfg.metrics[idx] : NULL;
     core->idx = idx;
     if (rtable_init(&core->sessions, 1024) < 0 || rtable_init(&core->pieces, 1024) < 0 ||
         rtable_init(&core->peers, 64) < 0) {

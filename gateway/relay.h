@@ -54,6 +54,7 @@
 struct ur_loop;
 struct ur_tls_ctx;
 struct gw_relay;
+struct gw_metrics;
 
 #define GW_RELAY_LISTEN_MAX 16
 
@@ -86,6 +87,9 @@ struct gw_relay_config {
     struct ur_tls_ctx *tls_client; /* for msrps next hops; NULL = refuse them */
     gw_relay_user_fn user_lookup;
     void *user_ud;
+    /* Optional: one struct gw_metrics per core (metrics.h), written by
+     * that core only; NULL = not counted there. */
+    struct gw_metrics *metrics;
 };
 
 /* Counters, summed over cores by gw_relay_get_stats. */

@@ -34,9 +34,10 @@ static void challenge(struct rconn *rc, const struct msrp_head *h, bool stale)
 }
 
 static void auth_failed(struct rconn *rc, const struct msrp_head *h, const char *user,
-                        const char *why, bool stale)
+                        const char *why, bool stale, enum gw_auth_fail reason)
 {
     RSTAT(rc->core, auth_failures);
+    MET(rc->core, auth_failed[reason]);
     RLOG(UR_LOG_WARN, rc, "AUTH failed user=%s: %s", user, why);
     challenge(rc, h, stale);
 }
@@ -61,6 +62,7 @@ static void auth_ok(struct rconn *rc, const struct msrp_head *h, const char *use
                                    cfg->expires_min, cfg->expires_max);
     if (exp < 0) {
         RSTAT(core, auth_423);
+        MET(core, auth_failed[GW_AUTHF_EXPIRES]);
         extra.has_min_expires = true;
         extra.min_expires = cfg->expires_min;
         relay_respond(rc, h, 423, "Interval Out-of-Bounds", &extra);
@@ -84,6 +86,7 @@ static void auth_ok(struct rconn *rc, const struct msrp_head *h, const char *use
     extra.has_expires = true;
     extra.expires = (uint32_t)exp;
     RSTAT(core, auth_ok);
+    MET(core, auth_ok);
     RLOG(UR_LOG_INFO, rc, "AUTH ok user=%s use-path=%s expires=%u", user, use, (unsigned)exp);
     relay_respond(rc, h, 200, "OK", &extra);
 }
@@ -101,12 +104,14 @@ void relay_auth(struct rconn *rc, const struct msrp_head *h)
     const struct msrp_header *ah = msrp_head_find(h, MSRP_H_AUTHORIZATION);
     if (!ah) {
         RSTAT(core, auth_challenges);
+        MET(core, auth_failed[GW_AUTHF_NO_CREDENTIALS]);
         challenge(rc, h, false);
         return;
     }
     struct msrp_digest_fields cred;
     if (msrp_digest_parse(&cred, ah->value.p, ah->value.n) != 0 || !cred.username.p) {
         RSTAT(core, auth_failures);
+        MET(core, auth_failed[GW_AUTHF_BAD_PARAM]);
         relay_respond(rc, h, 400, "Bad Authorization", NULL);
         return;
     }
@@ -117,7 +122,7 @@ void relay_auth(struct rconn *rc, const struct msrp_head *h)
     if (!cfg->user_lookup ||
         cfg->user_lookup(cfg->user_ud, core->idx, cred.username.p, cred.username.n, &secret,
                          &is_ha1) != 0) {
-        auth_failed(rc, h, user, "unknown user", false);
+        auth_failed(rc, h, user, "unknown user", false, GW_AUTHF_UNKNOWN_USER);
         return;
     }
     struct msrp_digest_check chk;
@@ -131,11 +136,12 @@ void relay_auth(struct rconn *rc, const struct msrp_head *h)
     uint32_t nc = 0;
     int v = msrp_digest_verify(&core->r->dsv, (uint64_t)time(NULL), &cred, &chk, &nc);
     if (v == MSRP_E_AUTH_STALE) {
-        auth_failed(rc, h, user, "stale nonce", true);
+        auth_failed(rc, h, user, "stale nonce", true, GW_AUTHF_STALE_NONCE);
         return;
     }
     if (v != 0) {
-        auth_failed(rc, h, user, msrp_strerror(v), false);
+        auth_failed(rc, h, user, msrp_strerror(v), false,
+                    v == MSRP_E_AUTH_PARAM ? GW_AUTHF_BAD_PARAM : GW_AUTHF_BAD_PASSWORD);
         return;
     }
     /* Replay: a nonce-count must grow for the same nonce on a connection
@@ -143,7 +149,7 @@ void relay_auth(struct rconn *rc, const struct msrp_head *h)
     bool same = cred.nonce.n == strlen(rc->nonce) && cred.nonce.n &&
                 memcmp(cred.nonce.p, rc->nonce, cred.nonce.n) == 0;
     if (same && nc <= rc->nc_max) {
-        auth_failed(rc, h, user, "replayed nonce count", false);
+        auth_failed(rc, h, user, "replayed nonce count", false, GW_AUTHF_REPLAY);
         return;
     }
     if (!same) {

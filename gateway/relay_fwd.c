@@ -98,6 +98,7 @@ static void piece_timeout(struct ur_timer *t, void *arg)
         return;
     }
     RSTAT(pc->core, timeouts_408);
+    MET(pc->core, drops[GW_DROP_TIMEOUT]);
     RLOG(UR_LOG_WARN, pc->down, "chunk %.*s from sess %s timed out (408)", (int)c->otid_n,
          c->otid, c->up ? c->up->sessid : "-");
     piece_done(pc, 408, true);
@@ -142,6 +143,7 @@ static int send_piece_head(struct chunk *c)
                                    c->head_n - c->br_off - c->br_len);
     }
     RSTAT(core, pieces_out);
+    MET(core, chunks_out);
     c->head_queued = true;
     return rc;
 }
@@ -276,8 +278,10 @@ static void send_failure_report(struct chunk *c, uint16_t code)
         f.status_hdr.comment = msrp_slice(cm, strlen(cm));
     char buf[8192];
     int n = msrp_write_bodiless(buf, sizeof(buf), &f, '$');
-    if (n > 0 && gw_mconn_send_copy(c->up->m, buf, (size_t)n) == 0)
+    if (n > 0 && gw_mconn_send_copy(c->up->m, buf, (size_t)n) == 0) {
         RSTAT(core, failure_reports);
+        MET(core, reports_sent);
+    }
 }
 
 static void chunk_answer(struct chunk *c)
@@ -304,8 +308,13 @@ static void chunk_answer(struct chunk *c)
     f.from_path.n = 1;
     char buf[4096];
     int n = msrp_write_bodiless(buf, sizeof(buf), &f, '$');
-    if (n > 0 && gw_mconn_send_copy(c->up->m, buf, (size_t)n) == 0)
+    if (n > 0 && gw_mconn_send_copy(c->up->m, buf, (size_t)n) == 0) {
         RSTAT(c->core, responses_up);
+        if (c->local_fail)
+            MET(c->core, resp_sent[gw_status_index(code)]);
+        else
+            MET(c->core, resp_relayed[gw_status_index(code)]);
+    }
     /* A failure we made up ourselves (nobody downstream will report it):
      * tell the sender's endpoint, as Failure-Report yes/partial asks. */
     if (code != 200 && c->local_fail)
@@ -404,6 +413,7 @@ int fwd_start(struct rconn *up, const struct msrp_head *h, struct rconn *down)
     up->cur = c;
     RSTAT(core, frames_forwarded);
     RSTAT_ADD(core, active_chunks, 1);
+    MET(core, chunks_in);
 
     if (!down->writer && !down->wq_head) {
         down->writer = c;
@@ -460,6 +470,8 @@ int fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf)
         c->sent += take;
         c->piece_bytes += take;
         RSTAT_ADD(core, body_bytes, take);
+        MET_ADD(core, bytes_in, take);
+        MET_ADD(core, bytes_out, take);
     }
     const struct ur_loop_config *lc = ur_loop_config(core->loop);
     if (gw_mconn_pending(c->down->m) >= lc->conn_mem_ceiling) {

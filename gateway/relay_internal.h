@@ -24,6 +24,7 @@
 
 #include "gateway/log.h"
 #include "gateway/mconn.h"
+#include "gateway/metrics.h"
 #include "gateway/relay.h"
 #include "proto/digest.h"
 #include "proto/tid.h"
@@ -174,6 +175,14 @@ struct gw_relay_stats_a {
     _Atomic uint64_t active_chunks;
 };
 
+/* Operator metrics (metrics.h): plain increments, this core only. */
+#define MET(core, field) \
+    do { if ((core)->met) (core)->met->field++; } while (0)
+#define MET_ADD(core, field, v) \
+    do { if ((core)->met) (core)->met->field += (v); } while (0)
+#define MET_SUB(core, field, v) \
+    do { if ((core)->met) (core)->met->field -= (v); } while (0)
+
 #define RSTAT(core, name) \
     atomic_fetch_add_explicit(&(core)->stats.name, 1, memory_order_relaxed)
 #define RSTAT_ADD(core, name, v) \
@@ -183,6 +192,7 @@ struct gw_relay_stats_a {
 
 struct gw_relay_core {
     struct gw_relay *r;
+    struct gw_metrics *met;     /* this core's block, or NULL */
     struct ur_loop *loop;
     unsigned idx;
     struct ur_listener *ls[GW_RELAY_LISTEN_MAX];

@@ -7,7 +7,10 @@
 . "$(dirname "$0")/lib/msrpgw.sh"
 it_init relay_errors
 gw_start GW "expires_min = 60
-expires_max = 3600"
+expires_max = 3600
+[metrics]
+listen = 127.0.0.1:0
+[gateway]"
 R=127.0.0.1:$GW_PORT
 SELF="msrp://127.0.0.1:$GW_PORT;tcp"
 o=$IT_DIR/out.json
@@ -62,5 +65,18 @@ check "[ $? -eq 0 ]" "valid session id and client URI: forwarded, 200 from the r
 check "grep -q 'AUTH failed user=alice' $GW_LOG" "the log names the user of a failed AUTH"
 check "grep -q 'AUTH ok user=bob' $GW_LOG" "the log names the user and session of a good AUTH"
 
+# The metrics endpoint counts what happened above (summed over cores).
+MPORT=$(awk '$1=="metrics"{print $2}' $IT_DIR/GW/ports)
+curl -s --max-time 5 http://127.0.0.1:$MPORT/metrics >$IT_DIR/metrics.txt
+msum() { # metric-name label-filter
+    awk -v n="$1" -v f="$2" 'index($0, n) == 1 && index($0, f) { s += $NF } END { print s + 0 }' $IT_DIR/metrics.txt
+}
+check "[ $(msum msrpgw_auth_failed_total 'reason="bad_password"') -eq 1 ]" "metrics: 1 bad_password"
+check "[ $(msum msrpgw_auth_failed_total 'reason="unknown_user"') -eq 1 ]" "metrics: 1 unknown_user"
+check "[ $(msum msrpgw_auth_failed_total 'reason="expires_too_short"') -eq 1 ]" "metrics: 1 expires_too_short"
+check "[ $(msum msrpgw_auth_ok_total '') -eq 4 ]" "metrics: 4 AUTH ok (2 Expires checks, 1 authed sender, the receiver)"
+check "[ $(msum msrpgw_drops_total 'reason="not_authorized"') -eq 1 ]" "metrics: one 403 drop"
+check "[ $(msum msrpgw_responses_sent_total 'code="481"') -eq 6 ]" "metrics: six 481 sent by the relay"
+check "[ $(msum msrpgw_responses_relayed_total 'code="200"') -eq 1 ]" "metrics: one 200 relayed from the receiver"
 gw_stop GW
 it_done
