@@ -113,6 +113,7 @@ struct gw_relay_config {
     X(timeouts_408, "pieces that timed out (408)")                          \
     X(failure_reports, "Failure REPORTs generated")                         \
     X(stalls, "senders stalled by a busy or full next hop")                 \
+    X(slot_waits, "chunks that waited for another chunk's frame slot")      \
     X(handovers, "connections handed over to another core")
 
 struct gw_relay_stats {

@@ -431,6 +431,7 @@ int fwd_start(struct rconn *up, const struct msrp_head *h, struct rconn *down)
         down->wq_head = c;
     down->wq_tail = c;
     RSTAT(core, stalls);
+    RSTAT(core, slot_waits);
     return GW_MCONN_STALL;
 }
 
