@@ -283,10 +283,81 @@ def cmd_many(a):
     return 0 if ok else 1
 
 
+def cmd_fifo(a):
+    """Two senders, one receiver: the receiver's connection is the shared
+    next hop. S1 sends half a chunk and pauses; S2 sends a whole chunk
+    meanwhile; S1 finishes. The receiver must get A whole, then B (B waited
+    for the slot), and both senders their 200."""
+    out = {"order": [], "errors": []}
+    r = connect(a)
+    own = r.own_uri("ff")
+    codes, last = do_auth(r, a, own, a.user, a.password)
+    path = last.header("Use-Path") + " " + own
+    bodies = {}
+
+    def receiver():
+        try:
+            while True:
+                f = r.recv_frame()
+                if f is None:
+                    return
+                if not f.is_request():
+                    continue
+                r.send(mp.build_response(f, 200, "OK", own))
+                mid = f.header("Message-ID")
+                out["order"].append(mid)
+                bodies[mid] = f.body
+                if len(out["order"]) == 4:
+                    return
+        except Exception as e:  # noqa: BLE001
+            out["errors"].append("recv: %s" % e)
+
+    t = threading.Thread(target=receiver)
+    t.start()
+    s1, s2 = connect(a), connect(a)
+    o1, o2 = s1.own_uri("s1"), s2.own_uri("s2")
+    for c, o, mid in ((s1, o1, "bind1"), (s2, o2, "bind2")):
+        resp = request(c, "SEND", [("To-Path", path), ("From-Path", o), ("Message-ID", mid)])
+        out[mid] = resp.code
+    body_a = os.urandom(2000)
+    tid = mp.new_tid()
+    frame = mp.build_request("SEND", tid, [("To-Path", path), ("From-Path", o1),
+                                           ("Message-ID", "A"), ("Byte-Range", "1-2000/2000"),
+                                           ("Content-Type", "application/octet-stream")], body_a)
+    cut = len(frame) - len(body_a) // 2 - len("\r\n-------%s$\r\n" % tid)
+    s1.send(frame[:cut])
+    time.sleep(0.3)
+    body_b = os.urandom(500)
+    tid_b = mp.new_tid()
+    s2.send(mp.build_request("SEND", tid_b, [("To-Path", path), ("From-Path", o2),
+                                             ("Message-ID", "B"), ("Byte-Range", "1-500/500"),
+                                             ("Content-Type", "application/octet-stream")], body_b))
+    time.sleep(0.3)
+    out["seen_before_a_done"] = list(out["order"])
+    s1.send(frame[cut:])
+    for c, want, key in ((s1, tid, "code_a"), (s2, tid_b, "code_b")):
+        while True:
+            f = c.recv_frame()
+            if f is None:
+                break
+            if not f.is_request() and f.tid == want:
+                out[key] = f.code
+                break
+    t.join(a.timeout)
+    out["a_ok"] = bodies.get("A") == body_a
+    out["b_ok"] = bodies.get("B") == body_b
+    ok = (out["order"] == ["bind1", "bind2", "A", "B"] and out["a_ok"] and out["b_ok"]
+          and out.get("code_a") == 200 and out.get("code_b") == 200
+          and out["seen_before_a_done"] == ["bind1", "bind2"])
+    out["ok"] = ok
+    print(json.dumps(out))
+    return 0 if ok else 1
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("auth", "frame", "silent", "send", "many"):
+    for name in ("auth", "frame", "silent", "send", "many", "fifo"):
         s = sub.add_parser(name)
         s.add_argument("--relay", required=True)
         s.add_argument("--user")
@@ -313,7 +384,7 @@ def main():
             s.add_argument("--size", type=int, default=4096)
     a = p.parse_args()
     return {"auth": cmd_auth, "frame": cmd_frame, "silent": cmd_silent, "send": cmd_send,
-            "many": cmd_many}[a.cmd](a)
+            "many": cmd_many, "fifo": cmd_fifo}[a.cmd](a)
 
 
 if __name__ == "__main__":
