@@ -151,6 +151,25 @@ void rconn_kick(struct rconn *rc)
     ur_timer_arm(rc->core->loop, &rc->kick, 0, 0);
 }
 
+/* Outgoing connections nobody used for idle_timeout are closed; one still
+ * carrying a chunk, waiters or unanswered pieces is never idle. */
+static void idle_cb(struct ur_timer *t, void *arg)
+{
+    (void)t;
+    struct rconn *rc = arg;
+    uint64_t limit = (uint64_t)rc->core->r->cfg.idle_timeout_ms * 1000000u;
+    uint64_t now = ur_now_ns();
+    bool busy = rc->writer || rc->wq_head || rc->pieces || rc->cur;
+    if (busy || now - rc->last_use_ns < limit) {
+        uint64_t left = busy ? limit : limit - (now - rc->last_use_ns);
+        ur_timer_arm_ns(rc->core->loop, &rc->idle, left, 0);
+        return;
+    }
+    RLOG(UR_LOG_INFO, rc, "closing idle connection to %s", rc->key);
+    MET(rc->core, drops[GW_DROP_IDLE_TIMEOUT]);
+    gw_mconn_close(rc->m);
+}
+
 static struct rconn *rconn_new(struct gw_relay_core *core, bool tls, bool outgoing)
 {
     struct rconn *rc = calloc(1, sizeof(*rc));
@@ -161,6 +180,8 @@ static struct rconn *rconn_new(struct gw_relay_core *core, bool tls, bool outgoi
     rc->outgoing = outgoing;
     rc->fresh = true;
     ur_timer_init(&rc->kick, kick_cb, rc);
+    ur_timer_init(&rc->idle, idle_cb, rc);
+    rc->last_use_ns = ur_now_ns();
     rc->next = core->conns;
     if (rc->next)
         rc->next->prev = rc;
@@ -249,6 +270,7 @@ int relay_peer_get(struct gw_relay_core *core, const struct msrp_uri *u, struct 
     if (n) {
         struct rconn *rc = RCONTAINER(n, struct rconn, peer_node);
         if (!rc->closing) {
+            rc->last_use_ns = ur_now_ns();
             *out = rc;
             *is_new = false;
             RSTAT(core, conns_reused);
@@ -282,6 +304,8 @@ int relay_peer_get(struct gw_relay_core *core, const struct msrp_uri *u, struct 
     rc->peer_node.klen = (size_t)kn;
     rtable_put(&core->peers, &rc->peer_node);
     rc->in_peers = true;
+    if (cfg->idle_timeout_ms)
+        ur_timer_arm(core->loop, &rc->idle, cfg->idle_timeout_ms, 0);
     RSTAT(core, conns_out);
     *out = rc;
     *is_new = true;
@@ -396,6 +420,7 @@ static int rc_on_head(struct gw_mconn *m, const struct msrp_head *h)
     struct rconn *rc = gw_mconn_data(m);
     rc->cur_ignore = true;
     rc->frames++;
+    rc->last_use_ns = ur_now_ns();
     bool fresh = rc->fresh;
     rc->fresh = false;
     (void)fresh;
@@ -464,6 +489,7 @@ static void rc_on_close(struct gw_mconn *m, int err)
     if (rc->in_peers)
         rtable_del(&core->peers, &rc->peer_node);
     ur_timer_cancel(core->loop, &rc->kick);
+    ur_timer_cancel(core->loop, &rc->idle);
     rconn_unlist(rc);
     free(rc);
 }
