@@ -35,10 +35,24 @@
  * connections, its share of the session table and its transaction records;
  * nothing on the data path is locked. A session id's first character names
  * the owning core, so any core knows where a reservation lives without a
- * shared table. A connection AUTHs on the core that accepted it. A
- * connection whose first frame targets a session of another core is handed
- * over whole (its fd and the bytes already read) to the owner core before
- * anything of it is processed, so both legs of a session live on one core.
+ * shared table. A connection AUTHs on the core that accepted it. Before an
+ * accepted connection is wrapped, the accepting core peeks (MSG_PEEK, so
+ * nothing is consumed) at its first frame; a SEND/REPORT for another
+ * core's session makes it post the bare fd to that core, which adopts it
+ * (relay_steer.c). Both legs of a session then live on one core, and no
+ * received byte ever crosses cores. Limits: TLS connections cannot be
+ * peeked and stay on their accepting core; later frames of a connection
+ * are not re-steered, so one connection serves the sessions of one core
+ * (outgoing connections are keyed per next-hop authority and first session
+ * id character to match). Connections whose first frame has not arrived
+ * after 2 s stay where they are.
+ *
+ * Flow control and memory: per connection at most conn_mem_ceiling queued
+ * bytes (then the sender is stalled), at most one receive buffer held per
+ * stalled sender, one head copy (max_header_bytes) per chunk in flight.
+ *
+ * Shutdown: gw_relay_drain() stops the listeners; chunks in flight are
+ * forwarded and answered; gw_relay_close_all() then closes the rest.
  */
 #ifndef GW_RELAY_H
 #define GW_RELAY_H
