@@ -128,6 +128,7 @@ struct gw_relay_config {
     X(failure_reports, "Failure REPORTs generated")                         \
     X(stalls, "senders stalled by a busy or full next hop")                 \
     X(slot_waits, "chunks that waited for another chunk's frame slot")      \
+    X(slot_yields, "split chunks that let waiters go first between pieces") \
     X(handovers, "connections handed over to another core")
 
 struct gw_relay_stats {

@@ -8,8 +8,10 @@
  * slot wait in a FIFO with their sender stalled, so nothing is buffered.
  * With max_chunk_out set, the body is cut into pieces of at most that many
  * bytes, each a complete outgoing chunk ending in '+' (the last one keeps
- * the sender's flag). That does not hand the slot over between pieces, but
- * it bounds what one piece commits the connection to, and it lets a peer
+ * the sender's flag). At a piece boundary with others waiting, the chunk
+ * yields the slot: it holds the rest of its current receive slice by
+ * reference, queues behind the waiters and stalls its sender, so a waiter
+ * waits at most one piece per chunk ahead of it. It also lets a peer
  * that caps chunk sizes (Kamailio: ~10 KB, PEERS.md) receive big chunks
  * from our clients. The default, 64 KiB, is the chunk size file-transfer
  * clients already use (PEERS.md), so their chunks pass unsplit, and a
@@ -31,6 +33,7 @@
 
 #include "gateway/relay_internal.h"
 #include "proto/writer.h"
+#include "uring/buf.h"
 #include "uring/conn.h"
 #include "uring/loop.h"
 
@@ -187,6 +190,11 @@ static void send_piece_end(struct chunk *c, char flag)
     c->pieces_out++;
 }
 
+static int pump(struct chunk *c, const char *p, size_t n, struct ur_buf *buf, bool in_slot_next);
+
+/* Grants down's free slot to waiters in FIFO order. A waiter that yielded
+ * mid-chunk first sends the bytes it held back; it may yield again at its
+ * next piece boundary, which simply lets the loop go on (no recursion). */
 void fwd_slot_next(struct rconn *down)
 {
     while (!down->writer && down->wq_head) {
@@ -202,7 +210,22 @@ void fwd_slot_next(struct rconn *down)
             chunk_result(c, 408, true);
             down->writer = NULL;
         }
-        if (c->up)
+        if (c->held_n) {
+            struct ur_buf *hb = c->held_buf;
+            size_t hn = c->held_n;
+            const char *hp = hb ? c->held_p : c->held_copy;
+            char copy[sizeof(c->held_copy)];
+            if (!hb) {
+                memcpy(copy, hp, hn);
+                hp = copy;
+            }
+            c->held_buf = NULL;
+            c->held_n = 0;
+            if (!c->dead)
+                pump(c, hp, hn, hb, true);
+            ur_buf_unref(hb);
+        }
+        if (c->up && !c->waiting && !c->drain_wait)
             rconn_kick(c->up);
     }
 }
@@ -249,6 +272,7 @@ static void ups_unlink(struct chunk *c)
 static void chunk_free(struct chunk *c)
 {
     ups_unlink(c);
+    ur_buf_unref(c->held_buf);
     RSTAT_SUB(c->core, active_chunks, 1);
     free(c->text);
     free(c->head);
@@ -438,11 +462,37 @@ int fwd_start(struct rconn *up, const struct msrp_head *h, struct rconn *down)
     return GW_MCONN_STALL;
 }
 
-int fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf)
+/* Gives the slot up at a piece boundary: the rest of this receive slice
+ * (one receive buffer at most) is held back by reference, and the chunk
+ * queues behind the waiters. */
+static void yield_slot(struct chunk *c, const char *p, size_t n, struct ur_buf *buf,
+                       bool in_slot_next)
 {
-    struct chunk *c = up->cur;
-    if (!c || c->dead || !c->down)
-        return GW_MCONN_CONTINUE;
+    struct rconn *down = c->down;
+    if (buf) {
+        c->held_buf = ur_buf_ref(buf);
+        c->held_p = p;
+    } else {
+        /* Parser-held bytes (a partial end-line match): a few dozen. */
+        memcpy(c->held_copy, p, n);
+    }
+    c->held_n = n;
+    c->waiting = true;
+    down->wq_tail->wq_next = c;
+    down->wq_tail = c;
+    down->writer = NULL;
+    RSTAT(c->core, slot_yields);
+    if (!in_slot_next)
+        fwd_slot_next(down);
+}
+
+/*
+ * Forwards body bytes of c, cutting pieces at max_chunk_out. Returns
+ * GW_MCONN_STALL when the sender must wait (slot yielded to a waiter, or
+ * the next hop over its ceiling), else GW_MCONN_CONTINUE.
+ */
+static int pump(struct chunk *c, const char *p, size_t n, struct ur_buf *buf, bool in_slot_next)
+{
     struct gw_relay_core *core = c->core;
     uint64_t max = core->r->cfg.max_chunk_out;
     while (n > 0) {
@@ -450,11 +500,18 @@ int fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf)
             /* Cut here: this piece ends with '+', the next one continues
              * the same message (RFC 4975 section 7.1: chunks may be split,
              * never merged). */
-            if (c->piece_bytes == max && c->sent == max)
+            if (c->sent == max)
                 RSTAT(core, chunks_split);
             send_piece_end(c, '+');
             if (c->dead)
                 return GW_MCONN_CONTINUE;
+            if (c->down->wq_head && (buf || n <= sizeof(c->held_copy))) {
+                /* Others wait for this connection: let them have a turn,
+                 * so the wait is bounded by max_chunk_out, not by the
+                 * size of the chunk in front of them. */
+                yield_slot(c, p, n, buf, in_slot_next);
+                return GW_MCONN_STALL;
+            }
             if (send_piece_head(c) < 0) {
                 c->dead = true;
                 chunk_result(c, 408, true);
@@ -485,6 +542,14 @@ int fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf)
         return GW_MCONN_STALL;
     }
     return GW_MCONN_CONTINUE;
+}
+
+int fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf)
+{
+    struct chunk *c = up->cur;
+    if (!c || c->dead || !c->down)
+        return GW_MCONN_CONTINUE;
+    return pump(c, p, n, buf, false);
 }
 
 int fwd_end(struct rconn *up, char flag)

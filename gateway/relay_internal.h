@@ -153,6 +153,11 @@ struct chunk {
     size_t head_n;
     size_t br_off, br_len;      /* its Byte-Range line (or insertion point) */
     struct msrp_byte_range piece_br;
+    /* Body bytes held back while the slot was yielded to a waiter. */
+    struct ur_buf *held_buf;
+    const char *held_p;
+    size_t held_n;
+    char held_copy[2 + 7 + MSRP_TID_CAP + 3];
 };
 
 struct piece {

@@ -285,19 +285,25 @@ def cmd_many(a):
 
 def cmd_fifo(a):
     """Two senders, one receiver: the receiver's connection is the shared
-    next hop. S1 sends half a chunk and pauses; S2 sends a whole chunk
-    meanwhile; S1 finishes. The receiver must get A whole, then B (B waited
-    for the slot), and both senders their 200."""
+    next hop. S1 sends part of chunk A and pauses; S2 sends a whole chunk
+    B meanwhile; S1 finishes. Without --split the receiver must get A
+    whole, then B (B waited for the slot). With --split (the relay runs
+    max_chunk_out = 16 KiB and A is 100 kB, 20 kB sent before the pause)
+    B must arrive between A's pieces, at the first piece boundary after
+    it came: the relay yielded the slot."""
     out = {"order": [], "errors": []}
+    size_a = 100000 if a.split else 2000
+    first = 20000 if a.split else 1000
     r = connect(a)
     own = r.own_uri("ff")
     codes, last = do_auth(r, a, own, a.user, a.password)
     path = last.header("Use-Path") + " " + own
-    bodies = {}
+    bodies = {"A": bytearray(size_a), "B": bytearray(500)}
+    done = {"A": False, "B": False}
 
     def receiver():
         try:
-            while True:
+            while not (done["A"] and done["B"]):
                 f = r.recv_frame()
                 if f is None:
                     return
@@ -306,9 +312,11 @@ def cmd_fifo(a):
                 r.send(mp.build_response(f, 200, "OK", own))
                 mid = f.header("Message-ID")
                 out["order"].append(mid)
-                bodies[mid] = f.body
-                if len(out["order"]) == 4:
-                    return
+                if mid in bodies:
+                    start = f.byte_range()[0] if f.header("Byte-Range") else 1
+                    bodies[mid][start - 1:start - 1 + len(f.body)] = f.body
+                    if f.flag == "$":
+                        done[mid] = True
         except Exception as e:  # noqa: BLE001
             out["errors"].append("recv: %s" % e)
 
@@ -319,12 +327,13 @@ def cmd_fifo(a):
     for c, o, mid in ((s1, o1, "bind1"), (s2, o2, "bind2")):
         resp = request(c, "SEND", [("To-Path", path), ("From-Path", o), ("Message-ID", mid)])
         out[mid] = resp.code
-    body_a = os.urandom(2000)
+    body_a = os.urandom(size_a)
     tid = mp.new_tid()
     frame = mp.build_request("SEND", tid, [("To-Path", path), ("From-Path", o1),
-                                           ("Message-ID", "A"), ("Byte-Range", "1-2000/2000"),
+                                           ("Message-ID", "A"),
+                                           ("Byte-Range", "1-%d/%d" % (size_a, size_a)),
                                            ("Content-Type", "application/octet-stream")], body_a)
-    cut = len(frame) - len(body_a) // 2 - len("\r\n-------%s$\r\n" % tid)
+    cut = len(frame) - len("\r\n-------%s$\r\n" % tid) - (size_a - first)
     s1.send(frame[:cut])
     time.sleep(0.3)
     body_b = os.urandom(500)
@@ -344,11 +353,20 @@ def cmd_fifo(a):
                 out[key] = f.code
                 break
     t.join(a.timeout)
-    out["a_ok"] = bodies.get("A") == body_a
-    out["b_ok"] = bodies.get("B") == body_b
-    ok = (out["order"] == ["bind1", "bind2", "A", "B"] and out["a_ok"] and out["b_ok"]
+    out["a_ok"] = bytes(bodies["A"]) == body_a and done["A"]
+    out["b_ok"] = bytes(bodies["B"]) == body_b and done["B"]
+    if a.split:
+        # 100000 bytes in 16384-byte pieces: 7 pieces. 20000 bytes were
+        # there before B: piece 1 went out whole, piece 2 was in progress,
+        # so B goes right after piece 2.
+        want_order = ["bind1", "bind2", "A", "A", "B"] + ["A"] * 5
+        want_before = ["bind1", "bind2", "A"]
+    else:
+        want_order = ["bind1", "bind2", "A", "B"]
+        want_before = ["bind1", "bind2"]
+    ok = (out["order"] == want_order and out["a_ok"] and out["b_ok"]
           and out.get("code_a") == 200 and out.get("code_b") == 200
-          and out["seen_before_a_done"] == ["bind1", "bind2"])
+          and out["seen_before_a_done"] == want_before)
     out["ok"] = ok
     print(json.dumps(out))
     return 0 if ok else 1
@@ -379,6 +397,8 @@ def main():
             s.add_argument("--linger", type=float, default=0.0)
             s.add_argument("--expect")
             s.add_argument("file")
+        if name == "fifo":
+            s.add_argument("--split", action="store_true")
         if name == "many":
             s.add_argument("--n", type=int, default=10)
             s.add_argument("--size", type=int, default=4096)
