@@ -5,9 +5,11 @@
  * over --threads uring loops, and pushes chunks from senders to receivers:
  *
  *   direct    receivers listen (one server per loop), senders connect to
- *             them; with --via HOST:PORT senders connect through a TCP
- *             forwarder instead (the raw-proxy baseline: same workload,
- *             receivers match on the session id only);
+ *             them; with --via HOST:PORT senders connect through TCP
+ *             forwarders instead (the raw-proxy baseline: same workload,
+ *             receivers match on the session id only). With --listen-port
+ *             P loop i listens on P+i, and with --via H:V its senders go to
+ *             H:V+i: run one forwarder V+i -> P+i per loop;
  *   relay     --relay HOST:PORT [--user U --password P]: receivers AUTH to
  *             the RFC 4976 relay (Digest on 401), senders connect straight
  *             to the relay with To-Path = Use-Path + receiver URI (the
@@ -76,6 +78,7 @@ static struct {
     bool relay, via;
     const char *user, *password;
     uint32_t response_timeout_ms, setup_timeout_ms;
+    uint16_t listen_port; /* direct: loop i listens on listen_port + i; 0 = ephemeral */
     int target_pids[MAX_TARGETS];
     unsigned n_pids;
     int target_pgids[MAX_TARGETS];
@@ -638,7 +641,7 @@ static const struct gw_session_ops tx_ops = {
 
 /* The sender's To-Path: the receiver's path, or with --via the same URI
  * with the forwarder's address (the receiver matches on the session id). */
-static int make_remote_path(const char *path, char *out, size_t cap)
+static int make_remote_path(const struct lthread *t, const char *path, char *out, size_t cap)
 {
     if (!O.via)
         return snprintf(out, cap, "%s", path) < (int)cap ? 0 : -ENAMETOOLONG;
@@ -648,8 +651,10 @@ static int make_remote_path(const char *path, char *out, size_t cap)
     const char *rest = strchr(scheme_end + 3, '/');
     if (!rest)
         return -EINVAL;
+    /* One forwarder port per loop, as there is one receiver port per loop. */
+    unsigned port = O.via_port + (t ? t->idx : 0);
     int n = snprintf(out, cap, "%.*s://%s:%u%s", (int)(scheme_end - path), path, O.via_host,
-                     O.via_port, rest);
+                     port, rest);
     return n > 0 && (size_t)n < cap ? 0 : -ENAMETOOLONG;
 }
 
@@ -667,7 +672,7 @@ static struct gw_session_config session_cfg(void)
 static void start_sender(struct pair *p)
 {
     char rpath[1024];
-    int rc = make_remote_path(gw_session_local_path(p->rx), rpath, sizeof(rpath));
+    int rc = make_remote_path(p->t, gw_session_local_path(p->rx), rpath, sizeof(rpath));
     struct gw_session_config c = session_cfg();
     if (rc == 0)
         rc = gw_session_connect(p->t->loop, &c, &tx_ops, p, NULL, rpath, tls_client, NULL,
@@ -813,7 +818,8 @@ static int thread_init(struct ur_loop *loop, unsigned idx, void *ud)
     ur_timer_init(&t->drain_timer, drain_tick, t);
     ur_timer_init(&t->stop_timer, stop_now, t);
     if (!O.relay) {
-        int rc = gw_server_new(loop, "127.0.0.1", 0, NULL, tls_server, NULL,
+        uint16_t port = O.listen_port ? (uint16_t)(O.listen_port + idx) : 0;
+        int rc = gw_server_new(loop, "127.0.0.1", port, NULL, tls_server, NULL,
                                O.setup_timeout_ms, &t->sv);
         if (rc < 0)
             return rc;
@@ -865,12 +871,15 @@ static void usage(FILE *f)
           "                [--rate CHUNKS_PER_S] [--duration S] [--ramp-up S]\n"
           "                [--tls (--ca F | --insecure) [--cert F --key F]]\n"
           "                [--target-pid PID]... [--target-pgid PGID]...\n"
-          "                [--response-timeout S] [--setup-timeout S] [--json] [--verbose]\n"
+          "                [--listen-port P] [--response-timeout S] [--setup-timeout S]\n"
+          "                [--json] [--verbose]\n"
           "Defaults: 10 sessions, 1 thread, 64 KiB chunks and messages, window 8,\n"
           "closed loop, 10 s when neither --messages nor --duration is given.\n"
           "Direct mode (no --relay) with --tls needs --cert/--key for the receivers.\n"
           "Relay mode: idle sessions are AUTHed receivers (one connection each);\n"
-          "direct mode: idle sessions are bound sender/receiver pairs.\n",
+          "direct mode: idle sessions are bound sender/receiver pairs.\n"
+          "--via H:V with --listen-port P: loop i listens on P+i, its senders connect\n"
+          "to H:V+i (one TCP forwarder V+i -> P+i per loop).\n",
           f);
 }
 
@@ -937,6 +946,7 @@ static void parse_args(int argc, char **argv)
         { "target-pgid", required_argument, 0, 'g' },
         { "response-timeout", required_argument, 0, 'o' },
         { "setup-timeout", required_argument, 0, 'b' },
+        { "listen-port", required_argument, 0, 'L' },
         { "json", no_argument, 0, 'j' },             { "verbose", no_argument, 0, 'v' },
         { "help", no_argument, 0, 'h' },             { 0, 0, 0, 0 },
     };
@@ -997,6 +1007,7 @@ static void parse_args(int argc, char **argv)
         case 'b':
             O.setup_timeout_ms = (uint32_t)parse_u64("--setup-timeout", optarg, 1, 3600) * 1000;
             break;
+        case 'L': O.listen_port = (uint16_t)parse_u64("--listen-port", optarg, 1, 65000); break;
         case 'j': O.json = true; break;
         case 'v': O.verbose = true; break;
         case 'h': usage(stdout); exit(0);
@@ -1011,6 +1022,8 @@ static void parse_args(int argc, char **argv)
         O.duration = 10;
     if (O.relay && O.via)
         die_usage("--relay and --via exclude each other");
+    if (O.via && !O.listen_port)
+        die_usage("--via needs --listen-port (the forwarders' upstream ports)");
     if (O.tls && !O.ca && !O.insecure)
         die_usage("--tls needs --ca or --insecure for the connecting side");
     if (O.tls && !O.relay && (!O.cert || !O.key))
