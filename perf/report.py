@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""perf/report.py OUTDIR: turn perf/run.sh's runs.jsonl into table.md,
+results.json (absolute figures, ratios to the baselines of the same run,
+goals) and gnuplot scripts + data for the plots (run.sh runs gnuplot).
+Standard library only."""
+import argparse
+import json
+import os
+import platform
+import subprocess
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    except Exception:
+        return ""
+
+
+def machine():
+    model = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "kernel": platform.release(),
+        "kamailio": sh("kamailio -v 2>/dev/null | head -n 1"),
+        "socat": sh("socat -V 2>/dev/null | grep 'socat version' | head -n 1"),
+        "mem_total": sh("awk '/MemTotal/{print $2\" kB\"}' /proc/meminfo"),
+    }
+
+
+def ratio(a, b):
+    return round(a / b, 3) if a and b else None
+
+
+def fmt(x, nd=1):
+    if x is None:
+        return "n/a"
+    if isinstance(x, float):
+        return f"{x:,.{nd}f}"
+    return f"{x:,}" if isinstance(x, int) else str(x)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--quick", default="0")
+    ap.add_argument("--seconds", type=int, default=0)
+    ap.add_argument("--load-threads", default="1")
+    a = ap.parse_args()
+    runs = [json.loads(l) for l in open(os.path.join(a.out, "runs.jsonl")) if l.strip()]
+
+    def get(wl, target, variant):
+        for r in runs:
+            if r["workload"] == wl and r["system"] == target and r["variant"] == variant:
+                return r
+        return None
+
+    def tcpu(r, key):
+        return (r or {}).get("target", {}).get(key)
+
+    gw_targets = sorted({r["system"] for r in runs if r["system"].startswith("msrpgw")})
+    md = []
+    res = {"machine": machine(), "quick": a.quick == "1", "seconds": a.seconds,
+           "load_threads": int(a.load_threads), "runs": runs, "ratios": {}, "goals": []}
+    m = res["machine"]
+    md.append(f"# msrpgw perf run{' (--quick: small sizes, not for conclusions)' if a.quick == '1' else ''}\n")
+    md.append(f"Machine: {m['nproc']} CPUs, {m['cpu_model']}, kernel {m['kernel']}, "
+              f"{m['mem_total']} RAM. Peers: {m['kamailio']}; {m['socat']}. msrpload threads: "
+              f"{a.load_threads}. Harness wall time: {a.seconds} s. Everything on loopback, "
+              "msrpload and the target share the machine's CPUs.\n")
+    md.append("Targets: `raw-splice` = perf/bench_rawproxy (splice(2) forwarder, the physical "
+              "limit), `socat` = socat TCP forwarder, `msrpgw-tN` = msrpgw with threads = N, "
+              "`kamailio` = Kamailio msrp module (tests/peers/kamailio), `self` = msrpload "
+              "direct with no target (its own ceiling). MB = 10^6 bytes of MSRP body answered 200.\n")
+
+    # W1
+    md.append("## W1 large files (one message per session)\n")
+    md.append("| target | variant | chunk B | goodput MB/s | / raw-splice | / socat | / kamailio | "
+              "target CPU-s | MB per target CPU-s | p99 ms | ok |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    w1_rows = [r for r in runs if r["workload"] == "W1"]
+    for r in w1_rows:
+        n = r["variant"].split(" ")[0] + (" sessions" if r["variant"].split(" ")[0] != "1" else " session")
+        raw = get("W1", "raw-splice", n)
+        soc = get("W1", "socat", n)
+        kam = get("W1", "kamailio", n + " 10KB")
+        g = r.get("goodput_MBps")
+        rr = {"raw": ratio(g, (raw or {}).get("goodput_MBps")),
+              "socat": ratio(g, (soc or {}).get("goodput_MBps")),
+              "kamailio": ratio(g, (kam or {}).get("goodput_MBps"))}
+        res["ratios"][f"W1 {r['system']} {r['variant']}"] = rr
+        bpc = tcpu(r, "bytes_per_cpu_s")
+        md.append(f"| {r['system']} | {r['variant']} | {r.get('chunk_size')} | {fmt(g)} | "
+                  f"{fmt(rr['raw'], 2)} | {fmt(rr['socat'], 2)} | {fmt(rr['kamailio'], 2)} | "
+                  f"{fmt(tcpu(r, 'cpu_s'), 2)} | {fmt(bpc / 1e6 if bpc else None)} | "
+                  f"{fmt((r.get('latency_us') or {}).get('p99', 0) / 1e3, 2)} | {r.get('ok')} |")
+    md.append("\nKamailio relays chunks of at most ~10.9 KB, so it is driven with 10000 B chunks; "
+              "msrpgw is shown at both 64 KiB and 10000 B (the like-for-like ratio is the 10KB row).\n")
+
+    # W2
+    md.append("## W2 small chunks (1 KiB SEND + 200, 100 sessions, closed loop, window 1)\n")
+    md.append("| target | chunks/s | / kamailio | MB/s | p50 us | p90 us | p99 us | p99.9 us | max us | "
+              "chunks per target CPU-s | ok |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    kam2 = get("W2", "kamailio", "100 sessions")
+    for r in [r for r in runs if r["workload"] == "W2"]:
+        lat = r.get("latency_us") or {}
+        rk = ratio(r.get("chunks_per_s"), (kam2 or {}).get("chunks_per_s"))
+        res["ratios"][f"W2 {r['system']}"] = {"kamailio": rk}
+        md.append(f"| {r['system']} | {fmt(r.get('chunks_per_s'), 0)} | {fmt(rk, 2)} | "
+                  f"{fmt(r.get('goodput_MBps'))} | {fmt(lat.get('p50'))} | {fmt(lat.get('p90'))} | "
+                  f"{fmt(lat.get('p99'))} | {fmt(lat.get('p999'))} | {fmt(lat.get('max'))} | "
+                  f"{fmt(tcpu(r, 'chunks_per_cpu_s'), 0)} | {r.get('ok')} |")
+
+    # W3
+    md.append("\n## W3 work per CPU-second of the target (utime+stime of its processes over the run)\n")
+    md.append("| target | W1 16 sessions MB per CPU-s (chunk) | / kamailio | W2 chunks per CPU-s | / kamailio |")
+    md.append("|---|---|---|---|---|")
+    k1 = tcpu(get("W1", "kamailio", "16 sessions 10KB"), "bytes_per_cpu_s")
+    k2 = tcpu(kam2, "chunks_per_cpu_s")
+    for t in ["raw-splice", "socat"] + gw_targets + ["kamailio"]:
+        for v in ["16 sessions", "16 sessions 10KB"]:
+            r1 = get("W1", t, v)
+            if not r1:
+                continue
+            r2 = get("W2", t, "100 sessions")
+            b1 = tcpu(r1, "bytes_per_cpu_s")
+            c2 = tcpu(r2, "chunks_per_cpu_s")
+            ra, rb = ratio(b1, k1), ratio(c2, k2)
+            res["ratios"][f"W3 {t} {v}"] = {"kamailio_bytes": ra, "kamailio_chunks": rb}
+            md.append(f"| {t} | {fmt(b1 / 1e6 if b1 else None)} ({r1.get('chunk_size')}) | {fmt(ra, 2)} | "
+                      f"{fmt(c2, 0)} | {fmt(rb, 2)} |")
+
+    # W4
+    md.append("\n## W4 many sessions (idle sessions = AUTHed receivers, one connection each)\n")
+    md.append("| target | variant | connections | RSS before KiB | RSS all set up KiB | bytes per connection | "
+              "active goodput MB/s | setup s | ok |")
+    md.append("|---|---|---|---|---|---|---|---|---|")
+    for r in [r for r in runs if r["workload"] == "W4"]:
+        t = r.get("target", {})
+        md.append(f"| {r['system']} | {r['variant']} | {fmt(t.get('connections'))} | "
+                  f"{fmt(t.get('rss_kib_before'))} | {fmt(t.get('rss_kib_ready'))} | "
+                  f"{fmt(t.get('rss_bytes_per_conn'), 0)} | {fmt(r.get('goodput_MBps'))} | "
+                  f"{fmt(r.get('setup_s'), 2)} | {r.get('ok')} |")
+
+    # W5
+    md.append("\n## W5 msrps (TLS, wolfSSL) vs plain through msrpgw\n")
+    md.append("| target | sessions | plain MB/s | TLS MB/s | TLS / plain | TLS target CPU-s |")
+    md.append("|---|---|---|---|---|---|")
+    for t in gw_targets:
+        for s in (1, 16):
+            p, tl = get("W5", t, f"plain {s}"), get("W5", t, f"tls {s}")
+            if not p or not tl:
+                continue
+            rt = ratio(tl.get("goodput_MBps"), p.get("goodput_MBps"))
+            res["ratios"][f"W5 {t} {s}"] = {"tls_over_plain": rt}
+            md.append(f"| {t} | {s} | {fmt(p.get('goodput_MBps'))} | {fmt(tl.get('goodput_MBps'))} | "
+                      f"{fmt(rt, 2)} | {fmt(tcpu(tl, 'cpu_s'), 2)} |")
+
+    # Goals
+    def goal(name, value, want, ge=True):
+        met = value is not None and (value >= want if ge else value <= want)
+        res["goals"].append({"goal": name, "value": value, "want": want, "met": met})
+        return met
+
+    for t in gw_targets:
+        for v in ("1 session", "16 sessions"):
+            goal(f"W1 {t} {v} goodput / raw-splice >= 0.8",
+                 res["ratios"].get(f"W1 {t} {v}", {}).get("raw"), 0.8)
+        goal(f"W2 {t} chunks/s / kamailio >= 5", res["ratios"].get(f"W2 {t}", {}).get("kamailio"), 5)
+        goal(f"W3 {t} W1 bytes per CPU-s (10KB chunks) / kamailio >= 5",
+             res["ratios"].get(f"W3 {t} 16 sessions 10KB", {}).get("kamailio_bytes"), 5)
+        goal(f"W3 {t} W2 chunks per CPU-s / kamailio >= 5",
+             res["ratios"].get(f"W3 {t} 16 sessions", {}).get("kamailio_chunks"), 5)
+        w4 = [r for r in runs if r["workload"] == "W4" and r["system"] == t]
+        if w4:
+            goal(f"W4 {t} RSS per connection <= 8192 B",
+                 w4[0].get("target", {}).get("rss_bytes_per_conn"), 8192, ge=False)
+    md.append("\n## Goals\n")
+    md.append("| goal | measured | met |")
+    md.append("|---|---|---|")
+    for g in res["goals"]:
+        md.append(f"| {g['goal']} | {fmt(g['value'], 2) if isinstance(g['value'], float) else fmt(g['value'])} | "
+                  f"{'yes' if g['met'] else '**no**'} |")
+    bad = [r for r in runs if not r.get("ok")]
+    md.append(f"\nRuns: {len(runs)}, failed: {len(bad)}"
+              + ("".join(f"\n- {r['workload']} {r['system']} {r['variant']}: errors "
+                         f"{r.get('errors')}, setup {r.get('setup_errors')}, verified "
+                         f"{r.get('verified')}" for r in bad)) + "\n")
+    md.append("Plots: w1_goodput.png, w2_chunks.png, w2_latency.png.\n")
+
+    with open(os.path.join(a.out, "table.md"), "w") as f:
+        f.write("\n".join(md))
+    with open(os.path.join(a.out, "results.json"), "w") as f:
+        json.dump(res, f, indent=1)
+
+    # Plot data and gnuplot scripts.
+    tg = []
+    for r in w1_rows:
+        if r["system"] not in tg:
+            tg.append(r["system"])
+    with open(os.path.join(a.out, "w1.dat"), "w") as f:
+        f.write("# target 1-session 16-sessions 1-session-10KB 16-sessions-10KB\n")
+        for t in tg:
+            vals = []
+            for v in ("1 session", "16 sessions", "1 session 10KB", "16 sessions 10KB"):
+                r = get("W1", t, v)
+                vals.append(str(r.get("goodput_MBps", 0)) if r else "0")
+            f.write(f"{t} {' '.join(vals)}\n")
+    w2r = [r for r in runs if r["workload"] == "W2"]
+    with open(os.path.join(a.out, "w2.dat"), "w") as f:
+        f.write("# target chunks/s p50 p90 p99 p99.9 (us)\n")
+        for r in w2r:
+            lat = r.get("latency_us") or {}
+            f.write(f"{r['system']} {r.get('chunks_per_s', 0)} {lat.get('p50', 0)} "
+                    f"{lat.get('p90', 0)} {lat.get('p99', 0)} {lat.get('p999', 0)}\n")
+    common = ("set terminal pngcairo size 1000,560 noenhanced\nset style data histograms\n"
+              "set style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
+              "set key top right\nset grid ytics\nset xtics rotate by -20\n")
+    with open(os.path.join(a.out, "w1.gp"), "w") as f:
+        f.write(common + "set output 'w1_goodput.png'\nset title 'W1 goodput (MB/s): 64 KiB chunks, "
+                "and 10000 B chunks (Kamailio limit)'\nset ylabel 'MB/s'\n"
+                "plot 'w1.dat' using 2:xtic(1) title '1 session', '' using 3 title '16 sessions', "
+                "'' using 4 title '1 session, 10000 B chunks', '' using 5 title '16 sessions, 10000 B chunks'\n")
+    with open(os.path.join(a.out, "w2.gp"), "w") as f:
+        f.write(common + "set output 'w2_chunks.png'\nset title 'W2: 1 KiB chunks per second "
+                "(100 sessions, window 1)'\nset ylabel 'chunks/s'\n"
+                "plot 'w2.dat' using 2:xtic(1) title 'chunks/s'\n"
+                "set output 'w2_latency.png'\nset title 'W2: SEND -> 200 latency (us, log scale)'\n"
+                "set logscale y\nset yrange [10:*]\nset ylabel 'us'\n"
+                "plot 'w2.dat' using 3:xtic(1) title 'p50', '' using 4 title 'p90', "
+                "'' using 5 title 'p99', '' using 6 title 'p99.9'\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# perf/run.sh: msrpgw against Kamailio's msrp relay and raw TCP forwarders,
+# all on loopback, driven by msrpload (tools/msrpload.c). Starts and stops
+# every process itself; every wait is bounded.
+#
+#   perf/run.sh [--quick] [--out DIR]
+#
+# Environment: MSRP_BUILD (build dir, default <repo>/build), LOAD_THREADS
+# (msrpload loops, default 1), GW_THREADS ("1 2": msrpgw configs to run),
+# SKIP_KAMAILIO=1 (no Kamailio, e.g. not installed).
+#
+# Targets: raw-splice (perf/bench_rawproxy, splice(2): the physical limit),
+# socat (userspace copier), msrpgw-t1 / msrpgw-t2 (threads = 1 / 2),
+# kamailio (tests/peers/kamailio, msrp module). For the forwarders msrpload
+# runs direct with --via (senders -> forwarder -> receivers); for the relays
+# receivers AUTH and senders send to Use-Path + receiver URI.
+#
+# Workloads:
+#   W1  large files: 1 and 16 sessions, one 256 MiB message each, 64 KiB
+#       chunks (10000 B toward Kamailio, which relays <= ~10.9 KB; msrpgw is
+#       also run at 10000 B for a like-for-like ratio) -> goodput
+#   W2  small chunks: 1 KiB SEND + 200, 100 sessions, closed loop window 1,
+#       10 s -> chunks/s, p99
+#   W3  body bytes relayed per CPU-second of the target (from W1 and W2)
+#   W4  10000 idle sessions (AUTHed receivers) + 100 active (64 KiB chunks,
+#       10 s) through msrpgw -> RSS per connection, active goodput
+#   W5  msrps (TLS) vs plain through msrpgw: 1 and 16 sessions x 64 MiB
+# --quick: same shapes with small sizes (8 MiB messages, 2 s runs, 500 idle
+# sessions): under 2 minutes; exits non-zero if a target fails to start or a
+# run reports errors / unverified data (a missed goal is not a failure).
+# Full mode takes about 5 minutes on a 2-core VM.
+#
+# Output: perf/results/<UTC timestamp>/ (or --out): table.md, results.json,
+# runs.jsonl (one msrpload JSON per run), *.png plots, logs/.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/.." && pwd)
+BUILD=${MSRP_BUILD:-$src/build}
+LOAD=$BUILD/tools/msrpload
+GW=$BUILD/gateway/msrpgw
+RAWPROXY=$BUILD/perf/bench_rawproxy
+LT=${LOAD_THREADS:-1}
+GW_THREADS=${GW_THREADS:-"1 2"}
+
+quick=0
+out=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --quick) quick=1 ;;
+    --out) out=$2; shift ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+[ -n "$out" ] || out=$here/results/$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$out/logs" || exit 2
+out=$(cd "$out" && pwd)
+LOG=$out/logs
+
+if [ $quick = 1 ]; then
+    W1_MSG=8M; W2_DUR=2; W4_IDLE=500; W4_ACTIVE=10; W4_DUR=2; W4_RAMP=1; W5_MSG=8M
+else
+    W1_MSG=256M; W2_DUR=10; W4_IDLE=10000; W4_ACTIVE=100; W4_DUR=10; W4_RAMP=5; W5_MSG=64M
+fi
+KAM_CHUNK=10000
+
+for b in "$LOAD" "$GW" "$RAWPROXY"; do
+    [ -x "$b" ] || { echo "run.sh: missing $b (build first: cmake --build $BUILD)" >&2; exit 2; }
+done
+command -v socat >/dev/null || { echo "run.sh: socat not installed" >&2; exit 2; }
+# W4 needs ~2 descriptors per session on each side.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+FAILS=0
+PIDS=()
+KAM_DIR=""
+cleanup() {
+    for p in "${PIDS[@]}"; do
+        kill "$p" 2>/dev/null
+    done
+    [ -n "$KAM_DIR" ] && "$src/tests/peers/kamailio/stop.sh" "$KAM_DIR" >/dev/null 2>&1
+    wait 2>/dev/null
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+    echo "FAIL: $*" | tee -a "$LOG/failures.txt" >&2
+    FAILS=$((FAILS + 1))
+}
+
+wait_file() {
+    local f=$1 i
+    for i in $(seq 200); do
+        [ -s "$f" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# Free ports base..base+n-1 on 127.0.0.1 (for msrpload's per-loop listeners
+# and the forwarders in front of them).
+free_base() {
+    python3 - "$1" <<'EOF'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(200):
+    base = random.randint(20000, 40000)
+    socks = []
+    try:
+        for p in range(base, base + n):
+            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in socks: s.close()
+    print(base); sys.exit(0)
+sys.exit(1)
+EOF
+}
+
+# ---- targets ----
+
+CERT=$LOG/cert.pem
+KEY=$LOG/key.pem
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" \
+    -keyout "$KEY" -out "$CERT" >/dev/null 2>&1 || { fail "openssl could not make a certificate"; exit 1; }
+
+# gw_start NAME THREADS: sets GW_PID, GW_PORT, GW_TLS_PORT
+gw_start() {
+    local name=$1 threads=$2 dir=$LOG/$1
+    mkdir -p "$dir"
+    cat >"$dir/msrpgw.ini" <<EOF
+[gateway]
+threads = $threads
+listen = 127.0.0.1:0
+tls_listen = 127.0.0.1:0
+tls_cert = $CERT
+tls_key = $KEY
+user = load:load
+[log]
+level = warn
+EOF
+    "$GW" -c "$dir/msrpgw.ini" --port-file "$dir/ports" >"$dir/log" 2>&1 &
+    GW_PID=$!
+    PIDS+=("$GW_PID")
+    if ! wait_file "$dir/ports"; then
+        fail "$name did not start (log: $dir/log)"
+        return 1
+    fi
+    GW_PORT=$(awk '$1=="tcp"{print $2}' "$dir/ports")
+    GW_TLS_PORT=$(awk '$1=="tls"{print $2}' "$dir/ports")
+    [ -n "$GW_PORT" ] && [ -n "$GW_TLS_PORT" ] || { fail "$name: no ports in $dir/ports"; return 1; }
+}
+
+gw_stop() {
+    kill -TERM "$GW_PID" 2>/dev/null
+    local i
+    for i in $(seq 300); do
+        kill -0 "$GW_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -0 "$GW_PID" 2>/dev/null && { fail "msrpgw ignored SIGTERM for 15 s"; kill -KILL "$GW_PID"; }
+    wait "$GW_PID" 2>/dev/null
+}
+
+# fwd_start KIND: one forwarder per msrpload loop, VIA+i -> LISTEN+i.
+# Sets FWD_ARGS (msrpload options) and FWD_TARGET (--target-* options).
+fwd_start() {
+    local kind=$1 i base
+    base=$(free_base $((2 * LT))) || { fail "no free ports"; return 1; }
+    LISTEN=$base
+    VIA=$((base + LT))
+    FWD_PIDS=()
+    FWD_TARGET=()
+    for i in $(seq 0 $((LT - 1))); do
+        if [ "$kind" = raw-splice ]; then
+            "$RAWPROXY" "127.0.0.1:$((VIA + i))" "127.0.0.1:$((LISTEN + i))" "$LOG/rawproxy.$i.port" \
+                >/dev/null 2>"$LOG/rawproxy.$i.log" &
+            FWD_TARGET+=(--target-pid $!)
+            wait_file "$LOG/rawproxy.$i.port" || { fail "bench_rawproxy did not start"; return 1; }
+        else
+            # setsid: its own process group, so the per-connection children
+            # are counted with --target-pgid. socat's default backlog (5)
+            # drops SYNs when 100 sessions connect at once.
+            setsid socat "TCP-LISTEN:$((VIA + i)),fork,reuseaddr,bind=127.0.0.1,backlog=1024" \
+                "TCP:127.0.0.1:$((LISTEN + i)),nodelay" 2>"$LOG/socat.$i.log" &
+            FWD_TARGET+=(--target-pgid $!)
+        fi
+        FWD_PIDS+=($!)
+        PIDS+=($!)
+    done
+    if [ "$kind" = socat ]; then
+        for i in $(seq 50); do
+            ss -ltn "sport = :$VIA" | grep -q LISTEN && break
+            sleep 0.05
+        done
+    fi
+    FWD_ARGS=(--via "127.0.0.1:$VIA" --listen-port "$LISTEN")
+}
+
+fwd_stop() {
+    local p
+    for p in "${FWD_PIDS[@]}"; do
+        kill "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+}
+
+# ---- runs ----
+
+# run WORKLOAD TARGET VARIANT MSRPLOAD-ARGS...: one msrpload run, its JSON
+# appended to runs.jsonl with the labels.
+run() {
+    local wl=$1 target=$2 variant=$3
+    shift 3
+    local name="${wl}_${target}_${variant// /_}"
+    local bound=600
+    [ $quick = 1 ] && bound=60
+    echo "== $wl $target $variant: msrpload $*" | tee -a "$LOG/runs.txt"
+    timeout -k 5 $bound "$LOAD" --threads "$LT" --json "$@" >"$LOG/$name.json" 2>"$LOG/$name.err"
+    local rc=$?
+    local line
+    line=$(tail -n 1 "$LOG/$name.json")
+    if [ $rc -ne 0 ] || ! python3 -c 'import json,sys; sys.exit(0 if json.loads(sys.argv[1]).get("ok") else 1)' "$line" 2>/dev/null; then
+        fail "$wl $target $variant: msrpload exit $rc (see $LOG/$name.err, $LOG/$name.json)"
+        [ -n "$line" ] || line='{"ok": false}'
+    fi
+    python3 -c 'import json,sys
+j = json.loads(sys.argv[4]) if sys.argv[4].startswith("{") else {"ok": False}
+j.update(workload=sys.argv[1], system=sys.argv[2], variant=sys.argv[3])
+print(json.dumps(j))' "$wl" "$target" "$variant" "$line" >>"$out/runs.jsonl"
+    python3 -c 'import json,sys; j=json.loads(sys.argv[1])
+print("   %s MB/s, %s chunks/s, p99 %s us, target %s CPU-s, ok=%s" % (j.get("goodput_MBps"), j.get("chunks_per_s"), j.get("latency_us",{}).get("p99"), j.get("target",{}).get("cpu_s"), j.get("ok")))' "$line" 2>/dev/null
+}
+
+# The W1 / W2 shapes, against whatever TARGET_ARGS point at.
+w1() { # TARGET CHUNK LABEL-SUFFIX
+    local t=$1 chunk=$2 sfx=${3:-}
+    run W1 "$t" "1 session$sfx" "${TARGET_ARGS[@]}" --sessions 1 --messages 1 \
+        --message-size "$W1_MSG" --chunk-size "$chunk"
+    run W1 "$t" "16 sessions$sfx" "${TARGET_ARGS[@]}" --sessions 16 --messages 1 \
+        --message-size "$W1_MSG" --chunk-size "$chunk"
+}
+w2() {
+    run W2 "$1" "100 sessions" "${TARGET_ARGS[@]}" --sessions 100 --chunk-size 1024 \
+        --window 1 --duration "$W2_DUR"
+}
+
+: >"$out/runs.jsonl"
+t_start=$(date +%s)
+
+# msrpload's own ceiling: both ends in this process, no target.
+TARGET_ARGS=()
+w1 self 65536
+w2 self
+
+for kind in raw-splice socat; do
+    if fwd_start "$kind"; then
+        TARGET_ARGS=("${FWD_ARGS[@]}" "${FWD_TARGET[@]}")
+        w1 "$kind" 65536
+        w2 "$kind"
+        fwd_stop
+    fi
+done
+
+for gt in $GW_THREADS; do
+    t=msrpgw-t$gt
+    gw_start "$t" "$gt" || continue
+    TARGET_ARGS=(--relay "127.0.0.1:$GW_PORT" --user load --password load --target-pid "$GW_PID")
+    w1 "$t" 65536
+    w1 "$t" "$KAM_CHUNK" " 10KB"
+    w2 "$t"
+    gw_stop
+    # W4 on a fresh daemon, so its RSS baseline is the idle daemon's.
+    gw_start "$t-w4" "$gt" || continue
+    TARGET_ARGS=(--relay "127.0.0.1:$GW_PORT" --user load --password load --target-pid "$GW_PID")
+    run W4 "$t" "$W4_IDLE idle + $W4_ACTIVE active" "${TARGET_ARGS[@]}" \
+        --sessions "$W4_ACTIVE" --idle-sessions "$W4_IDLE" --ramp-up "$W4_RAMP" \
+        --chunk-size 65536 --message-size 1M --duration "$W4_DUR" --setup-timeout 60
+    gw_stop
+    if [ "$gt" = "$(echo $GW_THREADS | awk '{print $1}')" ]; then
+        gw_start "$t-w5" "$gt" || continue
+        for sess in 1 16; do
+            run W5 "$t" "plain $sess" --relay "127.0.0.1:$GW_PORT" --user load --password load \
+                --target-pid "$GW_PID" --sessions $sess --messages 1 --message-size "$W5_MSG"
+            run W5 "$t" "tls $sess" --relay "127.0.0.1:$GW_TLS_PORT" --user load --password load \
+                --target-pid "$GW_PID" --tls --insecure --sessions $sess --messages 1 \
+                --message-size "$W5_MSG"
+        done
+        gw_stop
+    fi
+done
+
+if [ "${SKIP_KAMAILIO:-0}" != 1 ]; then
+    KAM_DIR=$LOG/kamailio
+    if read -r KAM_PORT KAM_PID < <("$src/tests/peers/kamailio/start.sh" "$KAM_DIR" 2>"$LOG/kamailio.start.err") \
+        && [ -n "${KAM_PORT:-}" ]; then
+        TARGET_ARGS=(--relay "127.0.0.1:$KAM_PORT" --target-pgid "$(cat "$KAM_DIR/kamailio.pgid")")
+        w1 kamailio "$KAM_CHUNK" " 10KB"
+        w2 kamailio
+        "$src/tests/peers/kamailio/stop.sh" "$KAM_DIR" || fail "kamailio did not stop"
+        KAM_DIR=""
+    else
+        fail "kamailio did not start ($(cat "$LOG/kamailio.start.err"))"
+        KAM_DIR=""
+    fi
+fi
+
+t_end=$(date +%s)
+python3 "$here/report.py" "$out" --quick "$quick" --seconds $((t_end - t_start)) \
+    --load-threads "$LT" || fail "report.py failed"
+if command -v gnuplot >/dev/null; then
+    for gp in "$out"/*.gp; do
+        [ -e "$gp" ] || continue
+        (cd "$out" && gnuplot "$gp") 2>>"$LOG/gnuplot.err" || fail "gnuplot $gp"
+    done
+else
+    echo "run.sh: gnuplot not installed: no plots (apt-get install gnuplot-nox)" >&2
+fi
+echo "results: $out/table.md ($((t_end - t_start)) s)"
+[ "$FAILS" -eq 0 ] || { echo "run.sh: $FAILS failure(s), see $LOG/failures.txt" >&2; exit 1; }
+exit 0
