@@ -31,6 +31,10 @@ struct gw_mconn {
     const char *stash_p;
     size_t stash_n;
     uint8_t stalled;
+    /* The ur_conn's reading is paused by us (once: pauses nest in uring/,
+     * and a stall inside gw_mconn_resume's re-feed must not add a second
+     * pause that the single resume would leave behind). */
+    uint8_t read_paused;
     uint8_t failed;   /* parse error seen: ignore further input */
     uint8_t in_feed;  /* guards resume() called from inside a callback */
     struct gw_mconn_stats stats;
@@ -118,7 +122,10 @@ static size_t mconn_feed(struct gw_mconn *m, const char *p, size_t n, struct ur_
         }
         if (r == GW_MCONN_STALL && !m->stalled) {
             m->stalled = 1;
-            ur_conn_pause_read(m->conn);
+            if (!m->read_paused) {
+                m->read_paused = 1;
+                ur_conn_pause_read(m->conn);
+            }
         }
     }
     m->in_feed = 0;
@@ -153,7 +160,10 @@ void gw_mconn_resume(struct gw_mconn *m)
     if (m->in_feed) {
         /* Resumed from inside a callback of the same feed: the feed loop
          * simply goes on, nothing was paused for long. */
-        ur_conn_resume_read(m->conn);
+        if (m->read_paused) {
+            m->read_paused = 0;
+            ur_conn_resume_read(m->conn);
+        }
         return;
     }
     while (m->stash_n > 0 && !m->stalled && !m->failed) {
@@ -167,8 +177,10 @@ void gw_mconn_resume(struct gw_mconn *m)
             mconn_stash(m, p + used, n - used, buf);
         ur_buf_unref(buf);
     }
-    if (!m->stalled)
+    if (!m->stalled && m->read_paused) {
+        m->read_paused = 0;
         ur_conn_resume_read(m->conn);
+    }
 }
 
 int gw_mconn_stalled(const struct gw_mconn *m)
