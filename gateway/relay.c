@@ -135,6 +135,7 @@ static void kick_cb(struct ur_timer *t, void *arg)
     (void)t;
     struct rconn *rc = arg;
     rc->resume_pending = false;
+    RLOG(UR_LOG_DEBUG, rc, "resume (stalled %d)", gw_mconn_stalled(rc->m));
     if (!rc->closing)
         gw_mconn_resume(rc->m);
 }

@@ -205,6 +205,8 @@ void fwd_slot_next(struct rconn *down)
         c->wq_next = NULL;
         c->waiting = false;
         down->writer = c;
+        RLOG(UR_LOG_DEBUG, c->up, "chunk %.*s gets the slot of %s (held %zu, sent %llu)",
+             (int)c->otid_n, c->otid, down->key, c->held_n, (unsigned long long)c->sent);
         if (send_piece_head(c) < 0) {
             c->dead = true;
             chunk_result(c, 408, true);
@@ -452,6 +454,8 @@ int fwd_start(struct rconn *up, const struct msrp_head *h, struct rconn *down)
         return GW_MCONN_CONTINUE;
     }
     c->waiting = true;
+    RLOG(UR_LOG_DEBUG, up, "chunk %.*s waits for the slot of %s", (int)c->otid_n, c->otid,
+         down->key);
     if (down->wq_tail)
         down->wq_tail->wq_next = c;
     else
@@ -478,6 +482,8 @@ static void yield_slot(struct chunk *c, const char *p, size_t n, struct ur_buf *
     }
     c->held_n = n;
     c->waiting = true;
+    RLOG(UR_LOG_DEBUG, c->up, "chunk %.*s yields the slot of %s after %llu bytes", (int)c->otid_n,
+         c->otid, down->key, (unsigned long long)c->sent);
     down->wq_tail->wq_next = c;
     down->wq_tail = c;
     down->writer = NULL;
@@ -561,6 +567,8 @@ int fwd_end(struct rconn *up, char flag)
     c->streaming = false;
     c->ended = true;
     c->flag = flag;
+    RLOG(UR_LOG_DEBUG, up, "chunk %.*s ends '%c' (writer %d dead %d)", (int)c->otid_n, c->otid,
+         flag, c->down && c->down->writer == c, c->dead);
     if (!c->dead && c->down && c->down->writer == c) {
         send_piece_end(c, flag);
         slot_release(c);
