@@ -150,7 +150,7 @@ struct lthread {
 };
 
 static struct lthread *T;
-static atomic_uint threads_settled, threads_finished;
+static atomic_uint threads_settled, threads_finished, setup_failures;
 
 static void die_usage(const char *fmt, ...)
 {
@@ -581,6 +581,7 @@ static void pair_settled(struct pair *p, bool ok)
     if (!ok) {
         p->failed = true;
         t->st.setup_fail++;
+        atomic_fetch_add(&setup_failures, 1);
     }
     t->setup_inflight--;
     t->settled++;
@@ -1100,9 +1101,7 @@ int main(int argc, char **argv)
     nap.tv_nsec = 5 * 1000 * 1000;
     sample_targets(&ready);
 
-    uint64_t setup_fail = 0;
-    for (unsigned i = 0; i < O.threads; i++)
-        setup_fail += T[i].st.setup_fail; /* racy read, only to decide to go on */
+    unsigned setup_fail = atomic_load(&setup_failures);
 
     sample_targets(&at_start);
     double self0 = self_cpu();
