@@ -4,7 +4,10 @@
 #  (a) sender -> Kamailio -> msrpgw -> receiver: the receiver AUTHs to
 #      msrpgw; the probe sender sends 8 KiB chunks (Kamailio relays at most
 #      ~10.9 KB) to Kamailio with To-Path = K, msrpgw Use-Path, receiver.
-#      Kamailio opens the connection to msrpgw and relays.
+#      Kamailio opens the connection to msrpgw and relays. Kamailio answers
+#      each chunk 200 before relaying it and queues at most ~32 KB per
+#      connection while it is still connecting ("write queue full", the
+#      frame is dropped), so the sender keeps a window of 2 chunks.
 #  (b) sender -> msrpgw -> Kamailio -> receiver: the receiver AUTHs to
 #      Kamailio; the sender AUTHs to msrpgw (so it may open the connection
 #      to Kamailio) and sends 64 KiB chunks, which msrpgw splits into
@@ -30,7 +33,7 @@ bg timeout 60 python3 "$PROBE" recv --relay 127.0.0.1:$GW_PORT --out $IT_DIR/a.o
 RPID=$LAST_PID
 wait_file $IT_DIR/a.ready 10 || check false "(a) receiver ready"
 timeout 60 python3 "$PROBE" send --relay 127.0.0.1:$K_PORT --to-path "$KURI $(cat $IT_DIR/a.ready)" \
-    --chunk 8192 $IT_DIR/a.in >$IT_DIR/a.send.json
+    --chunk 8192 --window 2 $IT_DIR/a.in >$IT_DIR/a.send.json
 check "[ $? -eq 0 ]" "(a) sender: bind and all 128 chunks answered 200 (by Kamailio)"
 wait $RPID
 check "[ $? -eq 0 ]" "(a) receiver behind msrpgw got the message"
