@@ -8,6 +8,7 @@
 it_init relay_errors
 gw_start GW "expires_min = 60
 expires_max = 3600
+nonce_lifetime = 10
 [metrics]
 listen = 127.0.0.1:0
 [gateway]"
@@ -33,6 +34,31 @@ python3 "$RCLIENT" auth --relay $R --user bob --password pw --expect 401,200 >$o
 check "[ \"$(json_get $o 'j["headers"].get("Expires")')\" = 600 ]" "no Expires: the default 600"
 check "[ \"$(json_get $o 'j["headers"]["Use-Path"].startswith("msrp://127.0.0.1:'$GW_PORT'/") and j["headers"]["Use-Path"].endswith(";tcp")')\" = True ]" \
     "Use-Path is msrp://HOST:PORT/SESSID;tcp"
+
+python3 "$RCLIENT" auth --relay $R --user alice --password secret --delay 10.5 --expect 401,401 >$o
+check "[ $? -eq 0 ]" "right password, nonce older than nonce_lifetime: 401 again"
+check "[ \"$(json_get $o '"stale=true" in j["headers"]["WWW-Authenticate"]')\" = True ]" "that 401 says stale=true"
+python3 "$RCLIENT" auth --relay $R --user alice --password secret --replay --expect 401,200,401 >$o
+check "[ $? -eq 0 ]" "the same Authorization (same nonce-count) replayed on the connection: 401"
+
+# A header that fails to parse after the paths: 400, then the relay closes.
+python3 - $R "$SELF" >$IT_DIR/bad.json <<'PY'
+import json, socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)), timeout=5)
+s.sendall(("MSRP badf00d1 SEND\r\nTo-Path: %s msrp://127.0.0.1:9/x;tcp\r\n"
+           "From-Path: msrp://127.0.0.1:8/y;tcp\r\nByte-Range: nonsense\r\n"
+           "-------badf00d1$\r\n" % sys.argv[2]).encode())
+data = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    data += d
+print(json.dumps({"reply": data.decode(errors="replace"), "closed": True}))
+PY
+check "[ \"$(json_get $IT_DIR/bad.json 'j["reply"].startswith("MSRP badf00d1 400")')\" = True ]" "bad Byte-Range: 400 with the request's tid"
+check "[ \"$(json_get $IT_DIR/bad.json 'j["closed"]')\" = True ]" "then the relay closes the connection"
 
 # A closed port nobody listens on: the relay would have to connect.
 python3 "$RCLIENT" frame --relay $R --to-path "$SELF msrp://127.0.0.1:9/x;tcp" --expect 403 >$o
@@ -72,9 +98,11 @@ msum() { # metric-name label-filter
     awk -v n="$1" -v f="$2" 'index($0, n) == 1 && index($0, f) { s += $NF } END { print s + 0 }' $IT_DIR/metrics.txt
 }
 check "[ $(msum msrpgw_auth_failed_total 'reason="bad_password"') -eq 1 ]" "metrics: 1 bad_password"
+check "[ $(msum msrpgw_auth_failed_total 'reason="stale_nonce"') -eq 1 ]" "metrics: 1 stale_nonce"
+check "[ $(msum msrpgw_auth_failed_total 'reason="replay"') -eq 1 ]" "metrics: 1 replay"
 check "[ $(msum msrpgw_auth_failed_total 'reason="unknown_user"') -eq 1 ]" "metrics: 1 unknown_user"
 check "[ $(msum msrpgw_auth_failed_total 'reason="expires_too_short"') -eq 1 ]" "metrics: 1 expires_too_short"
-check "[ $(msum msrpgw_auth_ok_total '') -eq 4 ]" "metrics: 4 AUTH ok (2 Expires checks, 1 authed sender, the receiver)"
+check "[ $(msum msrpgw_auth_ok_total '') -eq 5 ]" "metrics: 5 AUTH ok (2 Expires checks, replay test, 1 authed sender, the receiver)"
 check "[ $(msum msrpgw_drops_total 'reason="not_authorized"') -eq 1 ]" "metrics: one 403 drop"
 check "[ $(msum msrpgw_responses_sent_total 'code="481"') -eq 6 ]" "metrics: six 481 sent by the relay"
 check "[ $(msum msrpgw_responses_relayed_total 'code="200"') -eq 1 ]" "metrics: one 200 relayed from the receiver"

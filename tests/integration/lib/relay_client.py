@@ -63,8 +63,10 @@ def request(conn, method, headers, body=None, flag="$", deadline=None):
             return f
 
 
-def do_auth(conn, a, own, user, password, expires=None):
-    """AUTH with up to two rounds; returns (codes, last response)."""
+def do_auth(conn, a, own, user, password, expires=None, delay=0.0, replay=False):
+    """AUTH with up to two rounds; returns (codes, last response). delay:
+    wait before answering the challenge (stale nonces); replay: after a
+    200, send the very same Authorization again (nonce-count replay)."""
     codes = []
     authz = None
     last = None
@@ -80,6 +82,11 @@ def do_auth(conn, a, own, user, password, expires=None):
             break
         authz = mp.authorization(last.header("WWW-Authenticate"), user, password,
                                  relay_uri(a), False)
+        time.sleep(delay)
+    if replay and codes and codes[-1] == 200 and authz:
+        last = request(conn, "AUTH", [("To-Path", relay_uri(a)), ("From-Path", own),
+                                      ("Authorization", authz)])
+        codes.append(last.code)
     return codes, last
 
 
@@ -101,7 +108,7 @@ def connect(a):
 def cmd_auth(a):
     conn = connect(a)
     own = conn.own_uri("a" + secrets.token_hex(6))
-    codes, last = do_auth(conn, a, own, a.user, a.password, a.expires)
+    codes, last = do_auth(conn, a, own, a.user, a.password, a.expires, a.delay, a.replay)
     out = {"codes": codes, "headers": dict(last.headers) if last else {}}
     print(json.dumps(out))
     want = [int(x) for x in a.expect.split(",")] if a.expect else None
@@ -393,6 +400,8 @@ def main():
         if name == "auth":
             s.add_argument("--expires", type=int)
             s.add_argument("--expect")
+            s.add_argument("--delay", type=float, default=0.0)
+            s.add_argument("--replay", action="store_true")
         if name == "frame":
             s.add_argument("--to-path", required=True)
             s.add_argument("--method", default="SEND")
