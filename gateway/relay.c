@@ -481,6 +481,11 @@ static void rc_on_close(struct gw_mconn *m, int err)
     struct rconn *rc = gw_mconn_data(m);
     struct gw_relay_core *core = rc->core;
     rc->closing = true;
+    struct ur_conn_stats cs;
+    ur_conn_get_stats(gw_mconn_conn(m), &cs);
+    RLOG(UR_LOG_DEBUG, rc, "closed after %llu frames: %llu bytes in, %llu out, queued at most %zu",
+         (unsigned long long)rc->frames, (unsigned long long)cs.bytes_in,
+         (unsigned long long)cs.bytes_out, cs.pending_max);
     if (err < 0) {
         RSTAT(core, conn_errors);
         RLOG(UR_LOG_INFO, rc, "connection closed: %s", strerror(-err));

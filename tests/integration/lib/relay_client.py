@@ -157,6 +157,48 @@ def cmd_silent(a):
     return 0
 
 
+def cmd_slow(a):
+    """A receiver that reads slowly (--pause seconds per 64 KiB read): the
+    relay must stall the sender instead of buffering. Writes the message
+    to --out, answers every SEND 200."""
+    conn = connect(a)
+    own = conn.own_uri("sl")
+    codes, last = do_auth(conn, a, own, a.user, a.password)
+    with open(a.ready_file + ".tmp", "w") as fp:
+        fp.write(last.header("Use-Path") + " " + own + "\n")
+    os.rename(a.ready_file + ".tmp", a.ready_file)
+    fd = os.open(a.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    got = 0
+    class SlowSock:
+        def __init__(self, sock):
+            self.sock = sock
+
+        def recv(self, n):
+            time.sleep(a.pause)
+            return self.sock.recv(min(n, 16384))
+
+        def __getattr__(self, name):
+            return getattr(self.sock, name)
+
+    conn.sock = SlowSock(conn.sock)
+    while True:
+        f = conn.recv_frame()
+        if f is None:
+            break
+        if not f.is_request():
+            continue
+        conn.send(mp.build_response(f, 200, "OK", own))
+        if f.header("Content-Type") is None:
+            continue
+        os.pwrite(fd, f.body, f.byte_range()[0] - 1)
+        got += len(f.body)
+        if f.flag == "$":
+            break
+    os.close(fd)
+    print(json.dumps({"bytes": got}))
+    return 0
+
+
 def cmd_send(a):
     conn = connect(a)
     own = conn.own_uri("s" + secrets.token_hex(6))
@@ -390,7 +432,7 @@ def cmd_fifo(a):
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("auth", "frame", "silent", "send", "many", "fifo"):
+    for name in ("auth", "frame", "silent", "send", "many", "fifo", "slow"):
         s = sub.add_parser(name)
         s.add_argument("--relay", required=True)
         s.add_argument("--user")
@@ -415,6 +457,10 @@ def main():
             s.add_argument("--linger", type=float, default=0.0)
             s.add_argument("--expect")
             s.add_argument("file")
+        if name == "slow":
+            s.add_argument("--ready-file", required=True)
+            s.add_argument("--out", required=True)
+            s.add_argument("--pause", type=float, default=0.005)
         if name == "fifo":
             s.add_argument("--split", action="store_true")
         if name == "many":
@@ -422,7 +468,7 @@ def main():
             s.add_argument("--size", type=int, default=4096)
     a = p.parse_args()
     return {"auth": cmd_auth, "frame": cmd_frame, "silent": cmd_silent, "send": cmd_send,
-            "many": cmd_many, "fifo": cmd_fifo}[a.cmd](a)
+            "many": cmd_many, "fifo": cmd_fifo, "slow": cmd_slow}[a.cmd](a)
 
 
 if __name__ == "__main__":
