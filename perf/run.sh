@@ -196,8 +196,12 @@ fwd_start() {
         PIDS+=($!)
     done
     if [ "$kind" = socat ]; then
+        # socat has no ready signal: wait (<= 2.5 s) until its port listens.
         for i in $(seq 50); do
-            ss -ltn "sport = :$VIA" | grep -q LISTEN && break
+            python3 -c 'import sys
+lst = open("/proc/net/tcp").read().split("\n")[1:]
+sys.exit(0 if any(l.split()[1].endswith(":%04X" % int(sys.argv[1])) and l.split()[3] == "0A"
+                  for l in lst if l.strip()) else 1)' "$VIA" && break
             sleep 0.05
         done
     fi
