@@ -46,6 +46,18 @@ jexpect 'j["error_count"], j["setup_failures"], j["verified"], j["ok"]' "(0, 0, 
 jexpect 'j["latency_us"]["p50"] > 0 and j["latency_us"]["p50"] <= j["latency_us"]["p99"] <= j["latency_us"]["max"]' "True" \
     "direct: latency percentiles ordered"
 
+# 1b. direct over TLS (msrps), 2 threads: same exact counts.
+if openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" \
+    -keyout "$IT_DIR/key.pem" -out "$IT_DIR/cert.pem" >/dev/null 2>&1; then
+    load tls --tls --ca "$IT_DIR/cert.pem" --cert "$IT_DIR/cert.pem" --key "$IT_DIR/key.pem" \
+        --sessions 2 --messages 1 --message-size 1M --threads 2
+    check "[ $RC -eq 0 ]" "tls: exit 0 (got $RC)"
+    jexpect 'j["tls"], j["bytes_acked"], j["messages_verified"], j["ok"]' "(True, $((2 << 20)), 2, True)" \
+        "tls: 2 MiB over msrps, 2 messages verified"
+else
+    check false "openssl could make a test certificate"
+fi
+
 # 2. through msrpgw: receivers AUTH (Digest), senders to Use-Path + URI.
 IT_THREADS=2
 gw_start G
