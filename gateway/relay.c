@@ -350,39 +350,52 @@ static int route(struct rconn *rc, const struct msrp_head *h)
         relay_respond(rc, h, 481, "No Such Session", NULL);
         return GW_MCONN_CONTINUE;
     }
+    /* Walk our own URIs at the head of To-Path. A sender that AUTHed to us
+     * puts its own reservation first (RFC 4976 section 7: its path starts
+     * with its Use-Path); when the receiver AUTHed to us too, the
+     * receiver's reservation follows. Both are ours: one hop, skipping
+     * every leading URI of ours. */
     struct rconn *down = NULL;
-    struct msrp_slice sid = h->to_path[0].session_id;
-    if (sid.n > 0) {
+    unsigned skip = 0;
+    while (skip + 1 < h->n_to_path && relay_is_self(core, &h->to_path[skip])) {
+        struct msrp_slice sid = h->to_path[skip].session_id;
+        skip++;
+        if (sid.n == 0)
+            continue;
         int owner = gw_relay_sessid_core(sid, core->r->ncores);
-        if (owner >= 0 && (unsigned)owner != core->idx) {
-            /* TODO handover: see relay.h */
+        if (owner >= 0 && (unsigned)owner != core->idx)
             RLOG(UR_LOG_INFO, rc, "session %.*s lives on core %d", (int)sid.n, sid.p, owner);
-        }
         struct rnode *n = owner == (int)core->idx ? rtable_get(&core->sessions, sid.p, sid.n)
                                                    : NULL;
-        down = n ? RCONTAINER(n, struct rconn, sess_node) : NULL;
+        struct rconn *owner_rc = n ? RCONTAINER(n, struct rconn, sess_node) : NULL;
+        if (owner_rc == rc && rc->authed)
+            continue; /* the sender's own reservation: outbound through us */
         /* RFC 4975 section 6.1: the next URI must be the reservation's
          * client, or someone is guessing session ids. */
-        if (!down || down->closing || down == rc || !msrp_uri_equal(&h->to_path[1], &down->client)) {
+        if (!owner_rc || owner_rc->closing || owner_rc == rc ||
+            !msrp_uri_equal(&h->to_path[skip], &owner_rc->client)) {
             relay_respond(rc, h, 481, "No Such Session", NULL);
             return GW_MCONN_CONTINUE;
         }
-    } else {
-        if (relay_is_self(core, &h->to_path[1])) {
+        down = owner_rc;
+        break;
+    }
+    if (!down) {
+        if (relay_is_self(core, &h->to_path[skip])) {
             relay_respond(rc, h, 481, "No Such Session", NULL);
             return GW_MCONN_CONTINUE;
         }
         /* RFC 4976 section 6.3: only authenticated clients make the relay
          * open connections; existing ones may be shared. */
         bool may_open = rc->authed;
-        int err = relay_peer_get(core, &h->to_path[1], &down, &may_open);
+        int err = relay_peer_get(core, &h->to_path[skip], &down, &may_open);
         if (err == -ENOENT) {
             relay_respond(rc, h, 403, "Forbidden", NULL);
             return GW_MCONN_CONTINUE;
         }
         if (err < 0) {
-            RLOG(UR_LOG_WARN, rc, "cannot reach next hop %.*s: %s", (int)h->to_path[1].raw.n,
-                 h->to_path[1].raw.p, strerror(-err));
+            RLOG(UR_LOG_WARN, rc, "cannot reach next hop %.*s: %s",
+                 (int)h->to_path[skip].raw.n, h->to_path[skip].raw.p, strerror(-err));
             relay_respond(rc, h, 481, "No Such Session", NULL);
             return GW_MCONN_CONTINUE;
         }
@@ -393,7 +406,7 @@ static int route(struct rconn *rc, const struct msrp_head *h)
         relay_respond(rc, h, 400, "Bad From-Path", NULL);
         return GW_MCONN_CONTINUE;
     }
-    int r = fwd_start(rc, h, down);
+    int r = fwd_start(rc, h, skip, down);
     if (r < 0) {
         relay_respond(rc, h, 400, "Cannot Forward", NULL);
         return GW_MCONN_CONTINUE;

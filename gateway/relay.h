@@ -176,7 +176,8 @@ int64_t gw_relay_expires(bool has, uint32_t requested, uint32_t def, uint32_t mi
 
 /*
  * Writes the head of a forwarded request: "MSRP tid METHOD", To-Path =
- * h's To-Path without its first URI, From-Path = self_uri followed by h's
+ * h's To-Path without its first skip URIs (ours: 1, or more when the path
+ * crosses this relay twice, as when both endpoints AUTHed to it), From-Path = self_uri followed by h's
  * From-Path, every other header of h verbatim in arrival order except
  * Byte-Range (written from *br when br is not NULL, else h's verbatim) and
  * Content-Type (written last), then the blank line when h has a body.
@@ -185,7 +186,7 @@ int64_t gw_relay_expires(bool has, uint32_t requested, uint32_t def, uint32_t mi
  * so the pieces of a split chunk can patch it.
  * Returns the length, or MSRP_E_NOSPACE / MSRP_E_INVALID.
  */
-int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h,
+int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h, unsigned skip,
                             struct msrp_slice tid, struct msrp_slice self_uri,
                             const struct msrp_byte_range *br, size_t br_span[2]);
 

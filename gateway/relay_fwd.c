@@ -387,7 +387,7 @@ static int copy_texts(struct chunk *c, const struct msrp_head *h, struct msrp_sl
     return 0;
 }
 
-int fwd_start(struct rconn *up, const struct msrp_head *h, struct rconn *down)
+int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down)
 {
     struct gw_relay_core *core = up->core;
     const struct gw_relay_config *cfg = &core->r->cfg;
@@ -417,7 +417,7 @@ int fwd_start(struct rconn *up, const struct msrp_head *h, struct rconn *down)
     if (c->split_range && c->has_br)
         br0 = gw_relay_piece_range(true, &c->br, 0, cfg->max_chunk_out);
     size_t span[2];
-    int n = c->head ? gw_relay_write_fwd_head(c->head, cap, h, MSRP_SLICE_LIT("0000000000000000"),
+    int n = c->head ? gw_relay_write_fwd_head(c->head, cap, h, skip, MSRP_SLICE_LIT("0000000000000000"),
                                               c->self_fwd, c->split_range && c->has_br ? &br0 : NULL,
                                               span)
                     : -ENOMEM;

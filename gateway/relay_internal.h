@@ -265,7 +265,7 @@ void relay_auth(struct rconn *rc, const struct msrp_head *h);
 /* --- relay_fwd.c ---------------------------------------------------------- */
 
 /* on_head for a SEND/REPORT to forward to down. */
-int fwd_start(struct rconn *up, const struct msrp_head *h, struct rconn *down);
+int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down);
 int fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf);
 int fwd_end(struct rconn *up, char flag);
 /* A response frame arrived on rc. */

@@ -78,11 +78,12 @@ static void put_header(struct wb *w, const struct msrp_header *hd)
     put(w, "\r\n", 2);
 }
 
-int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h,
+int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h, unsigned skip,
                             struct msrp_slice tid, struct msrp_slice self_uri,
                             const struct msrp_byte_range *br, size_t br_span[2])
 {
-    if (h->kind != MSRP_REQUEST || h->n_to_path < 2 || h->n_from_path < 1 || tid.n == 0)
+    if (h->kind != MSRP_REQUEST || skip < 1 || h->n_to_path <= skip || h->n_from_path < 1 ||
+        tid.n == 0)
         return MSRP_E_INVALID;
     struct wb w = { buf, 0, cap, 0 };
     puts_(&w, "MSRP ");
@@ -90,7 +91,7 @@ int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h,
     put(&w, " ", 1);
     putsl(&w, h->method_name);
     puts_(&w, "\r\nTo-Path:");
-    for (uint16_t i = 1; i < h->n_to_path; i++) {
+    for (uint16_t i = (uint16_t)skip; i < h->n_to_path; i++) {
         put(&w, " ", 1);
         putsl(&w, h->to_path[i].raw);
     }
