@@ -829,5 +829,6 @@ int main(int argc, char **argv)
     ur_loop_free(A.loop);
     if (A.tls)
         ur_tls_ctx_free(A.tls);
+    ur_tls_thread_cleanup(); /* this thread ran the loop: its ECC cache */
     return A.exit_code;
 }

@@ -48,8 +48,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/ecc.h>
 
 #include "gateway/endpoint.h"
 #include "gateway/load_hist.h"
@@ -842,12 +840,8 @@ static void thread_fini(struct ur_loop *loop, unsigned idx, void *ud)
     if (T[idx].sv)
         gw_server_free(T[idx].sv);
     T[idx].sv = NULL;
-#ifdef FP_ECC
-    /* wolfSSL's ECC fixed-point cache is per thread (Debian builds with
-     * FP_ECC): a loop thread that did TLS handshakes must free its own,
-     * or LeakSanitizer reports it. */
-    wc_ecc_fp_free();
-#endif
+    /* wolfSSL's per-thread ECC cache: ur_runtime frees it right after
+     * this (ur_tls_thread_cleanup), once the server above is gone. */
 }
 
 /* ---- report ---- */

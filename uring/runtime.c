@@ -11,6 +11,7 @@
 
 #include "uring/log.h"
 #include "uring/runtime.h"
+#include "uring/tls.h"
 
 struct rt_thread {
     struct ur_runtime *rt;
@@ -64,6 +65,9 @@ static void *thread_main(void *arg)
         t->run_rc = ur_loop_run(t->loop);
     if (t->loop && rt->cfg.fini && rc == 0)
         rt->cfg.fini(t->loop, t->idx, rt->cfg.ud);
+    /* wolfSSL keeps per-thread ECC state that only this thread can free;
+     * fini has released the program's TLS connections by now. */
+    ur_tls_thread_cleanup();
     /* The loop is freed at join: siblings may still post to it. */
     return NULL;
 }

@@ -15,6 +15,9 @@
 #include <wolfssl/ssl.h>
 #include <wolfssl/error-ssl.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
+#ifdef HAVE_ECC
+#include <wolfssl/wolfcrypt/ecc.h>
+#endif
 
 #include "uring/conn_internal.h"
 
@@ -134,6 +137,15 @@ int ur_tls_ctx_new(struct ur_tls_ctx **out, const struct ur_tls_config *cfg)
     if (!rc && cfg->ca_file &&
         wolfSSL_CTX_load_verify_locations(t->ctx, cfg->ca_file, NULL) != WOLFSSL_SUCCESS)
         rc = -EINVAL;
+    if (!rc && wolfSSL_CTX_set_cipher_list(t->ctx, cfg->cipher_list ? cfg->cipher_list
+                                                                    : UR_TLS_DEFAULT_CIPHERS) !=
+                   WOLFSSL_SUCCESS) {
+        ur_log(UR_LOG_ERROR, "tls: no usable cipher in list \"%s\"",
+               cfg->cipher_list ? cfg->cipher_list : UR_TLS_DEFAULT_CIPHERS);
+        wolfSSL_CTX_free(t->ctx);
+        free(t);
+        return -EINVAL;
+    }
     if (rc) {
         ur_log(UR_LOG_ERROR, "tls: cannot load certificate, key or CA file");
         wolfSSL_CTX_free(t->ctx);
@@ -193,6 +205,20 @@ void ur_tls_conn_free(struct ur_conn *c)
 }
 
 int ur_tls_ready(const struct ur_conn *c) { return c->tls && c->tls->hs_done; }
+
+const char *ur_conn_tls_cipher(const struct ur_conn *c)
+{
+    if (!ur_tls_ready(c))
+        return NULL;
+    return wolfSSL_get_cipher_name(c->tls->ssl);
+}
+
+void ur_tls_thread_cleanup(void)
+{
+#if defined(HAVE_ECC) && defined(FP_ECC)
+    wc_ecc_fp_free();
+#endif
+}
 
 /* Encrypts one application segment into ciphertext segments; the segment
  * itself follows them as an empty marker that completes (callback,

@@ -20,10 +20,35 @@ struct ur_tls_config {
     /* Client side: verification is ON unless insecure is set (tests only).
      * Server side: client certificates are not requested. */
     int insecure;
+    /* wolfSSL cipher list, most preferred first; NULL = UR_TLS_DEFAULT_CIPHERS.
+     * The server picks by its own order, so its list decides when both
+     * sides are ours. */
+    const char *cipher_list;
 };
+
+/* ChaCha20-Poly1305 first: without AES-NI (Debian's wolfSSL) it is about
+ * 2.7x faster per core than AES-128-GCM (see PEERS.md); AES-GCM stays for
+ * peers that offer nothing else. TLS 1.3 suites, then TLS 1.2 ECDHE. */
+#define UR_TLS_DEFAULT_CIPHERS                                                       \
+    "TLS13-CHACHA20-POLY1305-SHA256:TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:" \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"                   \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                   \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384"
 
 /* 0 or -errno: -ENOENT / -EINVAL for unreadable or bad PEM files, -ENOMEM. */
 int ur_tls_ctx_new(struct ur_tls_ctx **out, const struct ur_tls_config *cfg);
 void ur_tls_ctx_free(struct ur_tls_ctx *ctx);
+
+struct ur_conn;
+/* Negotiated cipher suite name (wolfSSL spelling) once the handshake is
+ * done; NULL for plain connections or before the handshake completes. */
+const char *ur_conn_tls_cipher(const struct ur_conn *c);
+
+/* Frees this thread's wolfSSL per-thread state (the FP_ECC fixed-point
+ * cache that every thread doing ECC handshakes builds, ~MBs). Loop threads
+ * of ur_runtime call it themselves at exit; a program that runs a loop on
+ * its own thread (ur_loop_new + ur_loop_run, e.g. msrpcat) must call it
+ * before that thread exits, after its last TLS connection is gone. */
+void ur_tls_thread_cleanup(void);
 
 #endif

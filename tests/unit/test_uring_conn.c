@@ -85,10 +85,21 @@ struct echo {
     size_t total, queued, received;
     wc_Sha256 rx;
     int opened, server_closed, client_closed, client_open_err;
+    char cli_cipher[64], srv_cipher[64]; /* TLS suite each side saw; "" if none */
 };
+
+static void note_cipher(char *dst, size_t n, const struct ur_conn *c)
+{
+    const char *name = ur_conn_tls_cipher(c);
+    if (!dst[0] && name)
+        snprintf(dst, n, "%s", name);
+}
 
 static void echo_srv_data(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_buf *buf)
 {
+    struct echo *e = ur_conn_data(c);
+
+    note_cipher(e->srv_cipher, sizeof(e->srv_cipher), c);
     /* Zero-copy echo: the queue keeps buf referenced until sent. */
     cr_assert_eq(ur_conn_send(c, p, n, buf, NULL, NULL), 0);
     /* on_drain follows only a crossing of the ceiling: pause there. */
@@ -148,6 +159,7 @@ static void echo_cli_open(struct ur_conn *c, int err)
     struct echo *e = ur_conn_data(c);
     e->client_open_err = err;
     e->opened = 1;
+    note_cipher(e->cli_cipher, sizeof(e->cli_cipher), c);
     if (err == 0)
         echo_fill(c, e);
     else
@@ -684,6 +696,49 @@ Test(uring_tls, verify_fails_on_name_mismatch, .init = make_cert, .fini = rm_cer
     cr_assert_eq(e.client_open_err, -EKEYREJECTED);
     ur_tls_ctx_free(cli);
     ur_tls_ctx_free(srv);
+}
+
+/* Without AES-NI ChaCha20-Poly1305 is the fast suite: our own client and
+ * server must agree on it, and the server's order must win over a client
+ * that prefers AES-GCM. */
+static void cipher_case(const char *cli_list, const char *want)
+{
+    struct ur_tls_config cc = {.insecure = 1, .cipher_list = cli_list};
+    struct ur_tls_ctx *srv = server_ctx(), *cli;
+    struct echo e;
+
+    cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
+    run_echo(NULL, srv, cli, NULL, 64u << 10, &e);
+    cr_assert_eq(e.client_open_err, 0);
+    cr_assert_str_eq(e.cli_cipher, want, "client list %s", cli_list ? cli_list : "(default)");
+    cr_assert_str_eq(e.srv_cipher, want, "client list %s", cli_list ? cli_list : "(default)");
+    ur_tls_ctx_free(cli);
+    ur_tls_ctx_free(srv);
+}
+
+Test(uring_tls, default_contexts_negotiate_chacha20, .init = make_cert, .fini = rm_cert)
+{
+    cipher_case(NULL, "TLS13-CHACHA20-POLY1305-SHA256");
+}
+
+Test(uring_tls, server_order_wins_over_client_aes_preference, .init = make_cert,
+     .fini = rm_cert)
+{
+    cipher_case("TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256",
+                "TLS13-CHACHA20-POLY1305-SHA256");
+}
+
+Test(uring_tls, aes_only_client_still_connects, .init = make_cert, .fini = rm_cert)
+{
+    cipher_case("TLS13-AES128-GCM-SHA256", "TLS13-AES128-GCM-SHA256");
+}
+
+Test(uring_tls, unknown_cipher_list_is_einval)
+{
+    struct ur_tls_config tc = {.insecure = 1, .cipher_list = "NO-SUCH-CIPHER"};
+    struct ur_tls_ctx *ctx;
+    cr_assert_eq(ur_tls_ctx_new(&ctx, &tc), -EINVAL);
+    cr_assert_null(ctx);
 }
 
 Test(uring_tls, missing_files_are_errors)
