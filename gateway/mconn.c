@@ -1,8 +1,10 @@
 /*
  * mconn.c: MSRP framing over a uring connection (contract in mconn.h).
  *
- * Ownership: the mconn owns its ur_conn, its parser and the parser's head
- * and scratch storage. The ur_conn owns the mconn's lifetime: the mconn is
+ * Ownership: the mconn owns its ur_conn and its parser. The parser's head
+ * and scratch storage (some 25 KiB) is lent from a per-thread cache only
+ * while a frame is being read, so thousands of idle connections cost
+ * little memory. The ur_conn owns the mconn's lifetime: the mconn is
  * freed in the ur_conn's on_close, after the owner's on_close.
  */
 #include "gateway/mconn.h"
@@ -24,8 +26,7 @@ struct gw_mconn {
     const struct gw_mconn_ops *ops;
     void *ud;
     struct msrp_parser parser;
-    struct msrp_head *head;
-    char *scratch;
+    struct mstore *store; /* lent only while a frame is being read */
     /* Bytes kept back by a stall: the rest of a receive buffer. */
     struct ur_buf *stash_buf;
     const char *stash_p;
@@ -40,6 +41,84 @@ struct gw_mconn {
     struct gw_mconn_stats stats;
     char peer[64];
 };
+
+/*
+ * Parser storage: struct msrp_head plus the header scratch in one block.
+ * Freed blocks wait in a small per-thread cache (connections live on one
+ * loop thread), so a busy connection does not pay malloc per frame. Under
+ * AddressSanitizer the cache is off, so a head used after its frame ended
+ * is caught as a use after free.
+ */
+struct mstore {
+    struct mstore *next;
+    size_t cap;
+    struct msrp_head head;
+    char scratch[];
+};
+
+#if defined(__SANITIZE_ADDRESS__)
+#define MSTORE_CACHE_MAX 0
+#else
+#define MSTORE_CACHE_MAX 64
+#endif
+
+static _Thread_local struct mstore *mstore_cache;
+static _Thread_local unsigned mstore_cached;
+
+static struct mstore *mstore_get(size_t cap)
+{
+    struct mstore *st = mstore_cache;
+    if (st && st->cap == cap) {
+        mstore_cache = st->next;
+        mstore_cached--;
+        return st;
+    }
+    st = malloc(sizeof(*st) + cap);
+    if (st)
+        st->cap = cap;
+    return st;
+}
+
+static void mstore_put(struct mstore *st)
+{
+    if (!st)
+        return;
+#if MSTORE_CACHE_MAX > 0
+    if (mstore_cached < MSTORE_CACHE_MAX && (!mstore_cache || mstore_cache->cap == st->cap)) {
+        st->next = mstore_cache;
+        mstore_cache = st;
+        mstore_cached++;
+        return;
+    }
+#endif
+    free(st);
+}
+
+/* Lends storage to the parser before input is fed (between frames). */
+static int mconn_lend(struct gw_mconn *m)
+{
+    if (m->store)
+        return 0;
+    size_t cap = m->parser.lim.max_header_bytes;
+    m->store = mstore_get(cap);
+    if (!m->store)
+        return -ENOMEM;
+    if (msrp_parser_set_storage(&m->parser, &m->store->head, m->store->scratch, cap) != 0) {
+        mstore_put(m->store);
+        m->store = NULL;
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Takes the storage back once no frame is in progress. */
+static void mconn_reclaim(struct gw_mconn *m)
+{
+    if (m->store && !m->stalled && !m->failed && !msrp_parser_in_frame(&m->parser)) {
+        mstore_put(m->store);
+        m->store = NULL;
+    }
+}
 
 static void mconn_fill_peer(struct gw_mconn *m)
 {
@@ -80,6 +159,11 @@ static void mconn_answer_error(struct gw_mconn *m, const struct msrp_head *h)
 static size_t mconn_feed(struct gw_mconn *m, const char *p, size_t n, struct ur_buf *buf)
 {
     const char *start = p;
+    if (mconn_lend(m) < 0) {
+        m->failed = 1;
+        ur_conn_close(m->conn);
+        return 0;
+    }
     m->in_feed = 1;
     while (!m->failed && !m->stalled) {
         struct msrp_event ev;
@@ -90,6 +174,7 @@ static size_t mconn_feed(struct gw_mconn *m, const char *p, size_t n, struct ur_
         switch (ev.type) {
         case MSRP_EV_NONE:
             m->in_feed = 0;
+            mconn_reclaim(m);
             return (size_t)(p - start);
         case MSRP_EV_FRAME_START:
         case MSRP_EV_HEADER:
@@ -110,7 +195,7 @@ static size_t mconn_feed(struct gw_mconn *m, const char *p, size_t n, struct ur_
             r = m->ops->on_end(m, ev.head, ev.flag);
             break;
         case MSRP_EV_ERROR: {
-            const struct msrp_head *h = msrp_parser_in_frame(&m->parser) ? m->head : NULL;
+            const struct msrp_head *h = msrp_parser_in_frame(&m->parser) ? &m->store->head : NULL;
             m->failed = 1;
             m->stats.parse_errors++;
             mconn_answer_error(m, h);
@@ -207,8 +292,7 @@ static void mc_on_drain(struct ur_conn *c)
 static void mconn_free(struct gw_mconn *m)
 {
     ur_buf_unref(m->stash_buf);
-    free(m->head);
-    free(m->scratch);
+    mstore_put(m->store);
     free(m);
 }
 
@@ -239,15 +323,17 @@ static struct gw_mconn *mconn_new(const struct msrp_limits *lim, const struct gw
     struct gw_mconn *m = calloc(1, sizeof(*m));
     if (!m)
         return NULL;
-    /* calloc'd storage stays untouched (not resident) until frames use it,
-     * so an idle connection costs little memory. */
-    m->head = calloc(1, sizeof(*m->head));
-    m->scratch = calloc(1, l.max_header_bytes);
-    if (!m->head || !m->scratch ||
-        msrp_parser_init(&m->parser, &l, m->head, m->scratch, l.max_header_bytes) != 0) {
+    /* Storage only for init: it goes back to the cache at once and is lent
+     * again when bytes arrive (mconn_lend). */
+    m->store = mstore_get(l.max_header_bytes);
+    if (!m->store ||
+        msrp_parser_init(&m->parser, &l, &m->store->head, m->store->scratch,
+                         l.max_header_bytes) != 0) {
         mconn_free(m);
         return NULL;
     }
+    mstore_put(m->store);
+    m->store = NULL;
     m->ops = ops;
     m->ud = ud;
     return m;

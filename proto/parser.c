@@ -117,6 +117,20 @@ int msrp_parser_init(struct msrp_parser *p, const struct msrp_limits *lim,
     return 0;
 }
 
+int msrp_parser_set_storage(struct msrp_parser *p, struct msrp_head *head, char *scratch,
+                            size_t scratch_cap)
+{
+    if (!head || !scratch || scratch_cap < p->lim.max_header_bytes || msrp_parser_in_frame(p))
+        return MSRP_E_INVALID;
+    p->head = head;
+    p->scratch = scratch;
+    p->scratch_cap = scratch_cap;
+    head_clear(head);
+    head->kind = MSRP_REQUEST;
+    head->tid = msrp_slice("", 0);
+    return 0;
+}
+
 void msrp_parser_reset(struct msrp_parser *p)
 {
     p->err = 0;

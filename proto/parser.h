@@ -154,6 +154,15 @@ struct msrp_parser {
 int msrp_parser_init(struct msrp_parser *p, const struct msrp_limits *lim,
                      struct msrp_head *head, char *scratch, size_t scratch_cap);
 
+/*
+ * Points the parser at other head and scratch storage (same contract as
+ * init). Only between frames: MSRP_E_INVALID while msrp_parser_in_frame().
+ * Lets a server with many idle connections lend storage only to those in
+ * the middle of a frame.
+ */
+int msrp_parser_set_storage(struct msrp_parser *p, struct msrp_head *head, char *scratch,
+                            size_t scratch_cap);
+
 /* Forgets any partial frame and a sticky error; keeps limits and storage. */
 void msrp_parser_reset(struct msrp_parser *p);
 

@@ -1023,3 +1023,52 @@ Test(parser_big, body_64mib_odd_feeds_checksum, .timeout = 120)
     cr_assert(!msrp_parser_in_frame(&p));
     free(s);
 }
+
+/* Storage lent between frames: a frame parsed in a second head/scratch
+ * pair, with the first pair scribbled over meanwhile, gives the same
+ * fields; a switch in the middle of a frame is refused. */
+Test(parser_api, set_storage_between_frames_only)
+{
+    static const char f[] = "MSRP abcd SEND\r\n"
+                            "To-Path: msrp://b.example.com:7/s;tcp\r\n"
+                            "From-Path: msrp://a.example.com:7/t;tcp\r\n"
+                            "Message-ID: m1\r\n"
+                            "-------abcd$\r\n";
+    struct msrp_parser p;
+    struct msrp_head *h1 = calloc(1, sizeof(*h1)), *h2 = calloc(1, sizeof(*h2));
+    char *s1 = malloc(16384), *s2 = malloc(16384);
+    struct msrp_event ev;
+    cr_assert_eq(msrp_parser_init(&p, NULL, h1, s1, 16384), 0);
+    size_t used = msrp_parse(&p, f, 5, &ev); /* part of the start line */
+    cr_assert_eq(used, 5);
+    cr_assert(msrp_parser_in_frame(&p));
+    cr_assert_eq(msrp_parser_set_storage(&p, h2, s2, 16384), MSRP_E_INVALID);
+    size_t off = 5;
+    int ends = 0;
+    do {
+        off += msrp_parse(&p, f + off, sizeof(f) - 1 - off, &ev);
+        if (ev.type == MSRP_EV_FRAME_END)
+            ends++;
+    } while (ev.type != MSRP_EV_NONE);
+    cr_assert_eq(ends, 1);
+    cr_assert_eq(msrp_parser_set_storage(&p, h2, s2, 100), MSRP_E_INVALID, "too small");
+    cr_assert_eq(msrp_parser_set_storage(&p, h2, s2, 16384), 0);
+    memset(s1, 'x', 16384);
+    memset(h1, 0xA5, sizeof(*h1));
+    const struct msrp_head *got = NULL;
+    off = 0;
+    do {
+        off += msrp_parse(&p, f + off, sizeof(f) - 1 - off, &ev);
+        if (ev.type == MSRP_EV_HEADERS_END)
+            got = ev.head;
+    } while (ev.type != MSRP_EV_NONE);
+    cr_assert_eq(got, h2);
+    cr_assert_eq(got->n_to_path, 1);
+    cr_assert_eq(got->to_path[0].host.n, strlen("b.example.com"));
+    cr_assert_arr_eq(got->to_path[0].host.p, "b.example.com", 13);
+    cr_assert_arr_eq(got->message_id.p, "m1", 2);
+    free(h1);
+    free(h2);
+    free(s1);
+    free(s2);
+}
