@@ -42,7 +42,9 @@ start() {
     rm -f "$out" "$out.log"
     # -n: no name resolution; -q: no per-packet output.  Loopback frames
     # can be up to 64 KiB, so no snap length limit (tshark's default).
-    setsid tshark -n -q -i "$iface" -f "$filter" -w "$out" \
+    # -B 256: a 256 MiB kernel capture buffer, so a capture starved of CPU
+    # (tests run in parallel on 2 cores) does not drop loopback packets.
+    setsid tshark -n -q -B 256 -i "$iface" -f "$filter" -w "$out" \
         </dev/null >/dev/null 2>"$out.log" &
     pid=$!
     echo "$pid" >"$out.pid"
