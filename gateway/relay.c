@@ -56,11 +56,21 @@ int relay_self_uri(const struct gw_relay_core *core, bool tls, const char *sessi
                    size_t cap)
 {
     const struct gw_relay *r = core->r;
-    bool v6 = strchr(r->cfg.uri_host, ':') != NULL;
-    int n = snprintf(buf, cap, "%s://%s%s%s:%u%s%s;tcp", tls ? "msrps" : "msrp", v6 ? "[" : "",
-                     r->cfg.uri_host, v6 ? "]" : "", self_port(r, tls),
-                     sessid && sessid[0] ? "/" : "", sessid ? sessid : "");
-    return n > 0 && (size_t)n < cap ? n : -ENOSPC;
+    size_t pn = r->self_pre_n[tls];
+    size_t sn = sessid ? strlen(sessid) : 0;
+    size_t n = pn + (sn ? 1 + sn : 0) + 4;
+    if (pn == 0 || n >= cap)
+        return -ENOSPC;
+    char *o = buf;
+    memcpy(o, r->self_pre[tls], pn);
+    o += pn;
+    if (sn) {
+        *o++ = '/';
+        memcpy(o, sessid, sn);
+        o += sn;
+    }
+    memcpy(o, ";tcp", 5);
+    return (int)n;
 }
 
 bool relay_is_self(const struct gw_relay_core *core, const struct msrp_uri *u)
@@ -68,7 +78,7 @@ bool relay_is_self(const struct gw_relay_core *core, const struct msrp_uri *u)
     const struct gw_relay *r = core->r;
     bool tls = u->scheme == MSRP_SCHEME_MSRPS;
     uint16_t port = msrp_uri_port(u);
-    struct msrp_slice host = msrp_slice(r->cfg.uri_host, strlen(r->cfg.uri_host));
+    struct msrp_slice host = msrp_slice(r->cfg.uri_host, r->uri_host_n);
     bool host_ok = msrp_slice_caseeq(u->host, host);
     bool port_ok = false;
     for (unsigned i = 0; i < r->cfg.n_listen; i++) {
@@ -76,7 +86,7 @@ bool relay_is_self(const struct gw_relay_core *core, const struct msrp_uri *u)
         if (l->tls != tls || l->port != port)
             continue;
         port_ok = true;
-        if (msrp_slice_caseeq(u->host, msrp_slice(l->host, strlen(l->host))))
+        if (!host_ok && msrp_slice_caseeq(u->host, msrp_slice(l->host, r->listen_host_n[i])))
             host_ok = true;
     }
     return host_ok && port_ok;
@@ -550,6 +560,16 @@ int gw_relay_new(struct gw_relay **out, const struct gw_relay_config *cfg, unsig
     r->dsv.secret_len = sizeof(r->secret);
     r->dsv.realm = msrp_slice(r->cfg.realm, strlen(r->cfg.realm));
     r->dsv.lifetime = r->cfg.nonce_lifetime ? r->cfg.nonce_lifetime : 300;
+    r->uri_host_n = strlen(r->cfg.uri_host);
+    for (unsigned i = 0; i < r->cfg.n_listen; i++)
+        r->listen_host_n[i] = strlen(r->cfg.listen[i].host);
+    bool v6 = strchr(r->cfg.uri_host, ':') != NULL;
+    for (int tls = 0; tls < 2; tls++) {
+        int n = snprintf(r->self_pre[tls], sizeof(r->self_pre[tls]), "%s://%s%s%s:%u",
+                         tls ? "msrps" : "msrp", v6 ? "[" : "", r->cfg.uri_host, v6 ? "]" : "",
+                         self_port(r, tls));
+        r->self_pre_n[tls] = n > 0 && (size_t)n < sizeof(r->self_pre[tls]) ? (size_t)n : 0;
+    }
     *out = r;
     return 0;
 }

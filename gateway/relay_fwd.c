@@ -123,27 +123,22 @@ static int send_piece_head(struct chunk *c)
      * and the Byte-Range line at br_span. */
     memcpy(c->head + 5, c->tid, RELAY_TID_LEN);
     struct ur_conn *uc = gw_mconn_conn(c->down->m);
-    if (!c->split_range || (c->sent == 0 && !c->has_br)) {
+    /* The first piece's Byte-Range (if any) is already in the head. */
+    if (!c->split_range || c->sent == 0) {
         rc = ur_conn_send_copy(uc, c->head, c->head_n);
     } else {
-        char line[128];
+        static const char name[] = "Byte-Range: ";
+        char line[sizeof(name) - 1 + RELAY_RANGE_MAX + 2];
         struct msrp_byte_range br =
             gw_relay_piece_range(c->has_br, &c->br, c->sent, core->r->cfg.max_chunk_out);
-        int n = snprintf(line, sizeof(line), "Byte-Range: %llu-", (unsigned long long)br.start);
-        if (br.end == MSRP_BR_STAR)
-            n += snprintf(line + n, sizeof(line) - (size_t)n, "*/");
-        else
-            n += snprintf(line + n, sizeof(line) - (size_t)n, "%llu/",
-                          (unsigned long long)br.end);
-        if (br.total == MSRP_BR_STAR)
-            n += snprintf(line + n, sizeof(line) - (size_t)n, "*\r\n");
-        else
-            n += snprintf(line + n, sizeof(line) - (size_t)n, "%llu\r\n",
-                          (unsigned long long)br.total);
+        memcpy(line, name, sizeof(name) - 1);
+        size_t n = sizeof(name) - 1 + relay_fmt_range(line + sizeof(name) - 1, &br);
+        line[n++] = '\r';
+        line[n++] = '\n';
         c->piece_br = br;
         rc = ur_conn_send_copy(uc, c->head, c->br_off);
         if (rc == 0)
-            rc = ur_conn_send_copy(uc, line, (size_t)n);
+            rc = ur_conn_send_copy(uc, line, n);
         if (rc == 0)
             rc = ur_conn_send_copy(uc, c->head + c->br_off + c->br_len,
                                    c->head_n - c->br_off - c->br_len);

@@ -225,10 +225,21 @@ struct gw_relay {
     unsigned ncores;
     uint8_t secret[32];
     struct msrp_digest_server dsv;
-    char self_uri[2][300];      /* [tls]: msrp://HOST:PORT;tcp */
+    /* [tls]: "msrp[s]://HOST:PORT", rendered once: our URIs are this,
+     * "/SESSID" and ";tcp", copied per chunk rather than formatted. */
+    char self_pre[2][sizeof(((struct gw_relay_config *)0)->uri_host) + 32];
+    size_t self_pre_n[2];       /* 0: no room (relay_self_uri fails) */
+    size_t uri_host_n;          /* strlen(cfg.uri_host) */
+    size_t listen_host_n[GW_RELAY_LISTEN_MAX];
     struct gw_relay_core *cores[GW_RELAY_MAX_CORES];
     _Atomic int draining;
 };
+
+/* --- relay_wire.c ------------------------------------------------------- */
+
+/* "START-END/TOTAL" ('*' for MSRP_BR_STAR) without a NUL; returns its length. */
+#define RELAY_RANGE_MAX 64
+size_t relay_fmt_range(char out[RELAY_RANGE_MAX], const struct msrp_byte_range *br);
 
 /* --- relay.c ------------------------------------------------------------ */
 

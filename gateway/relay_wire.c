@@ -4,10 +4,9 @@
  * no state, so they are unit-tested byte for byte (tests/unit/test_relay_wire.c).
  */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
-#include "gateway/relay.h"
+#include "gateway/relay_internal.h"
 #include "proto/error.h"
 #include "proto/writer.h"
 
@@ -63,11 +62,39 @@ static void put(struct wb *w, const char *s, size_t n)
 static void puts_(struct wb *w, const char *s) { put(w, s, strlen(s)); }
 static void putsl(struct wb *w, struct msrp_slice s) { put(w, s.p, s.n); }
 
-static void put_u64(struct wb *w, uint64_t v)
+/* Decimal without printf: this runs for every forwarded chunk. */
+static size_t fmt_u64(char *out, uint64_t v)
 {
-    char t[24];
-    int n = snprintf(t, sizeof(t), "%llu", (unsigned long long)v);
-    put(w, t, (size_t)n);
+    char t[20];
+    size_t k = sizeof(t);
+    do {
+        t[--k] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(out, t + k, sizeof(t) - k);
+    return sizeof(t) - k;
+}
+
+size_t relay_fmt_range(char out[RELAY_RANGE_MAX], const struct msrp_byte_range *br)
+{
+    size_t n = fmt_u64(out, br->start);
+    out[n++] = '-';
+    if (br->end == MSRP_BR_STAR)
+        out[n++] = '*';
+    else
+        n += fmt_u64(out + n, br->end);
+    out[n++] = '/';
+    if (br->total == MSRP_BR_STAR)
+        out[n++] = '*';
+    else
+        n += fmt_u64(out + n, br->total);
+    return n;
+}
+
+static void put_range(struct wb *w, const struct msrp_byte_range *br)
+{
+    char t[RELAY_RANGE_MAX];
+    put(w, t, relay_fmt_range(t, br));
 }
 
 static void put_header(struct wb *w, const struct msrp_header *hd)
@@ -125,17 +152,7 @@ int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h, un
             }
             putsl(&w, hd->name);
             put(&w, ": ", 2);
-            put_u64(&w, br->start);
-            put(&w, "-", 1);
-            if (br->end == MSRP_BR_STAR)
-                put(&w, "*", 1);
-            else
-                put_u64(&w, br->end);
-            put(&w, "/", 1);
-            if (br->total == MSRP_BR_STAR)
-                put(&w, "*", 1);
-            else
-                put_u64(&w, br->total);
+            put_range(&w, br);
             put(&w, "\r\n", 2);
             span_len = w.n - span_off;
             br = NULL;
@@ -153,17 +170,7 @@ int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h, un
         /* A piece of a chunk that had no Byte-Range still needs one: the
          * receiver must place every piece. */
         puts_(&w, "Byte-Range: ");
-        put_u64(&w, br->start);
-        put(&w, "-", 1);
-        if (br->end == MSRP_BR_STAR)
-            put(&w, "*", 1);
-        else
-            put_u64(&w, br->end);
-        put(&w, "/", 1);
-        if (br->total == MSRP_BR_STAR)
-            put(&w, "*", 1);
-        else
-            put_u64(&w, br->total);
+        put_range(&w, br);
         put(&w, "\r\n", 2);
         span_len = w.n - span_off;
     }
