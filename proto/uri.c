@@ -167,10 +167,14 @@ int msrp_uri_parse(struct msrp_uri *u, const char *s, size_t n, size_t max_len)
     const char *p = s;
 
     /* msrp-scheme "://", case-insensitive. */
-    if (n >= 8 && msrp_slice_caseeq(msrp_slice(s, 8), MSRP_SLICE_LIT("msrps://"))) {
+    /* "msrp" compared once, then "s://" or "://" (every URI of every frame). */
+    if (n < 7 || lower((unsigned char)s[0]) != 'm' || lower((unsigned char)s[1]) != 's' ||
+        lower((unsigned char)s[2]) != 'r' || lower((unsigned char)s[3]) != 'p')
+        return MSRP_E_URI;
+    if (lower((unsigned char)s[4]) == 's' && n >= 8 && memcmp(s + 5, "://", 3) == 0) {
         u->scheme = MSRP_SCHEME_MSRPS;
         p += 8;
-    } else if (n >= 7 && msrp_slice_caseeq(msrp_slice(s, 7), MSRP_SLICE_LIT("msrp://"))) {
+    } else if (memcmp(s + 4, "://", 3) == 0) {
         u->scheme = MSRP_SCHEME_MSRP;
         p += 7;
     } else {
@@ -201,10 +205,21 @@ int msrp_uri_parse(struct msrp_uri *u, const char *s, size_t n, size_t max_len)
         u->host_is_ipv6 = true;
         p = rb + 1;
     } else {
+        /* reg-name, validated as it is scanned (one pass): it ends at
+         * ':', ';' or '/', none of which it may contain. */
         const char *h = p;
-        while (p < end && *p != ':' && *p != ';' && *p != '/')
-            p++;
-        if (p == h || !valid_pct_run(h, (size_t)(p - h), false))
+        while (p < end) {
+            unsigned char c = (unsigned char)*p;
+            if ((cls(c) & (C_UNRES | C_SUBD)) && c != ';') {
+                p++;
+            } else if (c == '%' && end - p > 2 && is_hex((unsigned char)p[1]) &&
+                       is_hex((unsigned char)p[2])) {
+                p += 3;
+            } else {
+                break;
+            }
+        }
+        if (p == h || (p < end && *p != ':' && *p != ';' && *p != '/'))
             return MSRP_E_URI;
         u->host = msrp_slice(h, (size_t)(p - h));
     }
@@ -222,9 +237,9 @@ int msrp_uri_parse(struct msrp_uri *u, const char *s, size_t n, size_t max_len)
     /* ["/" session-id] */
     if (p < end && *p == '/') {
         const char *d = ++p;
-        while (p < end && *p != ';')
+        while (p < end && (cls((unsigned char)*p) & C_SESS))
             p++;
-        if (p == d || !all_class(d, (size_t)(p - d), C_SESS))
+        if (p == d || (p < end && *p != ';'))
             return MSRP_E_URI;
         u->session_id = msrp_slice(d, (size_t)(p - d));
     }
@@ -233,9 +248,9 @@ int msrp_uri_parse(struct msrp_uri *u, const char *s, size_t n, size_t max_len)
     if (p >= end || *p != ';')
         return MSRP_E_URI;
     const char *t = ++p;
-    while (p < end && *p != ';')
+    while (p < end && (cls((unsigned char)*p) & C_ALNUM))
         p++;
-    if (p == t || !all_class(t, (size_t)(p - t), C_ALNUM))
+    if (p == t || (p < end && *p != ';'))
         return MSRP_E_URI;
     u->transport = msrp_slice(t, (size_t)(p - t));
 
@@ -422,13 +437,24 @@ int msrp_path_parse(struct msrp_uri *out, size_t max, const char *s, size_t n,
     i += sep_len(s, n);
     while (i < n) {
         size_t start = i;
-        while (i < n && !is_wsp(s[i]) && !(s[i] == '\r' && sep_len(s + i, n - i)))
-            i++;
         if (count == max)
             return MSRP_E_TOO_MANY_URIS;
-        int rc = msrp_uri_parse(&out[count], s + start, i - start, max_uri_len);
-        if (rc < 0)
-            return rc;
+        /* Fast path: the URI usually ends at the next SP (or the end),
+         * found by memchr. The URI grammar admits no HTAB, CR or LF, so a
+         * span that parses holds none, and is exactly the token the byte
+         * scan below would find. A span that does not parse is rescanned
+         * byte by byte, so errors and folded paths come out as before. */
+        const char *sp = memchr(s + i, ' ', n - i);
+        size_t end = sp ? (size_t)(sp - s) : n;
+        if (msrp_uri_parse(&out[count], s + start, end - start, max_uri_len) == 0) {
+            i = end;
+        } else {
+            while (i < n && !is_wsp(s[i]) && !(s[i] == '\r' && sep_len(s + i, n - i)))
+                i++;
+            int rc = msrp_uri_parse(&out[count], s + start, i - start, max_uri_len);
+            if (rc < 0)
+                return rc;
+        }
         count++;
         i += sep_len(s + i, n - i);
     }
