@@ -308,6 +308,36 @@ static void send_failure_report(struct chunk *c, uint16_t code)
     }
 }
 
+/*
+ * The upstream 200, written by copying: it is sent for every forwarded
+ * chunk, and its parts need no checking (the tid and both URIs come from
+ * a head the parser accepted). The same bytes msrp_write_bodiless makes.
+ * Returns the length, or -1 when it does not fit.
+ */
+static int write_ok(char *buf, size_t cap, const struct chunk *c)
+{
+    static const char ok[] = " 200 OK\r\nTo-Path: ";
+    static const char from[] = "\r\nFrom-Path: ";
+    static const char dashes[] = "\r\n-------";
+    size_t n = 5 + c->otid_n + (sizeof(ok) - 1) + c->prev_hop.n + (sizeof(from) - 1) +
+               c->self.n + (sizeof(dashes) - 1) + c->otid_n + 3;
+    if (n > cap || c->otid_n == 0 || c->prev_hop.n == 0 || c->self.n == 0)
+        return -1;
+    char *o = buf;
+#define PUT(p, len) (memcpy(o, (p), (len)), o += (len))
+    PUT("MSRP ", 5);
+    PUT(c->otid, c->otid_n);
+    PUT(ok, sizeof(ok) - 1);
+    PUT(c->prev_hop.p, c->prev_hop.n);
+    PUT(from, sizeof(from) - 1);
+    PUT(c->self.p, c->self.n);
+    PUT(dashes, sizeof(dashes) - 1);
+    PUT(c->otid, c->otid_n);
+    PUT("$\r\n", 3);
+#undef PUT
+    return (int)n;
+}
+
 static void chunk_answer(struct chunk *c)
 {
     if (c->answered)
@@ -318,20 +348,23 @@ static void chunk_answer(struct chunk *c)
         return;
     if (c->fr == MSRP_REPORT_PARTIAL && code == 200)
         return;
-    struct msrp_frame f;
-    memset(&f, 0, sizeof(f));
-    f.kind = MSRP_RESPONSE;
-    f.tid = msrp_slice(c->otid, c->otid_n);
-    f.status = code;
-    const char *cm = code_comment(code);
-    if (cm)
-        f.comment = msrp_slice(cm, strlen(cm));
-    f.to_path.texts = &c->prev_hop;
-    f.to_path.n = 1;
-    f.from_path.texts = &c->self;
-    f.from_path.n = 1;
     char buf[4096];
-    int n = msrp_write_bodiless(buf, sizeof(buf), &f, '$');
+    int n = code == 200 ? write_ok(buf, sizeof(buf), c) : -1;
+    if (n < 0) {
+        struct msrp_frame f;
+        memset(&f, 0, sizeof(f));
+        f.kind = MSRP_RESPONSE;
+        f.tid = msrp_slice(c->otid, c->otid_n);
+        f.status = code;
+        const char *cm = code_comment(code);
+        if (cm)
+            f.comment = msrp_slice(cm, strlen(cm));
+        f.to_path.texts = &c->prev_hop;
+        f.to_path.n = 1;
+        f.from_path.texts = &c->self;
+        f.from_path.n = 1;
+        n = msrp_write_bodiless(buf, sizeof(buf), &f, '$');
+    }
     if (n > 0 && gw_mconn_send_copy(c->up->m, buf, (size_t)n) == 0) {
         RSTAT(c->core, responses_up);
         if (c->local_fail)
