@@ -262,6 +262,13 @@ void gw_mconn_resume(struct gw_mconn *m)
             mconn_stash(m, p + used, n - used, buf);
         ur_buf_unref(buf);
     }
+    /* An event may be pending with no bytes left: the end of a bodyless
+     * frame whose last byte came with its head (the parser reports
+     * FRAME_END on the call after HEADERS_END). Without this a frame that
+     * stalled at its head would end only when the peer sent more -- and a
+     * peer waiting for the answer to it never does. */
+    if (!m->stalled && !m->failed)
+        mconn_feed(m, NULL, 0, NULL);
     if (!m->stalled && m->read_paused) {
         m->read_paused = 0;
         ur_conn_resume_read(m->conn);
