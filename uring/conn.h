@@ -87,7 +87,10 @@ int ur_conn_connect_host(struct ur_loop *loop, const char *host, uint16_t port,
 
 /*
  * Queues n bytes at p. buf (may be NULL): a buffer the bytes live in; the
- * queue takes its own reference and drops it once the bytes are sent.
+ * queue takes its own reference and drops it once the bytes are sent --
+ * except when three quarters of the loop's receive ring are already held
+ * and done is NULL: the bytes are then copied and buf is not kept, so
+ * slow readers cannot starve the ring (counted in ur_loop_stats).
  * Otherwise p must stay valid until done runs (done may be NULL when p is
  * static or owned elsewhere for long enough). 0 or -ENOMEM / -EPIPE (closing).
  * On error done is not called and no reference is taken.

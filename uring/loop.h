@@ -128,6 +128,7 @@ struct ur_loop_stats {
     uint64_t posts_in;        /* cross-core messages received */
     uint64_t conns_open;      /* connections currently alive */
     uint64_t bufs_out;        /* ring buffers currently held (callbacks or refs) */
+    uint64_t ring_copies;     /* sends copied, not referenced: ring 3/4 held */
     uint64_t timers;          /* timers currently armed */
 };
 void ur_loop_get_stats(const struct ur_loop *loop, struct ur_loop_stats *st);

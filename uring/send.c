@@ -74,9 +74,22 @@ static int queue_seg(struct ur_conn *c, const void *p, size_t n, struct ur_buf *
     return 0;
 }
 
+/* A quarter of the ring left: received bytes queued for sending are copied
+ * rather than kept in their ring buffer, so connections whose peers read
+ * slowly cannot pin every buffer and stop this loop from receiving at all
+ * (a relay would then not even read the responses that drain the queues). */
+static int ring_low(const struct ur_loop *loop)
+{
+    return loop->stats.bufs_out * 4 >= (uint64_t)loop->cfg.buf_count * 3;
+}
+
 int ur_conn_send(struct ur_conn *c, const void *p, size_t n, struct ur_buf *buf,
                  ur_send_fn done, void *arg)
 {
+    if (buf && !buf->heap && !done && ring_low(c->loop)) {
+        c->loop->stats.ring_copies++;
+        return ur_conn_send_copy(c, p, n);
+    }
     return queue_seg(c, p, n, buf, NULL, done, arg);
 }
 

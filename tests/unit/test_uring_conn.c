@@ -524,6 +524,40 @@ Test(uring_conn, backpressure_bounded_then_full_delivery)
     teardown_fwd(&f, lf, ls);
 }
 
+/* A sink that reads nothing and a ceiling far above the ring: received
+ * buffers queued toward the sink must not pin the whole ring (the loop
+ * could then receive nothing at all). Past three quarters held, sends are
+ * copied; everything still arrives intact. */
+Test(uring_conn, queued_sends_never_pin_the_whole_ring)
+{
+    struct ur_loop_config cfg;
+    struct ur_listener *lf, *ls;
+    struct ur_loop_stats st;
+    struct fwd f;
+
+    ur_loop_config_default(&cfg);
+    cfg.buf_size = 16384;
+    cfg.buf_count = 16;
+    cfg.conn_mem_ceiling = 64u << 20;
+    cfg.conn_low_watermark = 1u << 20;
+    setup_fwd(&f, &cfg, 8u << 20, &lf, &ls);
+    f.sink_pause = 1;
+    cr_assert_eq(ur_conn_connect_host(f.loop, "::1", ur_listener_port(lf), 2000, NULL, NULL,
+                                      &fwd_cli_ops, &f, &f.client), 0);
+    ur_timer_init(&f.tick, stall_tick, &f);
+    cr_assert_eq(ur_timer_arm(f.loop, &f.tick, 20, 20), 0);
+    run_bounded(f.loop, 15000);
+    cr_assert(f.stalled);
+    ur_loop_get_stats(f.loop, &st);
+    cr_assert_leq(st.bufs_out, cfg.buf_count * 3 / 4, "%llu of %u ring buffers held",
+                  (unsigned long long)st.bufs_out, cfg.buf_count);
+    cr_assert_gt(st.ring_copies, 0);
+    ur_conn_resume_read(f.sink);
+    run_bounded(f.loop, 15000);
+    check_sha(&f);
+    teardown_fwd(&f, lf, ls);
+}
+
 /* ---- close from inside callbacks ---- */
 
 struct closer {
