@@ -3,7 +3,8 @@
  * per-core relay runtime, the metrics endpoint, and signals:
  *   SIGTERM / SIGINT  graceful drain: stop accepting, let chunks in flight
  *                     be answered, exit 0 within drain_max (10 s);
- *   SIGHUP            reload the users (file or config lines) and reopen
+ *   SIGHUP            reload the users (file or config lines) and the TLS
+ *                     certificate, key and CA files, and reopen
  *                     the log file.
  * Signals are blocked in every thread and taken with sigtimedwait() in the
  * main thread, so no work happens in a signal handler.
@@ -55,7 +56,8 @@ static void usage(FILE *out)
             "                      \"metrics N\" lines) to FILE; listen ports may be 0\n"
             "  -h, --help          this help\n"
             "  --version           print the version\n"
-            "Signals: SIGTERM/SIGINT drain and exit, SIGHUP reloads users and reopens the log.\n");
+            "Signals: SIGTERM/SIGINT drain and exit, SIGHUP reloads users and TLS files and\n"
+            "reopens the log.\n");
 }
 
 static int user_lookup(void *ud, unsigned idx, const char *name, size_t n,
@@ -181,6 +183,70 @@ static int write_port_file(const char *path, const struct gw_relay_config *rc, u
     return 0;
 }
 
+/*
+ * TLS contexts from the config: the server's (when a TLS listener is
+ * configured) and the client's for msrps next hops (optional: without it
+ * such next hops are refused). Logs what fails; 0 or -errno.
+ */
+static int make_tls(const struct gw_config *cfg, struct ur_tls_ctx **server,
+                    struct ur_tls_ctx **client)
+{
+    *server = NULL;
+    *client = NULL;
+    if (cfg->tls_listen.n) {
+        struct ur_tls_config tc = { .server = 1, .cert_file = cfg->tls_cert,
+                                    .key_file = cfg->tls_key };
+        int rc = ur_tls_ctx_new(server, &tc);
+        if (rc < 0) {
+            gw_log(GW_LOG_ERROR, NULL, NULL, "TLS server context (%s, %s): %s", cfg->tls_cert,
+                   cfg->tls_key, strerror(-rc));
+            *server = NULL;
+            return rc;
+        }
+    }
+    struct ur_tls_config cc = { .server = 0, .ca_file = cfg->tls_ca[0] ? cfg->tls_ca : NULL,
+                                .insecure = cfg->tls_insecure_outbound };
+    if (ur_tls_ctx_new(client, &cc) < 0) {
+        gw_log(GW_LOG_WARN, NULL, NULL, "no TLS client context: msrps next hops refused");
+        *client = NULL;
+    }
+    return 0;
+}
+
+/* Contexts replaced by reloads: connections may still use them, so they
+ * are freed only at exit. A reload a day for years stays small. */
+#define RETIRED_MAX 1024
+static struct ur_tls_ctx *retired[RETIRED_MAX];
+static unsigned n_retired;
+
+static void retire(struct ur_tls_ctx *ctx)
+{
+    if (ctx && n_retired < RETIRED_MAX)
+        retired[n_retired++] = ctx;
+    /* Past RETIRED_MAX the context is leaked rather than freed under a
+     * connection that may still use it. */
+}
+
+/* SIGHUP: new contexts from the reloaded config's files; on any failure
+ * the running ones stay. The listeners themselves are not changed: a
+ * TLS listener added or removed by the reload needs a restart. */
+static void reload_tls(struct gw_relay *relay, const struct gw_config *fresh)
+{
+    struct ur_tls_ctx *srv, *cli, *old_srv, *old_cli;
+    if (make_tls(fresh, &srv, &cli) < 0) {
+        gw_log(GW_LOG_ERROR, NULL, NULL, "reload: TLS files kept");
+        return;
+    }
+    if (n_retired + 2 > RETIRED_MAX)
+        gw_log(GW_LOG_WARN, NULL, NULL, "reload: %u TLS reloads; old contexts are leaked",
+               n_retired / 2);
+    gw_relay_set_tls(relay, srv, cli, &old_srv, &old_cli);
+    retire(old_srv);
+    retire(old_cli);
+    gw_log(GW_LOG_INFO, NULL, NULL, "reload: TLS contexts renewed%s%s", srv ? " (certificate " : "",
+           srv ? "reloaded)" : "");
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -277,22 +343,8 @@ int main(int argc, char **argv)
     rcfg.user_ud = &d;
 
     struct ur_tls_ctx *tls_server = NULL, *tls_client = NULL;
-    if (d.cfg.tls_listen.n) {
-        struct ur_tls_config tc = { .server = 1, .cert_file = d.cfg.tls_cert,
-                                    .key_file = d.cfg.tls_key };
-        rc = ur_tls_ctx_new(&tls_server, &tc);
-        if (rc < 0) {
-            gw_log(GW_LOG_ERROR, NULL, NULL, "TLS server context (%s, %s): %s", d.cfg.tls_cert,
-                   d.cfg.tls_key, strerror(-rc));
-            return 1;
-        }
-    }
-    struct ur_tls_config cc = { .server = 0, .ca_file = d.cfg.tls_ca[0] ? d.cfg.tls_ca : NULL,
-                                .insecure = d.cfg.tls_insecure_outbound };
-    if (ur_tls_ctx_new(&tls_client, &cc) < 0) {
-        gw_log(GW_LOG_WARN, NULL, NULL, "no TLS client context: msrps next hops refused");
-        tls_client = NULL;
-    }
+    if (make_tls(&d.cfg, &tls_server, &tls_client) < 0)
+        return 1;
     rcfg.tls_server = tls_server;
     rcfg.tls_client = tls_client;
 
@@ -350,6 +402,7 @@ int main(int argc, char **argv)
             if (lr == 0) {
                 if (load_users(&d, &fresh, err, sizeof(err)) < 0)
                     gw_log(GW_LOG_ERROR, NULL, NULL, "reload: users kept: %s", err);
+                reload_tls(d.relay, &fresh);
                 gw_log_set_level(fresh.log_level);
                 gw_config_free(&fresh);
             } else if (d.cfg_path) {
@@ -389,11 +442,15 @@ int main(int argc, char **argv)
            (unsigned long long)st.auth_failures, (unsigned long long)st.frames_forwarded,
            (unsigned long long)st.body_bytes, (unsigned long long)st.handovers,
            (unsigned long long)st.slot_waits, (unsigned long long)st.stalls);
+    struct ur_tls_ctx *last_srv, *last_cli;
+    gw_relay_set_tls(d.relay, NULL, NULL, &last_srv, &last_cli);
     gw_relay_free(d.relay);
     if (d.hub)
         gw_metrics_hub_free(d.hub);
-    ur_tls_ctx_free(tls_server);
-    ur_tls_ctx_free(tls_client);
+    ur_tls_ctx_free(last_srv);
+    ur_tls_ctx_free(last_cli);
+    for (unsigned i = 0; i < n_retired; i++)
+        ur_tls_ctx_free(retired[i]);
     gw_users_slot_destroy(&d.users);
     gw_config_free(&d.cfg);
     gw_log_close();

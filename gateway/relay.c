@@ -244,7 +244,8 @@ void relay_adopt(struct gw_relay_core *core, int fd, bool tls)
         close(fd);
         return;
     }
-    int err = gw_mconn_adopt(core->loop, fd, tls ? cfg->tls_server : NULL, &cfg->limits,
+    struct ur_tls_ctx *tls_ctx = tls ? atomic_load(&core->r->tls_server) : NULL;
+    int err = gw_mconn_adopt(core->loop, fd, tls_ctx, &cfg->limits,
                              &relay_ops, rc, &rc->m);
     if (err < 0) {
         rconn_unlist(rc);
@@ -292,7 +293,8 @@ int relay_peer_get(struct gw_relay_core *core, const struct msrp_uri *u, struct 
         return -ENOENT; /* caller may not open connections */
     const struct gw_relay_config *cfg = &core->r->cfg;
     bool tls = u->scheme == MSRP_SCHEME_MSRPS;
-    if (tls && !cfg->tls_client)
+    struct ur_tls_ctx *tls_ctx = tls ? atomic_load(&core->r->tls_client) : NULL;
+    if (tls && !tls_ctx)
         return -EPROTONOSUPPORT;
     char host[256];
     if (u->host.n >= sizeof(host))
@@ -304,7 +306,7 @@ int relay_peer_get(struct gw_relay_core *core, const struct msrp_uri *u, struct 
         return -ENOMEM;
     memcpy(rc->key, key, (size_t)kn + 1);
     int err = gw_mconn_connect(core->loop, host, msrp_uri_port(u), cfg->connect_timeout_ms,
-                               tls ? cfg->tls_client : NULL, host, &cfg->limits, &relay_ops, rc,
+                               tls_ctx, host, &cfg->limits, &relay_ops, rc,
                                &rc->m);
     if (err < 0) {
         rconn_unlist(rc);
@@ -544,6 +546,8 @@ int gw_relay_new(struct gw_relay **out, const struct gw_relay_config *cfg, unsig
     if (!r)
         return -ENOMEM;
     r->cfg = *cfg;
+    atomic_init(&r->tls_server, cfg->tls_server);
+    atomic_init(&r->tls_client, cfg->tls_client);
     r->ncores = ncores;
     msrp_limits_check(&r->cfg.limits);
     if (!r->cfg.chunk_timeout_ms)
@@ -734,4 +738,11 @@ void gw_relay_get_stats(const struct gw_relay *r, struct gw_relay_stats *st)
         st->sessions += atomic_load_explicit(&c->stats.sessions, memory_order_relaxed);
         st->active_chunks += atomic_load_explicit(&c->stats.active_chunks, memory_order_relaxed);
     }
+}
+
+void gw_relay_set_tls(struct gw_relay *r, struct ur_tls_ctx *server, struct ur_tls_ctx *client,
+                      struct ur_tls_ctx **old_server, struct ur_tls_ctx **old_client)
+{
+    *old_server = atomic_exchange(&r->tls_server, server);
+    *old_client = atomic_exchange(&r->tls_client, client);
 }

@@ -201,4 +201,13 @@ int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h, un
 struct msrp_byte_range gw_relay_piece_range(bool has, const struct msrp_byte_range *orig,
                                             uint64_t sent, uint64_t max);
 
+/*
+ * Replaces the TLS contexts used for connections made from now on (SIGHUP
+ * reload of certificate, key and CA files); any thread. Connections already
+ * open keep theirs, so the old contexts come back in *old_server /
+ * *old_client for the caller to free once the relay is gone.
+ */
+void gw_relay_set_tls(struct gw_relay *r, struct ur_tls_ctx *server, struct ur_tls_ctx *client,
+                      struct ur_tls_ctx **old_server, struct ur_tls_ctx **old_client);
+
 #endif

@@ -233,6 +233,10 @@ struct gw_relay {
     size_t listen_host_n[GW_RELAY_LISTEN_MAX];
     struct gw_relay_core *cores[GW_RELAY_MAX_CORES];
     _Atomic int draining;
+    /* TLS contexts in use for new connections; swapped by SIGHUP reloads
+     * (gw_relay_set_tls). Connections keep the context they started with. */
+    struct ur_tls_ctx *_Atomic tls_server;
+    struct ur_tls_ctx *_Atomic tls_client;
 };
 
 /* --- relay_wire.c ------------------------------------------------------- */
