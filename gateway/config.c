@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "gateway/config.h"
+#include "gateway/errmsg.h"
 #include "gateway/users.h"
 
 enum opt_type {
@@ -124,19 +125,6 @@ static const struct opt opts[] = {
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static void *field(struct gw_config *cfg, const struct opt *o)
 {
@@ -235,7 +223,7 @@ static int parse_addr(const char *s, struct gw_addr *a, char *msg, size_t msglen
     if (*s == '[') {
         const char *rb = strchr(s, ']');
         if (!rb || rb[1] != ':') {
-            seterr(msg, msglen, "bad address '%s' (want [v6]:port)", s);
+            gw_seterr(msg, msglen, "bad address '%s' (want [v6]:port)", s);
             return -EINVAL;
         }
         host = s + 1;
@@ -244,24 +232,24 @@ static int parse_addr(const char *s, struct gw_addr *a, char *msg, size_t msglen
     } else {
         colon = strrchr(s, ':');
         if (!colon || memchr(s, ':', (size_t)(colon - s))) {
-            seterr(msg, msglen, "bad address '%s' (want host:port, [v6]:port for IPv6)", s);
+            gw_seterr(msg, msglen, "bad address '%s' (want host:port, [v6]:port for IPv6)", s);
             return -EINVAL;
         }
         hlen = (size_t)(colon - s);
     }
     if (hlen == 0 || hlen >= sizeof(a->host)) {
-        seterr(msg, msglen, "bad host in '%s'", s);
+        gw_seterr(msg, msglen, "bad host in '%s'", s);
         return -EINVAL;
     }
     for (size_t i = 0; i < hlen; i++) {
         unsigned char c = (unsigned char)host[i];
         if (!(isalnum(c) || c == '.' || c == '-' || c == ':' || c == '_' || c == '%')) {
-            seterr(msg, msglen, "bad host in '%s'", s);
+            gw_seterr(msg, msglen, "bad host in '%s'", s);
             return -EINVAL;
         }
     }
     if (parse_number(colon + 1, no_units, &port) != 0 || port > 65535) {
-        seterr(msg, msglen, "bad port in '%s' (0..65535)", s);
+        gw_seterr(msg, msglen, "bad port in '%s' (0..65535)", s);
         return -EINVAL;
     }
     memcpy(a->host, host, hlen);
@@ -278,7 +266,7 @@ static int add_user(struct gw_config *cfg, const char *line, size_t cap, char *m
     if (gw_users_check_line(line, msg, msglen) != 0)
         return -EINVAL;
     if (cfg->n_users >= cap) {
-        seterr(msg, msglen, "more than %zu user lines (use users_file)", (size_t)cap);
+        gw_seterr(msg, msglen, "more than %zu user lines (use users_file)", (size_t)cap);
         return -EINVAL;
     }
     dup = strdup(line);
@@ -287,7 +275,7 @@ static int add_user(struct gw_config *cfg, const char *line, size_t cap, char *m
         free(dup);
         if (v)
             cfg->users = v;
-        seterr(msg, msglen, "out of memory");
+        gw_seterr(msg, msglen, "out of memory");
         return -ENOMEM;
     }
     cfg->users = v;
@@ -322,11 +310,11 @@ static int opt_set(struct gw_config *cfg, const struct opt *o, char *val, bool f
         rc = parse_number(val, o->type == T_SECS ? secs_units
                                : o->type == T_SIZE ? size_units : no_units, &v);
         if (rc == -EINVAL) {
-            seterr(msg, msglen, "%s: invalid %s '%s'", o->name, type_names[o->type], val);
+            gw_seterr(msg, msglen, "%s: invalid %s '%s'", o->name, type_names[o->type], val);
             return rc;
         }
         if (rc != 0 || v < o->min || v > o->max) {
-            seterr(msg, msglen, "%s = %s out of range [%" PRIu64 ", %" PRIu64 "]", o->name,
+            gw_seterr(msg, msglen, "%s = %s out of range [%" PRIu64 ", %" PRIu64 "]", o->name,
                    val, o->min, o->max);
             return -EINVAL;
         }
@@ -339,11 +327,11 @@ static int opt_set(struct gw_config *cfg, const struct opt *o, char *val, bool f
                 return 0;
             }
         }
-        seterr(msg, msglen, "%s: invalid bool '%s' (true/false/yes/no/on/off/1/0)", o->name, val);
+        gw_seterr(msg, msglen, "%s: invalid bool '%s' (true/false/yes/no/on/off/1/0)", o->name, val);
         return -EINVAL;
     case T_STR:
         if (strlen(val) >= GW_CONFIG_STR_MAX) {
-            seterr(msg, msglen, "%s: longer than %d bytes", o->name, GW_CONFIG_STR_MAX - 1);
+            gw_seterr(msg, msglen, "%s: longer than %d bytes", o->name, GW_CONFIG_STR_MAX - 1);
             return -EINVAL;
         }
         strcpy(f, val);
@@ -355,7 +343,7 @@ static int opt_set(struct gw_config *cfg, const struct opt *o, char *val, bool f
                 return 0;
             }
         }
-        seterr(msg, msglen, "%s: invalid value '%s'", o->name, val);
+        gw_seterr(msg, msglen, "%s: invalid value '%s'", o->name, val);
         return -EINVAL;
     case T_ADDRS: {
         struct gw_addr_list *l = f;
@@ -367,7 +355,7 @@ static int opt_set(struct gw_config *cfg, const struct opt *o, char *val, bool f
             if (*tok == '\0')
                 continue;
             if (l->n >= o->max) {
-                seterr(msg, msglen, "%s: more than %" PRIu64 " address(es)", o->name, o->max);
+                gw_seterr(msg, msglen, "%s: more than %" PRIu64 " address(es)", o->name, o->max);
                 return -EINVAL;
             }
             if (parse_addr(tok, &l->a[l->n], msg, msglen) != 0)
@@ -447,7 +435,7 @@ static int parse_text(struct gw_config *cfg, const char *text, const char *name,
 
         lineno++;
         if (len > GW_CONFIG_LINE_MAX) {
-            seterr(err, errlen, "%s:%u: line longer than %d bytes", name, lineno,
+            gw_seterr(err, errlen, "%s:%u: line longer than %d bytes", name, lineno,
                    GW_CONFIG_LINE_MAX);
             return -EINVAL;
         }
@@ -459,50 +447,50 @@ static int parse_text(struct gw_config *cfg, const char *text, const char *name,
             continue;
         for (char *c = s; *c; c++) {
             if ((unsigned char)*c < 0x20 && *c != '\t') {
-                seterr(err, errlen, "%s:%u: control character in line", name, lineno);
+                gw_seterr(err, errlen, "%s:%u: control character in line", name, lineno);
                 return -EINVAL;
             }
         }
         if (*s == '[') {
             char *rb = strchr(s, ']');
             if (!rb || rb[1] != '\0' || (size_t)(rb - s - 1) >= sizeof(section)) {
-                seterr(err, errlen, "%s:%u: bad section header", name, lineno);
+                gw_seterr(err, errlen, "%s:%u: bad section header", name, lineno);
                 return -EINVAL;
             }
             *rb = '\0';
             snprintf(section, sizeof(section), "%s", trim(s + 1));
             if (!known_section(section)) {
-                seterr(err, errlen, "%s:%u: unknown section [%s]", name, lineno, section);
+                gw_seterr(err, errlen, "%s:%u: unknown section [%s]", name, lineno, section);
                 return -EINVAL;
             }
             continue;
         }
         eq = strchr(s, '=');
         if (!eq) {
-            seterr(err, errlen, "%s:%u: expected key = value", name, lineno);
+            gw_seterr(err, errlen, "%s:%u: expected key = value", name, lineno);
             return -EINVAL;
         }
         *eq = '\0';
         key = trim(s);
         val = trim(eq + 1);
         if (section[0] == '\0') {
-            seterr(err, errlen, "%s:%u: '%s' outside a [section]", name, lineno, key);
+            gw_seterr(err, errlen, "%s:%u: '%s' outside a [section]", name, lineno, key);
             return -EINVAL;
         }
         o = find_opt(section, key);
         if (!o) {
-            seterr(err, errlen, "%s:%u: unknown key '%s' in [%s]", name, lineno, key, section);
+            gw_seterr(err, errlen, "%s:%u: unknown key '%s' in [%s]", name, lineno, key, section);
             return -EINVAL;
         }
         idx = (size_t)(o - opts);
         if (seen_line[idx] && !repeatable(o)) {
-            seterr(err, errlen, "%s:%u: '%s' already set at line %u", name, lineno, key,
+            gw_seterr(err, errlen, "%s:%u: '%s' already set at line %u", name, lineno, key,
                    seen_line[idx]);
             return -EINVAL;
         }
         rc = opt_set(cfg, o, val, seen_line[idx] == 0, msg, sizeof(msg));
         if (rc != 0) {
-            seterr(err, errlen, "%s:%u: %s", name, lineno, msg);
+            gw_seterr(err, errlen, "%s:%u: %s", name, lineno, msg);
             return rc;
         }
         if (!seen_line[idx])
@@ -517,7 +505,7 @@ int gw_config_load_string(struct gw_config *cfg, const char *text, const char *n
     int rc = gw_config_defaults(cfg);
 
     if (rc != 0) {
-        seterr(err, errlen, "%s: out of memory", name);
+        gw_seterr(err, errlen, "%s: out of memory", name);
         return rc;
     }
     /* A file never inherits the demo password. */
@@ -527,7 +515,7 @@ int gw_config_load_string(struct gw_config *cfg, const char *text, const char *n
         char msg[256];
         rc = gw_config_validate(cfg, msg, sizeof(msg));
         if (rc != 0)
-            seterr(err, errlen, "%s: %s", name, msg);
+            gw_seterr(err, errlen, "%s: %s", name, msg);
     }
     if (rc != 0)
         gw_config_free(cfg);
@@ -547,20 +535,20 @@ int gw_config_load(struct gw_config *cfg, const char *path, char *err, size_t er
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0) {
         rc = -errno;
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        gw_seterr(err, errlen, "%s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
         return rc;
     }
     if ((size_t)st.st_size > GW_CONFIG_FILE_MAX) {
         close(fd);
-        seterr(err, errlen, "%s: larger than %zu bytes", path, GW_CONFIG_FILE_MAX);
+        gw_seterr(err, errlen, "%s: larger than %zu bytes", path, GW_CONFIG_FILE_MAX);
         return -EFBIG;
     }
     text = malloc(GW_CONFIG_FILE_MAX + 1);
     if (!text) {
         close(fd);
-        seterr(err, errlen, "%s: out of memory", path);
+        gw_seterr(err, errlen, "%s: out of memory", path);
         return -ENOMEM;
     }
     /* Read to EOF (bounded) rather than trusting st_size: it may grow. */
@@ -570,7 +558,7 @@ int gw_config_load(struct gw_config *cfg, const char *path, char *err, size_t er
             continue;
         if (n < 0) {
             rc = -errno;
-            seterr(err, errlen, "%s: %s", path, strerror(errno));
+            gw_seterr(err, errlen, "%s: %s", path, strerror(errno));
             free(text);
             close(fd);
             return rc;
@@ -579,7 +567,7 @@ int gw_config_load(struct gw_config *cfg, const char *path, char *err, size_t er
             break;
         got += (size_t)n;
         if (got > GW_CONFIG_FILE_MAX) {
-            seterr(err, errlen, "%s: larger than %zu bytes", path, GW_CONFIG_FILE_MAX);
+            gw_seterr(err, errlen, "%s: larger than %zu bytes", path, GW_CONFIG_FILE_MAX);
             free(text);
             close(fd);
             return -EFBIG;
@@ -588,7 +576,7 @@ int gw_config_load(struct gw_config *cfg, const char *path, char *err, size_t er
     close(fd);
     text[got] = '\0';
     if (memchr(text, '\0', got)) {
-        seterr(err, errlen, "%s: contains a NUL byte", path);
+        gw_seterr(err, errlen, "%s: contains a NUL byte", path);
         free(text);
         return -EINVAL;
     }
@@ -605,41 +593,41 @@ static bool wildcard_host(const char *h)
 int gw_config_validate(const struct gw_config *cfg, char *err, size_t errlen)
 {
     if (cfg->expires_min > cfg->expires_default || cfg->expires_default > cfg->expires_max) {
-        seterr(err, errlen,
+        gw_seterr(err, errlen,
                "expires_min (%u) <= expires_default (%u) <= expires_max (%u) does not hold",
                cfg->expires_min, cfg->expires_default, cfg->expires_max);
         return -EINVAL;
     }
     if (cfg->listen.n == 0 && cfg->tls_listen.n == 0) {
-        seterr(err, errlen, "nothing to listen on: set listen or tls_listen");
+        gw_seterr(err, errlen, "nothing to listen on: set listen or tls_listen");
         return -EINVAL;
     }
     if (cfg->tls_listen.n > 0 && (cfg->tls_cert[0] == '\0' || cfg->tls_key[0] == '\0')) {
-        seterr(err, errlen, "tls_listen needs tls_cert and tls_key");
+        gw_seterr(err, errlen, "tls_listen needs tls_cert and tls_key");
         return -EINVAL;
     }
     if (cfg->users_file[0] != '\0' && cfg->n_users > 0) {
-        seterr(err, errlen, "users_file and user lines are exclusive: choose one");
+        gw_seterr(err, errlen, "users_file and user lines are exclusive: choose one");
         return -EINVAL;
     }
     if (cfg->users_file[0] == '\0' && cfg->n_users == 0) {
-        seterr(err, errlen, "no users: set users_file or add user = name:password lines");
+        gw_seterr(err, errlen, "no users: set users_file or add user = name:password lines");
         return -EINVAL;
     }
     if (cfg->realm[0] == '\0' || strpbrk(cfg->realm, "\"\\")) {
-        seterr(err, errlen, "realm must be non-empty, without '\"' or '\\'");
+        gw_seterr(err, errlen, "realm must be non-empty, without '\"' or '\\'");
         return -EINVAL;
     }
     if (cfg->relay_uri_host[0] == '\0') {
         const struct gw_addr *a = cfg->listen.n ? &cfg->listen.a[0] : &cfg->tls_listen.a[0];
         if (wildcard_host(a->host)) {
-            seterr(err, errlen,
+            gw_seterr(err, errlen,
                    "listen host %s is a wildcard: set relay_uri_host to the address peers reach",
                    a->host);
             return -EINVAL;
         }
     } else if (strpbrk(cfg->relay_uri_host, " \t/;@")) {
-        seterr(err, errlen, "relay_uri_host '%s' is not a host", cfg->relay_uri_host);
+        gw_seterr(err, errlen, "relay_uri_host '%s' is not a host", cfg->relay_uri_host);
         return -EINVAL;
     }
     return 0;

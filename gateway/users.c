@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gateway/errmsg.h"
 #include "gateway/users.h"
 
 struct gw_users {
@@ -24,19 +25,6 @@ struct gw_users {
     char *arena;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 struct parsed {
     const char *name;
@@ -56,7 +44,7 @@ static int parse_line(const char *s, size_t len, struct parsed *pl, char *msg, s
     const char *colon = memchr(s, ':', len);
 
     if (!colon) {
-        seterr(msg, msglen, "expected name:password or name:ha1:<hex>");
+        gw_seterr(msg, msglen, "expected name:password or name:ha1:<hex>");
         return -EINVAL;
     }
     pl->name = s;
@@ -64,14 +52,14 @@ static int parse_line(const char *s, size_t len, struct parsed *pl, char *msg, s
     pl->secret = colon + 1;
     pl->secret_len = len - pl->name_len - 1;
     if (pl->name_len == 0 || pl->name_len > GW_USER_NAME_MAX) {
-        seterr(msg, msglen, "user name must be 1..%d bytes", GW_USER_NAME_MAX);
+        gw_seterr(msg, msglen, "user name must be 1..%d bytes", GW_USER_NAME_MAX);
         return -EINVAL;
     }
     for (size_t i = 0; i < pl->name_len; i++) {
         unsigned char c = (unsigned char)s[i];
         /* The name goes verbatim into Digest quoted-strings and logs. */
         if (c <= 0x20 || c == 0x7f || c == '"' || c == '\\') {
-            seterr(msg, msglen, "user name with a blank, control byte, '\"' or '\\'");
+            gw_seterr(msg, msglen, "user name with a blank, control byte, '\"' or '\\'");
             return -EINVAL;
         }
     }
@@ -80,25 +68,25 @@ static int parse_line(const char *s, size_t len, struct parsed *pl, char *msg, s
         pl->secret += 4;
         pl->secret_len -= 4;
         if (pl->secret_len != 32) {
-            seterr(msg, msglen, "ha1: wants 32 hex digits, got %zu bytes", pl->secret_len);
+            gw_seterr(msg, msglen, "ha1: wants 32 hex digits, got %zu bytes", pl->secret_len);
             return -EINVAL;
         }
         for (size_t i = 0; i < 32; i++) {
             if (!is_hex(pl->secret[i])) {
-                seterr(msg, msglen, "ha1: wants 32 hex digits");
+                gw_seterr(msg, msglen, "ha1: wants 32 hex digits");
                 return -EINVAL;
             }
         }
         return 0;
     }
     if (pl->secret_len == 0 || pl->secret_len > GW_USER_SECRET_MAX) {
-        seterr(msg, msglen, "password must be 1..%d bytes", GW_USER_SECRET_MAX);
+        gw_seterr(msg, msglen, "password must be 1..%d bytes", GW_USER_SECRET_MAX);
         return -EINVAL;
     }
     for (size_t i = 0; i < pl->secret_len; i++) {
         unsigned char c = (unsigned char)pl->secret[i];
         if (c < 0x20 || c == 0x7f) {
-            seterr(msg, msglen, "password with a control byte");
+            gw_seterr(msg, msglen, "password with a control byte");
             return -EINVAL;
         }
     }
@@ -239,7 +227,7 @@ int gw_users_from_lines(struct gw_users **out, const char *const *lines, size_t 
 
     *out = NULL;
     if (n > GW_USERS_MAX) {
-        seterr(err, errlen, "%s: more than %u users", origin, GW_USERS_MAX);
+        gw_seterr(err, errlen, "%s: more than %u users", origin, GW_USERS_MAX);
         return -EINVAL;
     }
     if (builder_init(&b) != 0)
@@ -247,7 +235,7 @@ int gw_users_from_lines(struct gw_users **out, const char *const *lines, size_t 
     for (size_t i = 0; i < n; i++) {
         struct parsed pl;
         if (parse_line(lines[i], strlen(lines[i]), &pl, msg, sizeof(msg)) != 0) {
-            seterr(err, errlen, "%s #%zu: %s", origin, i + 1, msg);
+            gw_seterr(err, errlen, "%s #%zu: %s", origin, i + 1, msg);
             table_free(b.t);
             return -EINVAL;
         }
@@ -262,7 +250,7 @@ int gw_users_from_lines(struct gw_users **out, const char *const *lines, size_t 
         return -ENOMEM;
     }
     if (dup >= 0) {
-        seterr(err, errlen, "%s #%ld: duplicate user '%s'", origin, dup + 1,
+        gw_seterr(err, errlen, "%s #%ld: duplicate user '%s'", origin, dup + 1,
                b.t->users[dup].name);
         table_free(b.t);
         return -EINVAL;
@@ -302,11 +290,11 @@ int gw_users_load_string(struct gw_users **out, const char *text, size_t len,
         if (n == 0 || *s == '#')
             continue;
         if (parse_line(s, n, &pl, msg, sizeof(msg)) != 0) {
-            seterr(err, errlen, "%s:%u: %s", name, lineno, msg);
+            gw_seterr(err, errlen, "%s:%u: %s", name, lineno, msg);
             goto fail_inval;
         }
         if (b.t->n >= GW_USERS_MAX) {
-            seterr(err, errlen, "%s:%u: more than %u users", name, lineno, GW_USERS_MAX);
+            gw_seterr(err, errlen, "%s:%u: more than %u users", name, lineno, GW_USERS_MAX);
             goto fail_inval;
         }
         if (b.t->n == lines_cap) {
@@ -325,7 +313,7 @@ int gw_users_load_string(struct gw_users **out, const char *text, size_t len,
     if (dup == -2)
         goto fail_nomem;
     if (dup >= 0) {
-        seterr(err, errlen, "%s:%u: duplicate user '%s'", name, linenos[dup],
+        gw_seterr(err, errlen, "%s:%u: duplicate user '%s'", name, linenos[dup],
                b.t->users[dup].name);
         goto fail_inval;
     }
@@ -333,7 +321,7 @@ int gw_users_load_string(struct gw_users **out, const char *text, size_t len,
     *out = b.t;
     return 0;
 fail_nomem:
-    seterr(err, errlen, "%s: out of memory", name);
+    gw_seterr(err, errlen, "%s: out of memory", name);
     free(linenos);
     table_free(b.t);
     return -ENOMEM;
@@ -354,14 +342,14 @@ int gw_users_load_file(struct gw_users **out, const char *path, char *err, size_
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0) {
         rc = -errno;
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
+        gw_seterr(err, errlen, "%s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
         return rc;
     }
     if ((size_t)st.st_size > GW_USERS_FILE_MAX) {
         close(fd);
-        seterr(err, errlen, "%s: larger than %zu bytes", path, GW_USERS_FILE_MAX);
+        gw_seterr(err, errlen, "%s: larger than %zu bytes", path, GW_USERS_FILE_MAX);
         return -EFBIG;
     }
     cap = (size_t)st.st_size + 4096;  /* room to notice growth */
@@ -376,7 +364,7 @@ int gw_users_load_file(struct gw_users **out, const char *path, char *err, size_
             continue;
         if (n < 0) {
             rc = -errno;
-            seterr(err, errlen, "%s: %s", path, strerror(errno));
+            gw_seterr(err, errlen, "%s: %s", path, strerror(errno));
             free(text);
             close(fd);
             return rc;
@@ -387,7 +375,7 @@ int gw_users_load_file(struct gw_users **out, const char *path, char *err, size_
         if (got == cap) {
             char *t;
             if (cap > GW_USERS_FILE_MAX) {
-                seterr(err, errlen, "%s: larger than %zu bytes", path, GW_USERS_FILE_MAX);
+                gw_seterr(err, errlen, "%s: larger than %zu bytes", path, GW_USERS_FILE_MAX);
                 free(text);
                 close(fd);
                 return -EFBIG;
@@ -404,7 +392,7 @@ int gw_users_load_file(struct gw_users **out, const char *path, char *err, size_
     }
     close(fd);
     if (got > GW_USERS_FILE_MAX) {
-        seterr(err, errlen, "%s: larger than %zu bytes", path, GW_USERS_FILE_MAX);
+        gw_seterr(err, errlen, "%s: larger than %zu bytes", path, GW_USERS_FILE_MAX);
         free(text);
         return -EFBIG;
     }
