@@ -69,6 +69,8 @@ static const struct opt opts[] = {
      "PEM private key for tls_listen.", NULL},
     {"gateway", "tls_ca", T_STR, F(tls_ca), "", 0, 0,
      "PEM CA bundle to verify next hops reached over msrps://; empty = no CAs loaded (every verification fails unless tls_insecure_outbound).", NULL},
+    {"gateway", "tls_ciphers", T_STR, F(tls_ciphers), "", 0, 0,
+     "wolfSSL cipher list for TLS listeners and next hops, most preferred first; empty = ChaCha20-Poly1305 first, then AES-GCM (Debian's wolfSSL has no AES-NI).", NULL},
     {"gateway", "tls_insecure_outbound", T_BOOL, F(tls_insecure_outbound), "false", 0, 1,
      "Do not verify next hops' certificates. Tests only.", NULL},
     {"gateway", "relay_uri_host", T_STR, F(relay_uri_host), "", 0, 0,

@@ -51,6 +51,7 @@ struct gw_config {
     char tls_cert[GW_CONFIG_STR_MAX];
     char tls_key[GW_CONFIG_STR_MAX];
     char tls_ca[GW_CONFIG_STR_MAX];
+    char tls_ciphers[GW_CONFIG_STR_MAX];
     bool tls_insecure_outbound;
     char relay_uri_host[GW_CONFIG_STR_MAX]; /* "" = host of the first listen */
     char realm[GW_CONFIG_STR_MAX];

@@ -195,7 +195,8 @@ static int make_tls(const struct gw_config *cfg, struct ur_tls_ctx **server,
     *client = NULL;
     if (cfg->tls_listen.n) {
         struct ur_tls_config tc = { .server = 1, .cert_file = cfg->tls_cert,
-                                    .key_file = cfg->tls_key };
+                                    .key_file = cfg->tls_key,
+                                    .cipher_list = cfg->tls_ciphers[0] ? cfg->tls_ciphers : NULL };
         int rc = ur_tls_ctx_new(server, &tc);
         if (rc < 0) {
             gw_log(GW_LOG_ERROR, NULL, NULL, "TLS server context (%s, %s): %s", cfg->tls_cert,
@@ -205,7 +206,8 @@ static int make_tls(const struct gw_config *cfg, struct ur_tls_ctx **server,
         }
     }
     struct ur_tls_config cc = { .server = 0, .ca_file = cfg->tls_ca[0] ? cfg->tls_ca : NULL,
-                                .insecure = cfg->tls_insecure_outbound };
+                                .insecure = cfg->tls_insecure_outbound,
+                                .cipher_list = cfg->tls_ciphers[0] ? cfg->tls_ciphers : NULL };
     if (ur_tls_ctx_new(client, &cc) < 0) {
         gw_log(GW_LOG_WARN, NULL, NULL, "no TLS client context: msrps next hops refused");
         *client = NULL;

@@ -21,9 +21,13 @@ cp $IT_DIR/one.pem $IT_DIR/cert.pem
 cp $IT_DIR/one.key $IT_DIR/key.pem
 IT_THREADS=1 gw_start GW "tls_listen = 127.0.0.1:0
 tls_cert = $IT_DIR/cert.pem
-tls_key = $IT_DIR/key.pem"
+tls_key = $IT_DIR/key.pem
+tls_ciphers = TLS13-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256"
 TLS_PORT=$(awk '$1=="tls"{print $2}' $IT_DIR/GW/ports)
 check "[ \"$(serial_served)\" = \"$(serial_of_file $IT_DIR/one.pem)\" ]" "first certificate served"
+# tls_ciphers replaces the ChaCha20-first default.
+cipher=$(openssl s_client -connect 127.0.0.1:$TLS_PORT </dev/null 2>/dev/null | awk '/Cipher is/ {print $NF; exit}')
+check "[ \"$cipher\" = TLS_AES_128_GCM_SHA256 ]" "tls_ciphers honoured (negotiated $cipher)"
 
 python3 "$RCLIENT" many --tls --relay 127.0.0.1:$TLS_PORT --user alice --password secret --n 4 --size 100000 >$IT_DIR/before.json
 check "[ $? -eq 0 ]" "4 TLS sessions intact before the reload"

@@ -66,6 +66,7 @@ Test(config, builtin_defaults)
     cr_assert_eq(c.connect_timeout, 5);
     cr_assert_eq(c.idle_timeout, 3600);
     cr_assert_eq(c.tls_insecure_outbound, false);
+    cr_assert_str_eq(c.tls_ciphers, "");
     cr_assert_eq(c.metrics_listen.n, 0);
     cr_assert_eq(c.log_level, GW_LOG_INFO);
     cr_assert_eq(c.log_format, GW_LOG_TEXT);
@@ -90,6 +91,7 @@ static const char full_conf[] =
     "tls_cert = /etc/msrpgw/cert.pem\n"
     "tls_key = /etc/msrpgw/key.pem\n"
     "tls_ca = /etc/ssl/certs/ca-certificates.crt\n"
+    "tls_ciphers = TLS13-AES128-GCM-SHA256\n"
     "tls_insecure_outbound = yes\n"
     "relay_uri_host = relay.example.net\n"
     "realm = example.net\n"
@@ -141,6 +143,7 @@ Test(config, full_file)
     cr_assert_str_eq(c.tls_key, "/etc/msrpgw/key.pem");
     cr_assert_str_eq(c.tls_ca, "/etc/ssl/certs/ca-certificates.crt");
     cr_assert_eq(c.tls_insecure_outbound, true);
+    cr_assert_str_eq(c.tls_ciphers, "TLS13-AES128-GCM-SHA256");
     cr_assert_str_eq(gw_config_relay_host(&c), "relay.example.net");
     cr_assert_str_eq(c.realm, "example.net");
     cr_assert_eq(c.n_users, 2);
@@ -371,7 +374,7 @@ Test(config, reference_lists_every_key)
     char *ref = capture(print_ref, NULL);
     char *dump;
     static const char *const keys[] = {
-        "threads", "listen", "tls_listen", "tls_cert", "tls_key", "tls_ca",
+        "threads", "listen", "tls_listen", "tls_cert", "tls_key", "tls_ca", "tls_ciphers",
         "tls_insecure_outbound", "relay_uri_host", "realm", "users_file", "user",
         "expires_default", "expires_min", "expires_max", "nonce_lifetime", "chunk_timeout",
         "bind_timeout", "max_chunk_out", "conn_mem_ceiling", "session_mem_ceiling",
