@@ -103,6 +103,9 @@ static const struct family families[] = {
      M(loop.conns_open), 0, NULL, NULL},
     {"msrpgw_loop_buffers_held", G, "Receive buffers currently held.", M(loop.bufs_out), 0,
      NULL, NULL},
+    {"msrpgw_loop_ring_copies_total", C,
+     "Forwarded bytes copied instead of referenced: receive ring 3/4 held.",
+     M(loop.ring_copies), 0, NULL, NULL},
     {"msrpgw_loop_timers", G, "Timers currently armed.", M(loop.timers), 0, NULL, NULL},
 };
 
