@@ -17,6 +17,7 @@
 
 #include "gateway/config.h"
 #include "gateway/errmsg.h"
+#include "gateway/slurp.h"
 #include "gateway/users.h"
 
 enum opt_type {
@@ -528,55 +529,13 @@ int gw_config_load_string(struct gw_config *cfg, const char *text, const char *n
 
 int gw_config_load(struct gw_config *cfg, const char *path, char *err, size_t errlen)
 {
-    struct stat st;
     char *text;
-    size_t got = 0;
-    int fd, rc;
+    size_t got;
 
     memset(cfg, 0, sizeof(*cfg));
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        rc = -errno;
-        gw_seterr(err, errlen, "%s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+    int rc = gw_slurp(path, GW_CONFIG_FILE_MAX, &text, &got, err, errlen);
+    if (rc < 0)
         return rc;
-    }
-    if ((size_t)st.st_size > GW_CONFIG_FILE_MAX) {
-        close(fd);
-        gw_seterr(err, errlen, "%s: larger than %zu bytes", path, GW_CONFIG_FILE_MAX);
-        return -EFBIG;
-    }
-    text = malloc(GW_CONFIG_FILE_MAX + 1);
-    if (!text) {
-        close(fd);
-        gw_seterr(err, errlen, "%s: out of memory", path);
-        return -ENOMEM;
-    }
-    /* Read to EOF (bounded) rather than trusting st_size: it may grow. */
-    for (;;) {
-        ssize_t n = read(fd, text + got, GW_CONFIG_FILE_MAX + 1 - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = -errno;
-            gw_seterr(err, errlen, "%s: %s", path, strerror(errno));
-            free(text);
-            close(fd);
-            return rc;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-        if (got > GW_CONFIG_FILE_MAX) {
-            gw_seterr(err, errlen, "%s: larger than %zu bytes", path, GW_CONFIG_FILE_MAX);
-            free(text);
-            close(fd);
-            return -EFBIG;
-        }
-    }
-    close(fd);
-    text[got] = '\0';
     if (memchr(text, '\0', got)) {
         gw_seterr(err, errlen, "%s: contains a NUL byte", path);
         free(text);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "gateway/errmsg.h"
+#include "gateway/slurp.h"
 #include "gateway/users.h"
 
 struct gw_users {
@@ -333,69 +334,13 @@ fail_inval:
 
 int gw_users_load_file(struct gw_users **out, const char *path, char *err, size_t errlen)
 {
-    struct stat st;
     char *text;
-    size_t got = 0, cap;
-    int fd, rc;
+    size_t got;
 
     *out = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        rc = -errno;
-        gw_seterr(err, errlen, "%s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+    int rc = gw_slurp(path, GW_USERS_FILE_MAX, &text, &got, err, errlen);
+    if (rc < 0)
         return rc;
-    }
-    if ((size_t)st.st_size > GW_USERS_FILE_MAX) {
-        close(fd);
-        gw_seterr(err, errlen, "%s: larger than %zu bytes", path, GW_USERS_FILE_MAX);
-        return -EFBIG;
-    }
-    cap = (size_t)st.st_size + 4096;  /* room to notice growth */
-    text = malloc(cap);
-    if (!text) {
-        close(fd);
-        return -ENOMEM;
-    }
-    for (;;) {
-        ssize_t n = read(fd, text + got, cap - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = -errno;
-            gw_seterr(err, errlen, "%s: %s", path, strerror(errno));
-            free(text);
-            close(fd);
-            return rc;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
-        if (got == cap) {
-            char *t;
-            if (cap > GW_USERS_FILE_MAX) {
-                gw_seterr(err, errlen, "%s: larger than %zu bytes", path, GW_USERS_FILE_MAX);
-                free(text);
-                close(fd);
-                return -EFBIG;
-            }
-            t = realloc(text, cap * 2);
-            if (!t) {
-                free(text);
-                close(fd);
-                return -ENOMEM;
-            }
-            text = t;
-            cap *= 2;
-        }
-    }
-    close(fd);
-    if (got > GW_USERS_FILE_MAX) {
-        gw_seterr(err, errlen, "%s: larger than %zu bytes", path, GW_USERS_FILE_MAX);
-        free(text);
-        return -EFBIG;
-    }
     rc = gw_users_load_string(out, text, got, path, err, errlen);
     free(text);
     return rc;

@@ -295,3 +295,27 @@ Test(users, concurrent_readers_and_publishes)
     gw_users_release(t);
     gw_users_slot_destroy(&slot);
 }
+
+/* A file far larger than the first read buffer (its size + 4 KiB): every
+ * line is read, the last one included. */
+Test(users, large_file_read_whole)
+{
+    char path[] = "/tmp/msrpgw_users_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 30000; i++)
+        fprintf(f, "user%05d:password%05d\n", i, i);
+    fclose(f);
+    struct gw_users *t = NULL;
+    char msg[256] = "";
+    cr_assert_eq(gw_users_load_file(&t, path, msg, sizeof(msg)), 0, "%s", msg);
+    unlink(path);
+    cr_assert_eq(gw_users_count(t), 30000);
+    const struct gw_user *u = gw_users_find(t, "user29999", 9);
+    cr_assert_not_null(u);
+    cr_assert_eq(u->secret_len, strlen("password29999"));
+    cr_assert_arr_eq(u->secret, "password29999", u->secret_len);
+    gw_users_release(t);
+}
