@@ -217,7 +217,7 @@ static char *trim(char *s)
 }
 
 /* "host:port" or "[v6]:port"; port 0..65535 (0 = ephemeral). */
-static int parse_addr(const char *s, struct gw_addr *a, char *msg, size_t msglen)
+int gw_addr_parse(const char *s, struct gw_addr *a, char *msg, size_t msglen)
 {
     const char *colon, *host = s;
     size_t hlen;
@@ -361,7 +361,7 @@ static int opt_set(struct gw_config *cfg, const struct opt *o, char *val, bool f
                 gw_seterr(msg, msglen, "%s: more than %" PRIu64 " address(es)", o->name, o->max);
                 return -EINVAL;
             }
-            if (parse_addr(tok, &l->a[l->n], msg, msglen) != 0)
+            if (gw_addr_parse(tok, &l->a[l->n], msg, msglen) != 0)
                 return -EINVAL;
             l->n++;
         }

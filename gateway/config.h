@@ -38,6 +38,11 @@ struct gw_addr {
     uint16_t port;
 };
 
+/* Parses "host:port" or "[v6]:port" (port 0..65535) into *a: the syntax of
+ * every listen key, shared with the tools' address options. 0, or -EINVAL
+ * with the reason in msg (may be NULL). */
+int gw_addr_parse(const char *s, struct gw_addr *a, char *msg, size_t msglen);
+
 struct gw_addr_list {
     struct gw_addr a[GW_CONFIG_ADDRS_MAX];
     unsigned n;

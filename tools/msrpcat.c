@@ -45,6 +45,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
+#include "gateway/config.h"
 #include "gateway/endpoint.h"
 #include "gateway/session.h"
 #include "uring/log.h"
@@ -556,29 +557,6 @@ static const struct gw_session_ops recv_ops = {
 
 /* ---- arguments ---- */
 
-static int split_hostport(const char *s, char *host, size_t cap, uint16_t *port)
-{
-    const char *colon = strrchr(s, ':');
-    if (!colon)
-        return -1;
-    const char *h = s;
-    size_t hl = (size_t)(colon - s);
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    if (hl == 0 || hl >= cap)
-        return -1;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    char *end;
-    unsigned long p = strtoul(colon + 1, &end, 10);
-    if (*end || p > 65535 || end == colon + 1)
-        return -1;
-    *port = (uint16_t)p;
-    return 0;
-}
-
 static uint64_t parse_u64(const char *opt, const char *v, uint64_t min, uint64_t max)
 {
     char *end;
@@ -757,11 +735,12 @@ int main(int argc, char **argv)
         }
     }
     struct gw_relay_settings rs = { 0 };
-    char rhost[64];
+    struct gw_addr raddr;
     if (relay) {
-        if (split_hostport(relay, rhost, sizeof(rhost), &rs.port) != 0)
+        if (gw_addr_parse(relay, &raddr, NULL, 0) != 0)
             die_usage("bad --relay %s", relay);
-        rs.host = rhost;
+        rs.host = raddr.host;
+        rs.port = raddr.port;
         rs.tls = A.tls;
         rs.username = user;
         rs.password = password;
@@ -773,11 +752,10 @@ int main(int argc, char **argv)
         if (relay) {
             rc = gw_session_relay_accept(A.loop, &cfg, &recv_ops, NULL, NULL, &rs, &A.s);
         } else {
-            char host[64];
-            uint16_t port;
-            if (split_hostport(listen, host, sizeof(host), &port) != 0)
+            struct gw_addr la;
+            if (gw_addr_parse(listen, &la, NULL, 0) != 0)
                 die_usage("bad --listen %s", listen);
-            rc = gw_server_new(A.loop, host, port, NULL, A.tls, NULL, cfg.bind_timeout_ms, &A.sv);
+            rc = gw_server_new(A.loop, la.host, la.port, NULL, A.tls, NULL, cfg.bind_timeout_ms, &A.sv);
             if (rc == 0)
                 rc = gw_session_accept(A.sv, &cfg, &recv_ops, NULL, NULL, &A.s);
             if (rc == 0)

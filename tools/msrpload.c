@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 
+#include "gateway/config.h"
 #include "gateway/endpoint.h"
 #include "gateway/load_hist.h"
 #include "gateway/session.h"
@@ -74,8 +75,7 @@ static struct {
     double rate, duration, ramp;
     bool tls, insecure, json, verbose;
     const char *ca, *cert, *key;
-    char relay_host[64], via_host[64];
-    uint16_t relay_port, via_port;
+    struct gw_addr relay_at, via_at;
     bool relay, via;
     const char *user, *password;
     uint32_t response_timeout_ms, setup_timeout_ms;
@@ -654,8 +654,8 @@ static int make_remote_path(const struct lthread *t, const char *path, char *out
     if (!rest)
         return -EINVAL;
     /* One forwarder port per loop, as there is one receiver port per loop. */
-    unsigned port = O.via_port + (t ? t->idx : 0);
-    int n = snprintf(out, cap, "%.*s://%s:%u%s", (int)(scheme_end - path), path, O.via_host,
+    unsigned port = O.via_at.port + (t ? t->idx : 0);
+    int n = snprintf(out, cap, "%.*s://%s:%u%s", (int)(scheme_end - path), path, O.via_at.host,
                      port, rest);
     return n > 0 && (size_t)n < cap ? 0 : -ENAMETOOLONG;
 }
@@ -775,7 +775,7 @@ static void start_pair(struct pair *p)
     t->setup_inflight++;
     if (O.relay) {
         struct gw_relay_settings rs = {
-            .host = O.relay_host, .port = O.relay_port, .tls = tls_client,
+            .host = O.relay_at.host, .port = O.relay_at.port, .tls = tls_client,
             .username = O.user, .password = O.password,
         };
         rc = gw_session_relay_accept(t->loop, &c, &rx_ops, p, NULL, &rs, &p->rx);
@@ -887,21 +887,6 @@ static void usage(FILE *f)
           f);
 }
 
-static int split_hostport(const char *s, char *host, size_t cap, uint16_t *port)
-{
-    const char *colon = strrchr(s, ':');
-    if (!colon || colon == s || (size_t)(colon - s) >= cap)
-        return -1;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    char *end;
-    unsigned long p = strtoul(colon + 1, &end, 10);
-    if (*end || end == colon + 1 || p == 0 || p > 65535)
-        return -1;
-    *port = (uint16_t)p;
-    return 0;
-}
-
 static uint64_t parse_u64(const char *opt, const char *v, uint64_t min, uint64_t max)
 {
     char *end;
@@ -984,12 +969,12 @@ static void parse_args(int argc, char **argv)
         case 'C': O.cert = optarg; break;
         case 'K': O.key = optarg; break;
         case 'R':
-            if (split_hostport(optarg, O.relay_host, sizeof(O.relay_host), &O.relay_port))
+            if (gw_addr_parse(optarg, &O.relay_at, NULL, 0) || O.relay_at.port == 0)
                 die_usage("bad --relay %s", optarg);
             O.relay = true;
             break;
         case 'V':
-            if (split_hostport(optarg, O.via_host, sizeof(O.via_host), &O.via_port))
+            if (gw_addr_parse(optarg, &O.via_at, NULL, 0) || O.via_at.port == 0)
                 die_usage("bad --via %s", optarg);
             O.via = true;
             break;
