@@ -12,7 +12,9 @@
 #   tshark_capture.sh stop OUTFILE
 #       Waits a moment for in-flight packets, sends SIGINT (so tshark and
 #       its dumpcap flush and close the file properly), waits at most 10 s,
-#       then SIGKILLs the group.  Prints tshark's packet count line.
+#       then SIGKILLs the group.  Prints tshark's packet count line and,
+#       if the kernel dropped packets, the drop count (the stream check in
+#       msrp_pcap.py tolerates a few holes; see there).
 #
 # Capturing needs root or CAP_NET_RAW (CI runs as root).
 set -uo pipefail
@@ -87,7 +89,7 @@ stop() {
         exit 1
     fi
     rm -f "$out.pid"
-    grep -i "packets captured" "$out.log" >&2 || true
+    grep -iE "packets? (captured|dropped)" "$out.log" >&2 || true
 }
 
 case "${1:-}" in
