@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -221,10 +222,18 @@ void ur_conn_close_after_flush(struct ur_conn *c)
 }
 
 static void unlink_all(struct ur_conn *c);
+static void handoff_fill(struct ur_conn *c);
+static void conn_pause(struct ur_conn *c);
+static void stash_push(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, size_t n,
+                       int front);
 
 static void conn_finalize(struct ur_conn *c)
 {
     struct ur_loop *loop = c->loop;
+    struct ur_handoff *h = c->handoff;
+    int detached = h && !(c->flags & CF_CLOSING);
+
+    c->flags |= CF_CLOSING; /* inert from here on (e.g. to link resumes) */
 
     if (c->flags & CF_STARVED) {
         struct ur_conn **pp = &loop->starved;
@@ -233,7 +242,10 @@ static void conn_finalize(struct ur_conn *c)
         if (*pp)
             *pp = c->starve_next;
     }
-    ur_conn_notify_open(c, c->close_err ? c->close_err : -ECANCELED);
+    if (detached)
+        handoff_fill(c); /* takes fd, TLS state and the stash */
+    else
+        ur_conn_notify_open(c, c->close_err ? c->close_err : -ECANCELED);
     ur_conn_fail_queues(c);
     while (c->st_head) {
         struct ur_stash *st = c->st_head;
@@ -246,11 +258,145 @@ static void conn_finalize(struct ur_conn *c)
     unlink_all(c);
     if (c->tls)
         ur_tls_conn_free(c);
-    close(c->fd);
+    if (c->fd >= 0)
+        close(c->fd);
     conn_unlist(c);
-    if (c->ops.on_close)
-        c->ops.on_close(c, c->close_err);
+    c->handoff = NULL;
+    if (detached)
+        h->fn(c, h, h->arg);
+    else {
+        if (h)
+            ur_handoff_free(h);
+        if (c->ops.on_close)
+            c->ops.on_close(c, c->close_err);
+    }
     ur_pool_put(&loop->conn_pool, c);
+}
+
+/* ---- handing a connection to another loop ---- */
+
+int ur_conn_detach(struct ur_conn *c, const void *pre, size_t pre_n, ur_detach_fn fn,
+                   void *arg)
+{
+    struct ur_handoff *h;
+
+    if (c->flags & (CF_CLOSING | CF_FLUSH_CLOSE | CF_DETACHING))
+        return -EPIPE;
+    if (c->app_head)
+        return -EBUSY;
+    h = calloc(1, sizeof(*h));
+    if (!h || (pre_n && !(h->pre = malloc(pre_n)))) {
+        free(h);
+        return -ENOMEM;
+    }
+    if (pre_n)
+        memcpy(h->pre, pre, pre_n);
+    h->pre_n = pre_n;
+    h->fd = -1;
+    h->fn = fn;
+    h->arg = arg;
+    c->handoff = h;
+    c->flags |= CF_DETACHING;
+    conn_pause(c); /* cancels the recv; what it still delivers is stashed */
+    ur_conn_defer(c);
+    return 0;
+}
+
+static int detach_ready(const struct ur_conn *c)
+{
+    return c->inflight == 0 && !c->sq_head && !c->app_head &&
+           !(c->flags & (CF_RECV_ARMED | CF_SEND_INFLIGHT | CF_CONNECTING));
+}
+
+static void handoff_fill(struct ur_conn *c)
+{
+    struct ur_handoff *h = c->handoff;
+    size_t n = 0;
+
+    for (struct ur_stash *st = c->st_head; st; st = st->next)
+        n += st->n;
+    if (n && !(h->raw = malloc(n))) {
+        /* Cannot carry the bytes: the stream would lose them. */
+        h->raw_n = 0;
+        shutdown(c->fd, SHUT_RDWR);
+        h->eof = 1;
+    } else {
+        for (struct ur_stash *st = c->st_head; st; st = st->next) {
+            memcpy(h->raw + h->raw_n, st->p, st->n);
+            h->raw_n += st->n;
+        }
+    }
+    h->eof |= (c->flags & CF_EOF) != 0;
+    h->fd = c->fd;
+    c->fd = -1;
+    h->tls = ur_tls_conn_take(c);
+}
+
+void ur_handoff_free(struct ur_handoff *h)
+{
+    if (!h)
+        return;
+    if (h->fd >= 0)
+        close(h->fd);
+    ur_tls_conn_destroy(h->tls);
+    free(h->pre);
+    free(h->raw);
+    free(h);
+}
+
+int ur_handoff_fd(const struct ur_handoff *h) { return h->fd; }
+
+static struct ur_buf *buf_copy(struct ur_loop *loop, const uint8_t *p, size_t n)
+{
+    struct ur_buf *b = ur_buf_heap_new(loop, n);
+
+    if (b)
+        memcpy(b->data, p, n);
+    return b;
+}
+
+int ur_conn_adopt_handoff(struct ur_loop *loop, struct ur_handoff *h,
+                          const struct ur_conn_ops *ops, void *ud, struct ur_conn **out)
+{
+    struct ur_buf *pre = NULL, *raw = NULL;
+    struct ur_conn *c;
+
+    *out = NULL;
+    if ((h->pre_n && !(pre = buf_copy(loop, h->pre, h->pre_n))) ||
+        (h->raw_n && !(raw = buf_copy(loop, h->raw, h->raw_n))) ||
+        !(c = conn_new(loop, h->fd, ops, ud))) {
+        ur_buf_unref(pre);
+        ur_buf_unref(raw);
+        ur_handoff_free(h);
+        return -ENOMEM;
+    }
+    h->fd = -1;
+    c->flags |= CF_OPEN;
+    set_nodelay(c->fd);
+    if (pre) {
+        stash_push(c, pre, pre->data, h->pre_n, 0);
+        if (c->st_tail)
+            c->st_tail->plain = 1;
+        ur_buf_unref(pre);
+    }
+    if (raw) {
+        stash_push(c, raw, raw->data, h->raw_n, 0);
+        ur_buf_unref(raw);
+    }
+    if (h->eof)
+        c->flags |= CF_EOF;
+    if (h->tls) {
+        ur_tls_conn_give(c, h->tls);
+        h->tls = NULL;
+        if (ur_tls_ready(c))
+            c->flags |= CF_OPEN_PENDING | CF_TLS_PUMP;
+    } else {
+        c->flags |= CF_OPEN_PENDING;
+    }
+    ur_handoff_free(h);
+    ur_conn_defer(c);
+    *out = c;
+    return 0;
 }
 
 /* ---- receive ---- */
@@ -319,6 +465,7 @@ static void stash_push(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, 
     st->buf = ur_buf_ref(buf);
     st->p = p;
     st->n = n;
+    st->plain = 0;
     if (front) {
         st->next = c->st_head;
         c->st_head = st;
@@ -355,7 +502,8 @@ static void drain_stash(struct ur_conn *c)
         c->st_head = st->next;
         if (!c->st_head)
             c->st_tail = NULL;
-        used = deliver(c, st->buf, st->p, st->n);
+        used = st->plain ? ur_conn_deliver_plain(c, st->buf, st->p, st->n)
+                         : deliver(c, st->buf, st->p, st->n);
         if (used < st->n && !(c->flags & CF_CLOSING))
             stash_push(c, st->buf, st->p + used, st->n - used, 1);
         ur_buf_unref(st->buf);
@@ -456,7 +604,7 @@ void ur_conn_cqe(struct ur_loop *loop, enum ur_tag tag, void *ptr, const struct 
     default:
         break;
     }
-    if (c && (c->flags & CF_CLOSING) && c->inflight == 0)
+    if (c && (c->flags & (CF_CLOSING | CF_DETACHING)) && c->inflight == 0)
         ur_conn_defer(c);
 }
 
@@ -466,6 +614,12 @@ static void conn_service(struct ur_conn *c)
 {
     if (c->flags & CF_CLOSING) {
         if (c->inflight == 0)
+            conn_finalize(c);
+        return;
+    }
+    if (c->flags & CF_DETACHING) {
+        ur_conn_flush(c);
+        if (detach_ready(c))
             conn_finalize(c);
         return;
     }
@@ -530,7 +684,7 @@ void ur_conns_free(struct ur_loop *loop)
             s->done = NULL;
             ur_seg_finish(c, s, -ECANCELED);
         }
-        c->flags |= CF_OPEN_NOTIFIED;
+        c->flags |= CF_OPEN_NOTIFIED | CF_CLOSING; /* no handoff either */
         c->flags &= ~CF_STARVED;
         c->inflight = 0;
         conn_finalize(c);

@@ -125,6 +125,36 @@ int ur_conn_read_paused(const struct ur_conn *c);
 int ur_conn_link_producer(struct ur_conn *sink, struct ur_conn *producer);
 void ur_conn_unlink_producer(struct ur_conn *sink, struct ur_conn *producer);
 
+/*
+ * Handing a connection to another loop (the core that owns its session).
+ *
+ * ur_conn_detach() stops reading (the recv is cancelled; the socket is not
+ * shut down), lets the queued sends go out, and once no op of the conn is
+ * in flight calls fn(c, h, arg) -- instead of on_close -- with a handoff
+ * holding the socket, its TLS state (keys, sequence numbers, records
+ * wolfSSL has buffered) and every byte received but not yet delivered.
+ * pre (may be NULL) is application data the caller was already given and
+ * wants the next owner to get again first; it is copied. The conn is freed
+ * when fn returns. If the connection fails first, on_close(c, err) is
+ * called as usual and fn never is. -EBUSY while TLS application data waits
+ * for the handshake, -EPIPE when closing, -ENOMEM.
+ *
+ * ur_conn_adopt_handoff() wraps a handoff on loop (any thread: the
+ * handoff is plain memory, post it with ur_loop_post): on_open follows as
+ * for ur_conn_adopt() (after the handshake, if it was not finished), then
+ * on_data with pre and the unread bytes, in stream order. It takes
+ * ownership of h, even on error. ur_handoff_free() closes a handoff that
+ * will not be adopted.
+ */
+struct ur_handoff;
+typedef void (*ur_detach_fn)(struct ur_conn *c, struct ur_handoff *h, void *arg);
+int ur_conn_detach(struct ur_conn *c, const void *pre, size_t pre_n, ur_detach_fn fn,
+                   void *arg);
+int ur_conn_adopt_handoff(struct ur_loop *loop, struct ur_handoff *h,
+                          const struct ur_conn_ops *ops, void *ud, struct ur_conn **out);
+void ur_handoff_free(struct ur_handoff *h);
+int ur_handoff_fd(const struct ur_handoff *h);
+
 /* Closes now: cancels in-flight ops, fails queued sends with -ECANCELED,
  * then on_close(c, 0). Idempotent. */
 void ur_conn_close(struct ur_conn *c);

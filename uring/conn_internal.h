@@ -33,6 +33,19 @@ struct ur_stash {           /* received while paused, delivered on resume */
     struct ur_buf *buf;
     const uint8_t *p;
     size_t n;
+    uint8_t plain;          /* application bytes: not through TLS */
+};
+
+struct ur_handoff {         /* ur_conn_detach -> ur_conn_adopt_handoff */
+    int fd;
+    int eof;                /* the peer had finished sending */
+    struct ur_tls_conn *tls;
+    uint8_t *pre;           /* application bytes to deliver first */
+    size_t pre_n;
+    uint8_t *raw;           /* received, not yet delivered (ciphertext for TLS) */
+    size_t raw_n;
+    ur_detach_fn fn;
+    void *arg;
 };
 
 struct ur_link {            /* producer -> sink backpressure link */
@@ -58,6 +71,7 @@ enum ur_conn_flag {
     CF_CONNECTING = 1u << 12,
     CF_EOF = 1u << 13,          /* peer finished sending; close once what was
                                    received has been delivered */
+    CF_DETACHING = 1u << 14,    /* ur_conn_detach(): hand off once idle */
 };
 
 struct ur_tls_conn;
@@ -89,6 +103,7 @@ struct ur_conn {
     struct __kernel_timespec connect_ts;
 
     struct ur_tls_conn *tls;
+    struct ur_handoff *handoff;       /* being detached */
     struct ur_seg *tls_last;          /* last ciphertext seg appended */
     struct ur_conn_stats stats;
 };
@@ -118,5 +133,9 @@ size_t ur_tls_input(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, siz
 void ur_tls_send(struct ur_conn *c, struct ur_seg *s);
 void ur_tls_shutdown(struct ur_conn *c);   /* queue close_notify */
 int ur_tls_ready(const struct ur_conn *c);
+/* Moving TLS state between conns (ur_conn_detach / ur_conn_adopt_handoff). */
+struct ur_tls_conn *ur_tls_conn_take(struct ur_conn *c);
+void ur_tls_conn_give(struct ur_conn *c, struct ur_tls_conn *t);
+void ur_tls_conn_destroy(struct ur_tls_conn *t);
 
 #endif

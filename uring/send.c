@@ -228,6 +228,8 @@ out:
             ur_conn_defer(c);
     } else {
         ur_conn_flush(c);
+        if (c->flags & CF_DETACHING)
+            ur_conn_defer(c); /* ready to hand off? */
     }
 }
 

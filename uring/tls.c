@@ -194,14 +194,41 @@ int ur_tls_conn_new(struct ur_conn *c, struct ur_tls_ctx *ctx, const char *serve
     return 0;
 }
 
-void ur_tls_conn_free(struct ur_conn *c)
+void ur_tls_conn_destroy(struct ur_tls_conn *t)
 {
-    struct ur_tls_conn *t = c->tls;
-
+    if (!t)
+        return;
     wolfSSL_free(t->ssl);
     ur_buf_unref(t->pbuf);
     free(t);
+}
+
+void ur_tls_conn_free(struct ur_conn *c)
+{
+    ur_tls_conn_destroy(c->tls);
     c->tls = NULL;
+}
+
+/* The plaintext buffer belongs to this loop: it stays behind. */
+struct ur_tls_conn *ur_tls_conn_take(struct ur_conn *c)
+{
+    struct ur_tls_conn *t = c->tls;
+
+    c->tls = NULL;
+    if (!t)
+        return NULL;
+    ur_buf_unref(t->pbuf);
+    t->pbuf = NULL;
+    wolfSSL_SetIOReadCtx(t->ssl, NULL);
+    wolfSSL_SetIOWriteCtx(t->ssl, NULL);
+    return t;
+}
+
+void ur_tls_conn_give(struct ur_conn *c, struct ur_tls_conn *t)
+{
+    c->tls = t;
+    wolfSSL_SetIOReadCtx(t->ssl, c);
+    wolfSSL_SetIOWriteCtx(t->ssl, c);
 }
 
 int ur_tls_ready(const struct ur_conn *c) { return c->tls && c->tls->hs_done; }
