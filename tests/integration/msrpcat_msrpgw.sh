@@ -22,7 +22,8 @@ check '[[ $u1 == msrp://127.0.0.1:$GW_PORT/* ]]' "path starts with the relay's U
 check '[[ $u2 == msrp://127.0.0.1:*/*\;tcp && -z ${rest:-} ]]' "then the receiver's URI"
 timeout 30 "$CAT" send "$D/f" --to-path "$(cat "$D/p")" --chunk-size 1000000 --success-report \
     >"$D/s.out" 2>"$D/s.err"
-check '[ $? = 0 ]' "send through msrpgw: $(cat "$D/s.err")"
+rc=$? # the message's $(...) would reset $? before check's eval sees it
+check "[ $rc = 0 ]" "send through msrpgw: $(cat "$D/s.err")"
 wait "$RP"
 check '[ $? = 0 ]' "recv through msrpgw"
 check 'cmp -s "$D/f" "$D/r"' "file intact through msrpgw"
