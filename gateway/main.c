@@ -439,10 +439,12 @@ int main(int argc, char **argv)
     gw_log(GW_LOG_INFO, NULL, NULL,
            "stopped: %llu connections, %llu AUTH ok, %llu AUTH failures, %llu chunks forwarded, "
            "%llu body bytes, %llu connections steered to their session's core, "
+           "%llu chunks over a loopback hop to another core, "
            "%llu chunks waited for a busy next hop, %llu stalls",
            (unsigned long long)st.conns_accepted, (unsigned long long)st.auth_ok,
            (unsigned long long)st.auth_failures, (unsigned long long)st.frames_forwarded,
            (unsigned long long)st.body_bytes, (unsigned long long)st.handovers,
+           (unsigned long long)st.core_hops,
            (unsigned long long)st.slot_waits, (unsigned long long)st.stalls);
     struct ur_tls_ctx *last_srv, *last_cli;
     gw_relay_set_tls(d.relay, NULL, NULL, &last_srv, &last_cli);

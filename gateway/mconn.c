@@ -365,6 +365,25 @@ int gw_mconn_adopt(struct ur_loop *loop, int fd, struct ur_tls_ctx *tls,
     return 0;
 }
 
+int gw_mconn_adopt_handoff(struct ur_loop *loop, struct ur_handoff *h,
+                           const struct msrp_limits *lim, const struct gw_mconn_ops *ops,
+                           void *ud, struct gw_mconn **out)
+{
+    struct gw_mconn *m = mconn_new(lim, ops, ud);
+    if (!m) {
+        ur_handoff_free(h);
+        return -ENOMEM;
+    }
+    int rc = ur_conn_adopt_handoff(loop, h, &mconn_conn_ops, m, &m->conn);
+    if (rc < 0) {
+        mconn_free(m);
+        return rc;
+    }
+    mconn_fill_peer(m);
+    *out = m;
+    return 0;
+}
+
 int gw_mconn_connect(struct ur_loop *loop, const char *host, uint16_t port,
                      unsigned timeout_ms, struct ur_tls_ctx *tls, const char *server_name,
                      const struct msrp_limits *lim, const struct gw_mconn_ops *ops, void *ud,

@@ -66,6 +66,14 @@ int gw_mconn_adopt(struct ur_loop *loop, int fd, struct ur_tls_ctx *tls,
                    const struct msrp_limits *lim, const struct gw_mconn_ops *ops, void *ud,
                    struct gw_mconn **out);
 
+/* Wraps a connection handed over from another loop (see ur_conn_detach in
+ * uring/conn.h): its replayed and unread bytes are parsed first. Takes
+ * ownership of h, even on error. */
+struct ur_handoff;
+int gw_mconn_adopt_handoff(struct ur_loop *loop, struct ur_handoff *h,
+                           const struct msrp_limits *lim, const struct gw_mconn_ops *ops,
+                           void *ud, struct gw_mconn **out);
+
 /* Connects to host:port (numeric host); result through on_open. Sends may
  * be queued at once. */
 int gw_mconn_connect(struct ur_loop *loop, const char *host, uint16_t port,

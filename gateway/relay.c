@@ -126,8 +126,112 @@ int relay_bind_session(struct rconn *rc, const struct msrp_uri *client)
     return 0;
 }
 
+static void via_free(struct rvia *v)
+{
+    struct rconn *rc = v->rc;
+    struct gw_relay_core *core = rc->core;
+    rtable_del(&core->via_sessions, &v->sess_node);
+    rtable_del(&core->via_clients, &v->client_node);
+    if (v->prev)
+        v->prev->next = v->next;
+    else
+        rc->vias = v->next;
+    if (v->next)
+        v->next->prev = v->prev;
+    rc->n_vias--;
+    RSTAT_SUB(core, sessions, 1);
+    MET_SUB(core, sessions_current, 1);
+    free(v->ckey);
+    free(v);
+}
+
+static void via_to_front(struct rvia *v)
+{
+    struct rconn *rc = v->rc;
+    if (rc->vias == v)
+        return;
+    v->prev->next = v->next;
+    if (v->next)
+        v->next->prev = v->prev;
+    v->prev = NULL;
+    v->next = rc->vias;
+    rc->vias->prev = v;
+    rc->vias = v;
+}
+
+const char *relay_via_get(struct rconn *rc, const struct msrp_uri *client)
+{
+    struct gw_relay_core *core = rc->core;
+    /* Looked up per chunk: the key is built on the stack when it fits. */
+    char sbuf[512];
+    int pn = snprintf(sbuf, 32, "%p|", (void *)rc);
+    size_t kn = (size_t)pn + client->raw.n;
+    char *key = kn < sizeof(sbuf) ? sbuf : malloc(kn + 1);
+    if (!key)
+        return NULL;
+    if (key != sbuf)
+        memcpy(key, sbuf, (size_t)pn);
+    memcpy(key + pn, client->raw.p, client->raw.n);
+    key[kn] = '\0';
+    struct rnode *n = rtable_get(&core->via_clients, key, kn);
+    if (n) {
+        if (key != sbuf)
+            free(key);
+        struct rvia *v = RCONTAINER(n, struct rvia, client_node);
+        via_to_front(v);
+        return v->sessid;
+    }
+    if (key == sbuf && !(key = strdup(sbuf)))
+        return NULL;
+    struct rvia *v = calloc(1, sizeof(*v));
+    if (!v || msrp_uri_parse(&v->client, key + pn, client->raw.n, 0) != 0 ||
+        relay_new_sessid(core, v->sessid) < 0) {
+        free(v);
+        free(key);
+        return NULL;
+    }
+    if (rc->n_vias >= RELAY_VIAS_MAX) {
+        struct rvia *old = rc->vias;
+        while (old->next)
+            old = old->next;
+        RLOG(UR_LOG_INFO, rc, "dropping the least recently used of %u senders (sess %s)",
+             (unsigned)rc->n_vias, old->sessid);
+        via_free(old);
+    }
+    v->rc = rc;
+    v->ckey = key;
+    v->ckey_n = kn;
+    v->sess_node.key = v->sessid;
+    v->sess_node.klen = GW_RELAY_SESSID_LEN;
+    v->client_node.key = v->ckey;
+    v->client_node.klen = kn;
+    if (rtable_put(&core->via_sessions, &v->sess_node) < 0) {
+        free(v);
+        free(key);
+        return NULL;
+    }
+    if (rtable_put(&core->via_clients, &v->client_node) < 0) {
+        rtable_del(&core->via_sessions, &v->sess_node);
+        free(v);
+        free(key);
+        return NULL;
+    }
+    v->next = rc->vias;
+    if (v->next)
+        v->next->prev = v;
+    rc->vias = v;
+    rc->n_vias++;
+    RSTAT_ADD(core, sessions, 1);
+    MET(core, sessions_current);
+    RLOG(UR_LOG_DEBUG, rc, "sender %.*s on this connection: sess %s", (int)client->raw.n,
+         client->raw.p, v->sessid);
+    return v->sessid;
+}
+
 void relay_unbind_session(struct rconn *rc)
 {
+    while (rc->vias)
+        via_free(rc->vias);
     if (!rc->reserved)
         return;
     rtable_del(&rc->core->sessions, &rc->sess_node);
@@ -230,23 +334,44 @@ static void on_accept(struct ur_listener *l, int fd, void *ud)
     relay_steer(core, fd, lc->tls);
 }
 
-void relay_adopt(struct gw_relay_core *core, int fd, bool tls)
+/* A new inbound rconn, or NULL when this core takes no more (counted). */
+static struct rconn *inbound_new(struct gw_relay_core *core, bool tls)
 {
     const struct gw_relay_config *cfg = &core->r->cfg;
     if (core->draining || (cfg->max_connections && core->nconns >= cfg->max_connections)) {
         if (!core->draining)
             MET(core, drops[GW_DROP_CONN_LIMIT]);
-        close(fd);
-        return;
+        return NULL;
     }
-    struct rconn *rc = rconn_new(core, tls, false);
+    return rconn_new(core, tls, false);
+}
+
+void relay_adopt(struct gw_relay_core *core, int fd, bool tls)
+{
+    struct rconn *rc = inbound_new(core, tls);
     if (!rc) {
         close(fd);
         return;
     }
     struct ur_tls_ctx *tls_ctx = tls ? atomic_load(&core->r->tls_server) : NULL;
-    int err = gw_mconn_adopt(core->loop, fd, tls_ctx, &cfg->limits,
+    int err = gw_mconn_adopt(core->loop, fd, tls_ctx, &core->r->cfg.limits,
                              &relay_ops, rc, &rc->m);
+    if (err < 0) {
+        rconn_unlist(rc);
+        free(rc);
+        gw_log(GW_LOG_WARN, NULL, NULL, "adopting a connection failed: %s", strerror(-err));
+    }
+}
+
+void relay_adopt_handoff(struct gw_relay_core *core, struct ur_handoff *h, bool tls)
+{
+    struct rconn *rc = inbound_new(core, tls);
+    if (!rc) {
+        ur_handoff_free(h);
+        return;
+    }
+    int err = gw_mconn_adopt_handoff(core->loop, h, &core->r->cfg.limits, &relay_ops, rc,
+                                     &rc->m);
     if (err < 0) {
         rconn_unlist(rc);
         free(rc);
@@ -271,8 +396,49 @@ static int authority_key(const struct msrp_uri *u, char *buf, size_t cap)
     return n;
 }
 
+/* relay_peer_get, with the TLS server name given apart from the host. */
+static int peer_get_named(struct gw_relay_core *core, const struct msrp_uri *u,
+                          const char *server_name, struct rconn **out, bool *is_new);
+
 int relay_peer_get(struct gw_relay_core *core, const struct msrp_uri *u, struct rconn **out,
                    bool *is_new)
+{
+    return peer_get_named(core, u, NULL, out, is_new);
+}
+
+/*
+ * A hop between two cores of this relay: u is our own URI naming another
+ * core's session (both endpoints AUTHed here, on different cores). The
+ * chunk goes over a loopback connection to our own listener -- plain if
+ * we have one (the bytes never leave this host), else TLS verified for
+ * uri_host -- whose first frame the listener steers to u's core, like any
+ * sender's. Shared per target core like every outgoing connection.
+ */
+static int self_hop_get(struct gw_relay_core *core, const struct msrp_uri *u, struct rconn **out)
+{
+    const struct gw_relay *r = core->r;
+    const struct gw_relay_listen *l = NULL;
+    for (unsigned i = 0; i < r->cfg.n_listen; i++)
+        if (!l || (l->tls && !r->cfg.listen[i].tls))
+            l = &r->cfg.listen[i];
+    if (!l)
+        return -ENOENT;
+    const char *host = l->host;
+    if (!strcmp(host, "0.0.0.0") || !*host)
+        host = "127.0.0.1";
+    else if (!strcmp(host, "::"))
+        host = "::1";
+    struct msrp_uri v = *u;
+    v.scheme = l->tls ? MSRP_SCHEME_MSRPS : MSRP_SCHEME_MSRP;
+    v.host = msrp_slice(host, strlen(host));
+    v.has_port = true;
+    v.port = l->port;
+    bool may_open = true;
+    return peer_get_named(core, &v, r->cfg.uri_host, out, &may_open);
+}
+
+static int peer_get_named(struct gw_relay_core *core, const struct msrp_uri *u,
+                          const char *server_name, struct rconn **out, bool *is_new)
 {
     char key[RELAY_KEY_MAX];
     int kn = authority_key(u, key, sizeof(key));
@@ -306,8 +472,8 @@ int relay_peer_get(struct gw_relay_core *core, const struct msrp_uri *u, struct 
         return -ENOMEM;
     memcpy(rc->key, key, (size_t)kn + 1);
     int err = gw_mconn_connect(core->loop, host, msrp_uri_port(u), cfg->connect_timeout_ms,
-                               tls_ctx, host, &cfg->limits, &relay_ops, rc,
-                               &rc->m);
+                               tls_ctx, server_name ? server_name : host, &cfg->limits,
+                               &relay_ops, rc, &rc->m);
     if (err < 0) {
         rconn_unlist(rc);
         free(rc);
@@ -366,26 +532,44 @@ static int route(struct rconn *rc, const struct msrp_head *h)
      * puts its own reservation first (RFC 4976 section 7: its path starts
      * with its Use-Path); when the receiver AUTHed to us too, the
      * receiver's reservation follows. Both are ours: one hop, skipping
-     * every leading URI of ours. */
+     * every leading URI of ours -- unless the next reservation lives on
+     * another core: then a loopback hop to ourselves (self_hop_get). */
     struct rconn *down = NULL;
     unsigned skip = 0;
     while (skip + 1 < h->n_to_path && relay_is_self(core, &h->to_path[skip])) {
         struct msrp_slice sid = h->to_path[skip].session_id;
+        int owner = sid.n ? gw_relay_sessid_core(sid, core->r->ncores) : (int)core->idx;
+        if (owner >= 0 && (unsigned)owner != core->idx) {
+            /* A frame that already came from us (From-Path[0] is ours) and
+             * still is on the wrong core was not steered: no second hop. */
+            int err = relay_is_self(core, &h->from_path[0]) ? -ELOOP
+                                                           : self_hop_get(core, &h->to_path[skip], &down);
+            if (err < 0) {
+                RLOG(UR_LOG_WARN, rc, "no hop to core %d for session %.*s: %s", owner,
+                     (int)sid.n, sid.p, strerror(-err));
+                relay_respond(rc, h, 481, "No Such Session", NULL);
+                return GW_MCONN_CONTINUE;
+            }
+            RSTAT(core, core_hops);
+            break;
+        }
         skip++;
         if (sid.n == 0)
             continue;
-        int owner = gw_relay_sessid_core(sid, core->r->ncores);
-        if (owner >= 0 && (unsigned)owner != core->idx)
-            RLOG(UR_LOG_INFO, rc, "session %.*s lives on core %d", (int)sid.n, sid.p, owner);
-        struct rnode *n = owner == (int)core->idx ? rtable_get(&core->sessions, sid.p, sid.n)
-                                                   : NULL;
+        struct rnode *n = rtable_get(&core->sessions, sid.p, sid.n);
         struct rconn *owner_rc = n ? RCONTAINER(n, struct rconn, sess_node) : NULL;
+        const struct msrp_uri *client = owner_rc ? &owner_rc->client : NULL;
+        if (!n && (n = rtable_get(&core->via_sessions, sid.p, sid.n))) {
+            struct rvia *v = RCONTAINER(n, struct rvia, sess_node);
+            owner_rc = v->rc;
+            client = &v->client;
+        }
         if (owner_rc == rc && rc->authed)
             continue; /* the sender's own reservation: outbound through us */
-        /* RFC 4975 section 6.1: the next URI must be the reservation's
-         * client, or someone is guessing session ids. */
+        /* RFC 4975 section 6.1: the next URI must be the session's client,
+         * or someone is guessing session ids. */
         if (!owner_rc || owner_rc->closing || owner_rc == rc ||
-            !msrp_uri_equal(&h->to_path[skip], &owner_rc->client)) {
+            !msrp_uri_equal(&h->to_path[skip], client)) {
             relay_respond(rc, h, 481, "No Such Session", NULL);
             return GW_MCONN_CONTINUE;
         }
@@ -418,7 +602,15 @@ static int route(struct rconn *rc, const struct msrp_head *h)
         relay_respond(rc, h, 400, "Bad From-Path", NULL);
         return GW_MCONN_CONTINUE;
     }
-    int r = fwd_start(rc, h, skip, down);
+    /* A connection that is nobody's reservation may carry many senders
+     * (a previous relay shares its connection): each its own session. */
+    const char *up_sid = rc->sessid;
+    if (!rc->authed && !msrp_uri_equal(&h->from_path[0], &rc->client) &&
+        !(up_sid = relay_via_get(rc, &h->from_path[0]))) {
+        relay_respond(rc, h, 400, "Bad From-Path", NULL);
+        return GW_MCONN_CONTINUE;
+    }
+    int r = fwd_start(rc, h, skip, down, up_sid);
     if (r < 0) {
         relay_respond(rc, h, 400, "Cannot Forward", NULL);
         return GW_MCONN_CONTINUE;
@@ -600,7 +792,10 @@ int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
     core->met = r->cfg.metrics ? &r->cfg.metrics[idx] : NULL;
     core->idx = idx;
     if (rtable_init(&core->sessions, 1024) < 0 || rtable_init(&core->pieces, 1024) < 0 ||
-        rtable_init(&core->peers, 64) < 0) {
+        rtable_init(&core->peers, 64) < 0 || rtable_init(&core->via_sessions, 64) < 0 ||
+        rtable_init(&core->via_clients, 64) < 0) {
+        rtable_free(&core->via_sessions);
+        rtable_free(&core->via_clients);
         rtable_free(&core->sessions);
         rtable_free(&core->pieces);
         free(core);
@@ -629,6 +824,8 @@ int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
             rtable_free(&core->sessions);
             rtable_free(&core->pieces);
             rtable_free(&core->peers);
+            rtable_free(&core->via_sessions);
+            rtable_free(&core->via_clients);
             free(core);
             return err;
         }
@@ -655,9 +852,13 @@ void gw_relay_core_fini(struct ur_loop *loop, unsigned idx, void *ud)
     while (core->conns) {
         struct rconn *rc = core->conns;
         rconn_unlist(rc);
+        while (rc->vias)
+            via_free(rc->vias);
         free(rc->client_uri);
         free(rc);
     }
+    rtable_free(&core->via_sessions);
+    rtable_free(&core->via_clients);
     rtable_free(&core->sessions);
     rtable_free(&core->pieces);
     rtable_free(&core->peers);

@@ -39,13 +39,17 @@
  * accepted connection is wrapped, the accepting core peeks (MSG_PEEK, so
  * nothing is consumed) at its first frame; a SEND/REPORT for another
  * core's session makes it post the bare fd to that core, which adopts it
- * (relay_steer.c). Both legs of a session then live on one core, and no
- * received byte ever crosses cores. Limits: TLS connections cannot be
- * peeked and stay on their accepting core; later frames of a connection
- * are not re-steered, so one connection serves the sessions of one core
- * (outgoing connections are keyed per next-hop authority and first session
- * id character to match). Connections whose first frame has not arrived
- * after 2 s stay where they are.
+ * (relay_steer.c). A TLS connection is wrapped first: after the handshake
+ * the first frame's head is read as plaintext, then the connection is
+ * detached (socket, wolfSSL state, unread bytes) and adopted by the owner
+ * with those bytes replayed. Both legs of a session then live on one
+ * core. Later frames of a connection are not re-steered, so one
+ * connection serves the sessions of one core (outgoing connections are
+ * keyed per next-hop authority and first session id character to match);
+ * a frame for another core's session -- both endpoints AUTHed here, on
+ * different cores -- goes over a loopback connection to our own listener,
+ * which steers it like any sender's. Connections whose first frame has not
+ * arrived after 2 s stay where they are.
  *
  * Flow control and memory: per connection at most conn_mem_ceiling queued
  * bytes (then the sender is stalled), at most one receive buffer held per
@@ -129,7 +133,8 @@ struct gw_relay_config {
     X(stalls, "senders stalled by a busy or full next hop")                 \
     X(slot_waits, "chunks that waited for another chunk's frame slot")      \
     X(slot_yields, "split chunks that let waiters go first between pieces") \
-    X(handovers, "connections handed over to another core")
+    X(handovers, "connections handed over to another core")                \
+    X(core_hops, "chunks sent to another core's session over a loopback hop")
 
 struct gw_relay_stats {
 #define GW_RELAY_STAT_FIELD(name, help) uint64_t name;

@@ -415,7 +415,8 @@ static int copy_texts(struct chunk *c, const struct msrp_head *h, struct msrp_sl
     return 0;
 }
 
-int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down)
+int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down,
+              const char *up_sessid)
 {
     struct gw_relay_core *core = up->core;
     const struct gw_relay_config *cfg = &core->r->cfg;
@@ -431,7 +432,7 @@ int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct
     c->otid_n = h->tid.n < sizeof(c->otid) ? h->tid.n : sizeof(c->otid);
     memcpy(c->otid, h->tid.p, c->otid_n);
     char self[512];
-    int sn = relay_self_uri(core, down->tls, up->sessid, self, sizeof(self));
+    int sn = relay_self_uri(core, down->tls, up_sessid, self, sizeof(self));
     if (sn < 0 || copy_texts(c, h, msrp_slice(self, (size_t)sn)) < 0) {
         free(c);
         return -ENOMEM;

@@ -61,8 +61,14 @@ void rtable_del(struct rtable *t, struct rnode *n);
 
 struct gw_relay_core;
 struct steer;
+struct tsteer;
 struct chunk;
 struct piece;
+struct rvia;
+
+/* Sessions one connection carries for senders other than its own client
+ * (a previous relay's shared connection), least recently used dropped. */
+#define RELAY_VIAS_MAX 4096
 
 struct rconn {
     struct gw_mconn *m;
@@ -85,6 +91,11 @@ struct rconn {
     struct rnode sess_node;
     char *client_uri;           /* malloc'd text */
     struct msrp_uri client;     /* parsed from client_uri */
+    /* Further senders on an unauthenticated connection: each gets its own
+     * session id, so reverse traffic reaches the right one (rvia). Most
+     * recently used first. */
+    struct rvia *vias;
+    uint32_t n_vias;
     char user[GW_USER_NAME_CAP];
 
     /* Digest replay check: highest nc accepted for the nonce. */
@@ -113,6 +124,20 @@ struct rconn {
     struct ur_timer kick;       /* deferred resume of this conn */
     struct ur_timer idle;
     uint64_t last_use_ns;
+};
+
+/* A sender reached through a connection whose session belongs to another
+ * sender (relay.c: relay_via_get). Lives until its connection closes or
+ * RELAY_VIAS_MAX newer ones push it out. */
+struct rvia {
+    struct rnode sess_node;     /* core->via_sessions, by sessid */
+    struct rnode client_node;   /* core->via_clients, by ckey */
+    struct rconn *rc;
+    struct rvia *prev, *next;   /* rc->vias */
+    char sessid[GW_RELAY_SESSID_LEN + 1];
+    char *ckey;                 /* malloc: "<rc>|" + client URI text */
+    size_t ckey_n;
+    struct msrp_uri client;     /* parsed from ckey's URI part */
 };
 
 struct chunk {
@@ -205,6 +230,8 @@ struct gw_relay_core {
     unsigned nls;
     struct msrp_tid_gen tids;
     struct rtable sessions;     /* sessid -> rconn */
+    struct rtable via_sessions; /* sessid -> rvia */
+    struct rtable via_clients;  /* "<rc>|client" -> rvia */
     struct rtable pieces;       /* tid -> piece */
     struct rtable peers;        /* authority -> outgoing rconn */
     struct rconn *conns;
@@ -217,6 +244,7 @@ struct gw_relay_core {
     char *peek_scratch;
     uint32_t steering;
     struct steer *steer_list;   /* fds being peeked at */
+    struct tsteer *tsteer_list; /* TLS connections collecting a first head */
     struct gw_relay_stats_a stats;
 };
 
@@ -250,12 +278,15 @@ size_t relay_fmt_range(char out[RELAY_RANGE_MAX], const struct msrp_byte_range *
 void rconn_kick(struct rconn *rc);     /* resume rc's reading soon */
 /* Wraps an accepted fd on core (takes ownership). */
 void relay_adopt(struct gw_relay_core *core, int fd, bool tls);
+/* Wraps a connection detached on another core (takes ownership). */
+struct ur_handoff;
+void relay_adopt_handoff(struct gw_relay_core *core, struct ur_handoff *h, bool tls);
 
 /* --- relay_steer.c -------------------------------------------------------- */
 
 /* Adopts fd on the core owning its first frame's session (see there). */
 void relay_steer(struct gw_relay_core *core, int fd, bool tls);
-/* Closes the fds still being peeked at (shutdown). */
+/* Closes the connections still being steered (shutdown). */
 void relay_steer_abort_all(struct gw_relay_core *core);
 int relay_new_sessid(struct gw_relay_core *core, char out[GW_RELAY_SESSID_LEN + 1]);
 int relay_new_tid(struct gw_relay_core *core, char out[RELAY_TID_LEN]);
@@ -266,7 +297,10 @@ int relay_self_uri(const struct gw_relay_core *core, bool tls, const char *sessi
 bool relay_is_self(const struct gw_relay_core *core, const struct msrp_uri *u);
 /* Gives rc a session id (and registers it) if it has none yet. */
 int relay_bind_session(struct rconn *rc, const struct msrp_uri *client);
-void relay_unbind_session(struct rconn *rc);
+void relay_unbind_session(struct rconn *rc); /* and its vias */
+/* The session id for a frame from client on rc, which is not rc's own
+ * client: found or made (rvia). NULL on -ENOMEM / a bad URI. */
+const char *relay_via_get(struct rconn *rc, const struct msrp_uri *client);
 /* Outgoing connection to u's authority, reused or new. */
 int relay_peer_get(struct gw_relay_core *core, const struct msrp_uri *u, struct rconn **out,
                    bool *is_new);
@@ -280,7 +314,9 @@ void relay_auth(struct rconn *rc, const struct msrp_head *h);
 /* --- relay_fwd.c ---------------------------------------------------------- */
 
 /* on_head for a SEND/REPORT to forward to down. */
-int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down);
+/* up_sessid: the session id our From-Path URI carries for this sender. */
+int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down,
+              const char *up_sessid);
 int fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf);
 int fwd_end(struct rconn *up, char flag);
 /* A response frame arrived on rc. */

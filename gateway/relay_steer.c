@@ -1,27 +1,30 @@
 /*
  * relay_steer.c: puts each accepted connection on the core that owns the
- * session its first frame is for, before anything of it is read.
+ * session its first frame is for.
  *
  * SO_REUSEPORT spreads connections over cores at random, but the session a
  * sender wants lives on the core where its receiver AUTHed (the first
- * character of the session id says which). Moving a connection once it is
- * wrapped in a ur_conn would mean taking back bytes already received and
- * receives already in flight, so the relay decides before wrapping: it
- * peeks (MSG_PEEK, nothing consumed) at the first frame's header section,
- * parses it with a throwaway parser, and posts the bare fd to the owner
- * core, which adopts it as if it had accepted it. The bytes are still in
- * the kernel's socket buffer, so nothing is lost or copied.
+ * character of the session id says which). The first frame's header
+ * section decides: a SEND/REPORT whose To-Path starts with our URI goes to
+ * that session's core; anything else (AUTH, unparsable bytes, a head
+ * larger than max_header_bytes, nothing within steer_max_ms) stays where
+ * it was accepted. Later frames of a connection are not steered: a
+ * connection serves the sessions of one core (see relay_peer_get for how
+ * outgoing connections respect that).
  *
- * A frame that has not fully arrived is peeked again on a short timer
- * (1 ms, doubling to 16 ms) for at most steer_max_ms; after that, or for
- * anything that is not a SEND/REPORT to another core's session (AUTH,
- * unparsable bytes, a head larger than the peek buffer), the connection
- * stays where it was accepted. TLS connections cannot be peeked at (the
- * bytes are ciphertext): they stay on their accepting core, so a TLS
- * sender reaches only that core's sessions (it gets 481 otherwise).
- * Later frames of a connection are not steered: a connection serves the
- * sessions of one core (see relay_peer_get for how outgoing connections
- * respect that).
+ * Plain TCP is decided before the connection is wrapped: the relay peeks
+ * (MSG_PEEK, nothing consumed) at the first frame, on a short timer (1 ms,
+ * doubling to 16 ms) until its head is in, and posts the bare fd to the
+ * owner core, which adopts it as if it had accepted it. The bytes are
+ * still in the kernel's socket buffer: nothing is lost or copied.
+ *
+ * TLS bytes are ciphertext until the handshake is done, so a TLS
+ * connection is wrapped here first: the handshake runs on the accepting
+ * core and the plaintext of the first frame's head is collected (not
+ * parsed as MSRP yet). Once it decides, the connection is detached
+ * (ur_conn_detach: socket, wolfSSL state and every unread byte) and
+ * adopted by the owner core -- or by this one -- with the collected
+ * plaintext replayed in front, so the relay sees the stream from byte 0.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -30,6 +33,7 @@
 #include <unistd.h>
 
 #include "gateway/relay_internal.h"
+#include "uring/conn.h"
 #include "uring/loop.h"
 
 #define STEER_MAX_MS 2000
@@ -47,30 +51,37 @@ struct steer {
 struct steer_post {
     int fd;
     bool tls;
+    struct ur_handoff *h;       /* TLS: a detached connection, else NULL */
 };
 
-/* -1: undecided (need more bytes); else the core to adopt on. */
-static int steer_decide(struct gw_relay_core *core, int fd, bool *eof)
+/* A TLS connection whose first frame's head is being collected. */
+struct tsteer {
+    struct gw_relay_core *core;
+    struct tsteer *prev, *next; /* core->tsteer_list */
+    struct ur_conn *c;
+    char *buf;                  /* plaintext received so far */
+    size_t n;
+    bool detaching;
+    int owner;
+    struct ur_timer t;          /* steer_max_ms from accept */
+};
+
+/* The core that owns the first frame in p[0..n): -1 when its header
+ * section is not complete yet (and n < cap), else a core index. */
+static int decide_bytes(struct gw_relay_core *core, const char *p, size_t n, size_t cap)
 {
-    size_t cap = core->r->cfg.limits.max_header_bytes;
-    ssize_t n = recv(fd, core->peek_buf, cap, MSG_PEEK | MSG_DONTWAIT);
-    *eof = n == 0;
-    if (n < 0)
-        return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : (int)core->idx;
-    if (n == 0)
+    struct msrp_parser ps;
+    if (msrp_parser_init(&ps, &core->r->cfg.limits, core->peek_head, core->peek_scratch,
+                         core->r->cfg.limits.max_header_bytes) != 0)
         return (int)core->idx;
-    struct msrp_parser p;
-    if (msrp_parser_init(&p, &core->r->cfg.limits, core->peek_head, core->peek_scratch, cap) != 0)
-        return (int)core->idx;
-    const char *s = core->peek_buf;
-    size_t left = (size_t)n;
+    size_t left = n;
     for (;;) {
         struct msrp_event ev;
-        size_t used = msrp_parse(&p, s, left, &ev);
-        s += used;
+        size_t used = msrp_parse(&ps, p, left, &ev);
+        p += used;
         left -= used;
         if (ev.type == MSRP_EV_NONE)
-            return (size_t)n >= cap ? (int)core->idx : -1;
+            return n >= cap ? (int)core->idx : -1;
         if (ev.type == MSRP_EV_ERROR)
             return (int)core->idx;
         if (ev.type != MSRP_EV_HEADERS_END)
@@ -84,11 +95,29 @@ static int steer_decide(struct gw_relay_core *core, int fd, bool *eof)
     }
 }
 
+/* Plain: peeks at the socket. -1: undecided; else the core to adopt on. */
+static int steer_decide(struct gw_relay_core *core, int fd, bool *eof)
+{
+    size_t cap = core->r->cfg.limits.max_header_bytes;
+    ssize_t n = recv(fd, core->peek_buf, cap, MSG_PEEK | MSG_DONTWAIT);
+    *eof = n == 0;
+    if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : (int)core->idx;
+    if (n == 0)
+        return (int)core->idx;
+    return decide_bytes(core, core->peek_buf, (size_t)n, cap);
+}
+
+static void tsteer_free(struct tsteer *ts);
+
 static void adopt_cb(struct ur_loop *loop, void *arg)
 {
     struct steer_post *sp = arg;
     struct gw_relay_core *core = ur_loop_data(loop);
-    relay_adopt(core, sp->fd, sp->tls);
+    if (sp->h)
+        relay_adopt_handoff(core, sp->h, true);
+    else
+        relay_adopt(core, sp->fd, sp->tls);
     free(sp);
 }
 
@@ -99,7 +128,7 @@ static void steer_to(struct gw_relay_core *core, int fd, bool tls, int owner)
         relay_adopt(core, fd, tls);
         return;
     }
-    struct steer_post *sp = malloc(sizeof(*sp));
+    struct steer_post *sp = calloc(1, sizeof(*sp));
     if (sp) {
         sp->fd = fd;
         sp->tls = tls;
@@ -125,6 +154,12 @@ static void steer_unlist(struct steer *st)
 
 void relay_steer_abort_all(struct gw_relay_core *core)
 {
+    while (core->tsteer_list) {
+        struct tsteer *ts = core->tsteer_list;
+        ur_conn_set_data(ts->c, NULL); /* its on_close finds nothing to free */
+        ur_conn_close(ts->c);
+        tsteer_free(ts);
+    }
     while (core->steer_list) {
         struct steer *st = core->steer_list;
         ur_timer_cancel(core->loop, &st->t);
@@ -152,10 +187,136 @@ static void steer_retry(struct ur_timer *t, void *arg)
     free(st);
 }
 
+/* ---- TLS: collect the first head's plaintext, then detach ---- */
+
+static void tsteer_free(struct tsteer *ts)
+{
+    struct gw_relay_core *core = ts->core;
+    ur_timer_cancel(core->loop, &ts->t);
+    if (ts->prev)
+        ts->prev->next = ts->next;
+    else
+        core->tsteer_list = ts->next;
+    if (ts->next)
+        ts->next->prev = ts->prev;
+    core->steering--;
+    free(ts->buf);
+    free(ts);
+}
+
+static void tsteer_detached(struct ur_conn *c, struct ur_handoff *h, void *arg)
+{
+    (void)c;
+    struct tsteer *ts = arg;
+    struct gw_relay_core *core = ts->core;
+    int owner = ts->owner;
+    tsteer_free(ts);
+    if ((unsigned)owner == core->idx || !core->r->cores[owner]) {
+        relay_adopt_handoff(core, h, true);
+        return;
+    }
+    struct steer_post *sp = calloc(1, sizeof(*sp));
+    if (sp) {
+        sp->fd = -1;
+        sp->tls = true;
+        sp->h = h;
+    }
+    if (!sp || ur_loop_post(core->r->cores[owner]->loop, adopt_cb, sp) != 0) {
+        free(sp);
+        relay_adopt_handoff(core, h, true);
+        return;
+    }
+    RSTAT(core, handovers);
+}
+
+static void tsteer_go(struct tsteer *ts, int owner)
+{
+    if (ts->detaching)
+        return;
+    ts->detaching = true;
+    ts->owner = owner;
+    ur_timer_cancel(ts->core->loop, &ts->t);
+    int err = ur_conn_detach(ts->c, ts->buf, ts->n, tsteer_detached, ts);
+    if (err < 0) {
+        gw_log(GW_LOG_WARN, NULL, NULL, "steering a TLS connection failed: %s", strerror(-err));
+        ur_conn_close(ts->c);
+    }
+}
+
+static void tsteer_data(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_buf *buf)
+{
+    (void)buf;
+    struct tsteer *ts = ur_conn_data(c);
+    if (ts->detaching)
+        return; /* not reached: detaching stops delivery */
+    char *nb = realloc(ts->buf, ts->n + n);
+    if (!nb) {
+        ur_conn_close(c);
+        return;
+    }
+    memcpy(nb + ts->n, p, n);
+    ts->buf = nb;
+    ts->n += n;
+    int owner = decide_bytes(ts->core, ts->buf, ts->n, ts->core->r->cfg.limits.max_header_bytes);
+    if (owner >= 0)
+        tsteer_go(ts, owner);
+}
+
+static void tsteer_close(struct ur_conn *c, int err)
+{
+    struct tsteer *ts = ur_conn_data(c);
+    if (!ts)
+        return;
+    if (err)
+        gw_log(GW_LOG_DEBUG, NULL, NULL, "TLS connection closed before its first frame: %s",
+               strerror(-err));
+    tsteer_free(ts);
+}
+
+static const struct ur_conn_ops tsteer_ops = {.on_data = tsteer_data, .on_close = tsteer_close};
+
+/* Nothing decisive within steer_max_ms (handshake included): the
+ * connection stays here, the relay's own limits take over. */
+static void tsteer_timeout(struct ur_timer *t, void *arg)
+{
+    (void)t;
+    struct tsteer *ts = arg;
+    tsteer_go(ts, (int)ts->core->idx);
+}
+
+static void tsteer_start(struct gw_relay_core *core, int fd)
+{
+    struct ur_tls_ctx *tls_ctx = atomic_load(&core->r->tls_server);
+    struct tsteer *ts = calloc(1, sizeof(*ts));
+    if (!ts || !tls_ctx) {
+        free(ts);
+        relay_adopt(core, fd, true);
+        return;
+    }
+    ts->core = core;
+    int err = ur_conn_adopt(core->loop, fd, tls_ctx, &tsteer_ops, ts, &ts->c);
+    if (err < 0) {
+        free(ts);
+        gw_log(GW_LOG_WARN, NULL, NULL, "adopting a TLS connection failed: %s", strerror(-err));
+        return;
+    }
+    ur_timer_init(&ts->t, tsteer_timeout, ts);
+    ur_timer_arm(core->loop, &ts->t, STEER_MAX_MS, 0);
+    core->steering++;
+    ts->next = core->tsteer_list;
+    if (ts->next)
+        ts->next->prev = ts;
+    core->tsteer_list = ts;
+}
+
 void relay_steer(struct gw_relay_core *core, int fd, bool tls)
 {
-    if (tls || core->r->ncores == 1 || !core->peek_buf) {
+    if (core->r->ncores == 1 || !core->peek_buf) {
         relay_adopt(core, fd, tls);
+        return;
+    }
+    if (tls) {
+        tsteer_start(core, fd);
         return;
     }
     bool eof = false;

@@ -19,7 +19,7 @@ mkcert $IT_DIR one
 mkcert $IT_DIR two
 cp $IT_DIR/one.pem $IT_DIR/cert.pem
 cp $IT_DIR/one.key $IT_DIR/key.pem
-IT_THREADS=1 gw_start GW "tls_listen = 127.0.0.1:0
+IT_THREADS=2 gw_start GW "tls_listen = 127.0.0.1:0
 tls_cert = $IT_DIR/cert.pem
 tls_key = $IT_DIR/key.pem
 tls_ciphers = TLS13-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256"
