@@ -21,6 +21,15 @@ when what it saw matches what it was told to expect, 1 otherwise.
   many   --relay H:P --user U --password P --n N --size BYTES
          N receivers AUTH, N senders each send a random file to one of
          them (all in parallel); checks every sha256.
+  vias   --relay H:P --user U --password P --n N --cap C
+         One unauthenticated connection acting for N senders (N distinct
+         From-Paths, as a previous relay's shared connection does) sends
+         one SEND each to a receiver that AUTHed on a second connection.
+         Checks each gets its own relay session id, then sends reverse
+         SENDs from the receiver: to the primary sender and the newest
+         ones (200, delivered over the shared connection) and to the
+         oldest extra sender, which the relay dropped once it kept C
+         others (481).
 """
 
 import argparse
@@ -130,6 +139,85 @@ def cmd_frame(a):
     print(json.dumps({"code": r.code, "comment": r.comment, "to": r.header("To-Path"),
                       "from": r.header("From-Path")}))
     return 0 if a.expect is None or r.code == a.expect else 1
+
+
+def cmd_vias(a):
+    rx = connect(a)
+    rx_uri = rx.own_uri("r" + secrets.token_hex(6))
+    codes, last = do_auth(rx, a, rx_uri, a.user, a.password)
+    if codes[-1] != 200:
+        print(json.dumps({"auth": codes}))
+        return 1
+    use = last.header("Use-Path").split()[0]
+    tx = connect(a)
+    senders = ["msrp://127.0.0.1:9/s%05d;tcp" % i for i in range(a.n)]
+    got_from = []   # the From-Path the receiver saw for each sender
+    errors = []
+    for i, s in enumerate(senders):
+        tid = mp.new_tid()
+        tx.send(mp.build_request("SEND", tid, [
+            ("To-Path", "%s %s" % (use, rx_uri)), ("From-Path", s),
+            ("Message-ID", "m%d" % i), ("Byte-Range", "1-2/2"),
+            ("Content-Type", "text/plain")], b"hi"))
+        f = rx.recv_frame()
+        if f is None or not f.is_request():
+            errors.append("sender %d: receiver got %r" % (i, f))
+            break
+        got_from.append(f.header("From-Path").split())
+        rx.send(mp.build_response(f, 200, "OK", rx_uri))
+        r = tx.recv_frame()
+        if r is None or r.tid != tid or r.code != 200:
+            errors.append("sender %d: answer %r" % (i, r))
+            break
+    sids = [p[0] for p in got_from]
+    distinct = len(set(sids))
+
+    def reverse(k):
+        """The receiver SENDs back to sender k; (code, delivered)."""
+        tid = mp.new_tid()
+        # Our reservation first (we AUTHed), then the From-Path we saw:
+        # the relay's URI for sender k, then sender k.
+        to = " ".join([use] + got_from[k])
+        rx.send(mp.build_request("SEND", tid, [
+            ("To-Path", to), ("From-Path", rx_uri), ("Message-ID", "back%d" % k),
+            ("Byte-Range", "1-4/4"), ("Content-Type", "text/plain")], b"back"))
+        delivered = None
+
+        def answer(deadline):
+            while True:
+                f = rx.recv_frame(deadline)
+                if f is None or f.tid == tid:
+                    return f
+        # A refusal comes back at once; a delivery reaches tx first, and
+        # the relay answers rx only once tx has answered.
+        try:
+            f = answer(time.monotonic() + 0.5)
+        except TimeoutError:
+            g = tx.recv_frame(time.monotonic() + 5)
+            if g is not None:
+                delivered = g.header("To-Path").split()[-1]
+                tx.send(mp.build_response(g, 200, "OK", senders[k]))
+            f = answer(time.monotonic() + 5)
+        if f is None:
+            return None, delivered
+        return f.code, delivered
+
+    out = {"n": a.n, "distinct_sessions": distinct, "errors": errors}
+    checks = {"first": 0, "newest": a.n - 1, "oldest_extra": 1}
+    for name, k in checks.items():
+        if k < len(got_from):
+            code, to = reverse(k)
+            out[name] = {"code": code, "delivered_to": to}
+    ok = (not errors and distinct == a.n
+          and out["first"] == {"code": 200, "delivered_to": senders[0]}
+          and out["newest"] == {"code": 200, "delivered_to": senders[-1]})
+    if a.n - 1 > a.cap:
+        ok = ok and out["oldest_extra"]["code"] == 481
+    else:
+        ok = ok and out["oldest_extra"] == {"code": 200, "delivered_to": senders[1]}
+    out["ok"] = ok
+    print(json.dumps(out))
+    return 0 if ok else 1
 
 
 def cmd_silent(a):
@@ -432,7 +520,7 @@ def cmd_fifo(a):
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("auth", "frame", "silent", "send", "many", "fifo", "slow"):
+    for name in ("auth", "frame", "silent", "send", "many", "fifo", "slow", "vias"):
         s = sub.add_parser(name)
         s.add_argument("--relay", required=True)
         s.add_argument("--user")
@@ -463,12 +551,15 @@ def main():
             s.add_argument("--pause", type=float, default=0.005)
         if name == "fifo":
             s.add_argument("--split", action="store_true")
+        if name == "vias":
+            s.add_argument("--n", type=int, default=10)
+            s.add_argument("--cap", type=int, default=4096)
         if name == "many":
             s.add_argument("--n", type=int, default=10)
             s.add_argument("--size", type=int, default=4096)
     a = p.parse_args()
     return {"auth": cmd_auth, "frame": cmd_frame, "silent": cmd_silent, "send": cmd_send,
-            "many": cmd_many, "fifo": cmd_fifo, "slow": cmd_slow}[a.cmd](a)
+            "many": cmd_many, "fifo": cmd_fifo, "slow": cmd_slow, "vias": cmd_vias}[a.cmd](a)
 
 
 if __name__ == "__main__":
