@@ -74,6 +74,55 @@ static void run_bounded(struct ur_loop *loop, unsigned limit_ms)
     cr_assert_eq(fired, 0, "test did not finish within %u ms", limit_ms);
 }
 
+/* ---- a random byte stream sent in random-sized writes and checked as
+ * it comes back (echo, handoff) ---- */
+
+struct stream {
+    const uint8_t *src;
+    size_t total, queued, received;
+    size_t big, small;   /* a write is 1..big bytes one time in four, else 1..small */
+    size_t window;       /* queue more while fewer bytes are pending */
+};
+
+static void stream_fill(struct ur_conn *c, struct stream *st);
+
+static void stream_sent(struct ur_conn *c, void *arg, int err)
+{
+    if (err == 0)
+        stream_fill(c, arg);
+}
+
+static void stream_fill(struct ur_conn *c, struct stream *st)
+{
+    while (st->queued < st->total && ur_conn_pending(c) < st->window) {
+        size_t n = 1 + rng() % (rng() % 4 == 0 ? st->big : st->small);
+        if (n > st->total - st->queued)
+            n = st->total - st->queued;
+        cr_assert_eq(ur_conn_send(c, st->src + st->queued, n, NULL, stream_sent, st), 0);
+        st->queued += n;
+    }
+}
+
+/* Checks n echoed bytes against the source; 1 once all have come back. */
+static int stream_check(struct stream *st, const uint8_t *p, size_t n)
+{
+    cr_assert_leq(st->received + n, st->total);
+    cr_assert_eq(memcmp(p, st->src + st->received, n), 0, "echo differs at %zu", st->received);
+    st->received += n;
+    return st->received == st->total;
+}
+
+/* Echoes p back (zero copy: the queue keeps buf) and pauses reading at the
+ * ceiling: on_drain follows only a crossing of it. The send's result. */
+static int echo_back(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_buf *buf)
+{
+    int rc = ur_conn_send(c, p, n, buf, NULL, NULL);
+    if (ur_conn_pending(c) >= ur_loop_config(ur_conn_loop(c))->conn_mem_ceiling &&
+        !ur_conn_read_paused(c))
+        ur_conn_pause_read(c);
+    return rc;
+}
+
 /* ---- echo ---- */
 
 struct echo {
@@ -81,8 +130,7 @@ struct echo {
     struct ur_tls_ctx *srv_tls, *cli_tls;
     const char *sni;
     struct ur_conn *server, *client;
-    const uint8_t *src;
-    size_t total, queued, received;
+    struct stream out;
     wc_Sha256 rx;
     int opened, server_closed, client_closed, client_open_err;
     char cli_cipher[64], srv_cipher[64]; /* TLS suite each side saw; "" if none */
@@ -100,12 +148,7 @@ static void echo_srv_data(struct ur_conn *c, const uint8_t *p, size_t n, struct 
     struct echo *e = ur_conn_data(c);
 
     note_cipher(e->srv_cipher, sizeof(e->srv_cipher), c);
-    /* Zero-copy echo: the queue keeps buf referenced until sent. */
-    cr_assert_eq(ur_conn_send(c, p, n, buf, NULL, NULL), 0);
-    /* on_drain follows only a crossing of the ceiling: pause there. */
-    if (ur_conn_pending(c) >= ur_loop_config(ur_conn_loop(c))->conn_mem_ceiling &&
-        !ur_conn_read_paused(c))
-        ur_conn_pause_read(c);
+    cr_assert_eq(echo_back(c, p, n, buf), 0);
 }
 
 static void echo_srv_drain(struct ur_conn *c)
@@ -133,27 +176,6 @@ static void echo_accept(struct ur_listener *l, int fd, void *ud)
     cr_assert_eq(ur_conn_adopt(e->loop, fd, e->srv_tls, &echo_srv_ops, e, &e->server), 0);
 }
 
-static void echo_fill(struct ur_conn *c, struct echo *e);
-
-static void echo_sent(struct ur_conn *c, void *arg, int err)
-{
-    struct echo *e = arg;
-    if (err == 0)
-        echo_fill(c, e);
-}
-
-static void echo_fill(struct ur_conn *c, struct echo *e)
-{
-    /* Random sizes from 1 byte to 192 KiB, some above the ZC threshold. */
-    while (e->queued < e->total && ur_conn_pending(c) < 512 * 1024) {
-        size_t n = 1 + rng() % (rng() % 4 == 0 ? 192 * 1024 : 3000);
-        if (n > e->total - e->queued)
-            n = e->total - e->queued;
-        cr_assert_eq(ur_conn_send(c, e->src + e->queued, n, NULL, echo_sent, e), 0);
-        e->queued += n;
-    }
-}
-
 static void echo_cli_open(struct ur_conn *c, int err)
 {
     struct echo *e = ur_conn_data(c);
@@ -161,7 +183,7 @@ static void echo_cli_open(struct ur_conn *c, int err)
     e->opened = 1;
     note_cipher(e->cli_cipher, sizeof(e->cli_cipher), c);
     if (err == 0)
-        echo_fill(c, e);
+        stream_fill(c, &e->out);
     else
         ur_loop_stop(e->loop);
 }
@@ -170,11 +192,8 @@ static void echo_cli_data(struct ur_conn *c, const uint8_t *p, size_t n, struct 
 {
     struct echo *e = ur_conn_data(c);
     (void)buf;
-    cr_assert_leq(e->received + n, e->total);
-    cr_assert_eq(memcmp(p, e->src + e->received, n), 0, "echo differs at %zu", e->received);
     wc_Sha256Update(&e->rx, p, (word32)n);
-    e->received += n;
-    if (e->received == e->total)
+    if (stream_check(&e->out, p, n))
         ur_conn_close(c);
 }
 
@@ -202,8 +221,9 @@ static void run_echo(const struct ur_loop_config *cfg, struct ur_tls_ctx *srv_tl
     cr_assert_eq(ur_loop_new(&e->loop, cfg), 0);
     e->srv_tls = srv_tls;
     e->cli_tls = cli_tls;
-    e->total = total;
-    e->src = make_source(total);
+    /* Random sizes from 1 byte to 192 KiB, some above the ZC threshold. */
+    e->out = (struct stream){.src = make_source(total), .total = total, .big = 192 * 1024,
+                             .small = 3000, .window = 512 * 1024};
     wc_InitSha256(&e->rx);
     cr_assert_eq(ur_listen(e->loop, &l, "127.0.0.1", 0, 0, echo_accept, e), 0);
     cr_assert_neq(ur_listener_port(l), 0);
@@ -211,8 +231,8 @@ static void run_echo(const struct ur_loop_config *cfg, struct ur_tls_ctx *srv_tl
                                       sni, &echo_cli_ops, e, &e->client), 0);
     run_bounded(e->loop, 15000);
     if (e->client_open_err == 0) {
-        cr_assert_eq(e->received, total);
-        sha(e->src, total, want);
+        cr_assert_eq(e->out.received, total);
+        sha(e->out.src, total, want);
         wc_Sha256Final(&e->rx, got);
         cr_assert_eq(memcmp(want, got, 32), 0, "SHA-256 of the echo differs");
         /* Let the server see the close. */
@@ -226,7 +246,7 @@ static void run_echo(const struct ur_loop_config *cfg, struct ur_tls_ctx *srv_tl
     cr_assert_eq(e->client_closed, 1);
     ur_listener_close(l);
     ur_loop_free(e->loop);
-    free((void *)e->src);
+    free((void *)e->out.src);
 }
 
 Test(uring_conn, echo_random_writes_default)
@@ -712,7 +732,7 @@ Test(uring_tls, verify_fails_without_ca, .init = make_cert, .fini = rm_cert)
     cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
     run_echo(NULL, srv, cli, "localhost", 1024, &e);
     cr_assert_eq(e.client_open_err, -EKEYREJECTED);
-    cr_assert_eq(e.received, 0);
+    cr_assert_eq(e.out.received, 0);
     ur_tls_ctx_free(cli);
     ur_tls_ctx_free(srv);
 }
@@ -916,8 +936,7 @@ struct hand {
     uint8_t *pre;
     size_t pre_n;
     int detached, data_after_detach;
-    const uint8_t *src;
-    size_t total, queued, received;
+    struct stream out;
     /* Set on the adopting loop's thread (no cr_assert there). */
     atomic_int adopted_on_other, srv_closed, srv_open_err, srv_errors;
     atomic_size_t srv_bytes;
@@ -928,18 +947,8 @@ static void hand_srv_data(struct ur_conn *c, const uint8_t *p, size_t n, struct 
 {
     struct hand *h = ur_conn_data(c);
     atomic_fetch_add(&h->srv_bytes, n);
-    if (ur_conn_send(c, p, n, buf, NULL, NULL) != 0)
+    if (echo_back(c, p, n, buf) != 0)
         atomic_fetch_add(&h->srv_errors, 1);
-    /* on_drain follows only a crossing of the ceiling: pause there. */
-    if (ur_conn_pending(c) >= ur_loop_config(ur_conn_loop(c))->conn_mem_ceiling &&
-        !ur_conn_read_paused(c))
-        ur_conn_pause_read(c);
-}
-
-static void hand_srv_drain(struct ur_conn *c)
-{
-    if (ur_conn_read_paused(c))
-        ur_conn_resume_read(c);
 }
 
 static void hand_srv_open(struct ur_conn *c, int err)
@@ -956,7 +965,7 @@ static void hand_srv_close(struct ur_conn *c, int err)
 }
 
 static const struct ur_conn_ops hand_srv_ops = {
-    .on_open = hand_srv_open, .on_data = hand_srv_data, .on_drain = hand_srv_drain,
+    .on_open = hand_srv_open, .on_data = hand_srv_data, .on_drain = echo_srv_drain,
     .on_close = hand_srv_close,
 };
 
@@ -1015,39 +1024,18 @@ static void hand_accept(struct ur_listener *l, int fd, void *ud)
         cr_assert_eq(ur_conn_detach(c, NULL, 0, hand_detached, h), 0);
 }
 
-static void hand_fill(struct ur_conn *c, struct hand *h);
-
-static void hand_sent(struct ur_conn *c, void *arg, int err)
-{
-    if (err == 0)
-        hand_fill(c, arg);
-}
-
-static void hand_fill(struct ur_conn *c, struct hand *h)
-{
-    while (h->queued < h->total && ur_conn_pending(c) < 256 * 1024) {
-        size_t n = 1 + rng() % (rng() % 4 == 0 ? 100 * 1024 : 1500);
-        if (n > h->total - h->queued)
-            n = h->total - h->queued;
-        cr_assert_eq(ur_conn_send(c, h->src + h->queued, n, NULL, hand_sent, h), 0);
-        h->queued += n;
-    }
-}
-
 static void hand_cli_open(struct ur_conn *c, int err)
 {
+    struct hand *h = ur_conn_data(c);
     cr_assert_eq(err, 0);
-    hand_fill(c, ur_conn_data(c));
+    stream_fill(c, &h->out);
 }
 
 static void hand_cli_data(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_buf *buf)
 {
     struct hand *h = ur_conn_data(c);
     (void)buf;
-    cr_assert_leq(h->received + n, h->total);
-    cr_assert_eq(memcmp(p, h->src + h->received, n), 0, "echo differs at %zu", h->received);
-    h->received += n;
-    if (h->received == h->total)
+    if (stream_check(&h->out, p, n))
         ur_conn_close(c);
 }
 
@@ -1086,8 +1074,8 @@ static void run_handoff(struct ur_tls_ctx *srv_tls, struct ur_tls_ctx *cli_tls,
     h->srv_tls = srv_tls;
     h->cli_tls = cli_tls;
     h->detach_at = detach_at;
-    h->total = 3u << 20;
-    h->src = make_source(h->total);
+    h->out = (struct stream){.src = make_source(3u << 20), .total = 3u << 20,
+                             .big = 100 * 1024, .small = 1500, .window = 256 * 1024};
     memset(&rc, 0, sizeof(rc));
     rc.threads = 1;
     rc.init = hand_init;
@@ -1098,7 +1086,7 @@ static void run_handoff(struct ur_tls_ctx *srv_tls, struct ur_tls_ctx *cli_tls,
                                       NULL, &hand_cli_ops, h, &cli), 0);
     run_bounded(h->loop, 20000);
     cr_assert_eq(h->client_closed, 1);
-    cr_assert_eq(h->received, h->total);
+    cr_assert_eq(h->out.received, h->out.total);
     cr_assert(h->detached);
     cr_assert_eq(h->data_after_detach, 0, "on_data after ur_conn_detach()");
     cr_assert(atomic_load(&h->adopted_on_other));
@@ -1108,7 +1096,7 @@ static void run_handoff(struct ur_tls_ctx *srv_tls, struct ur_tls_ctx *cli_tls,
     for (int i = 0; i < 200 && atomic_load(&h->srv_closed) == 0; i++)
         usleep(10000);
     cr_assert_eq(atomic_load(&h->srv_closed), 1);
-    cr_assert_eq(atomic_load(&h->srv_bytes), h->total);
+    cr_assert_eq(atomic_load(&h->srv_bytes), h->out.total);
     if (detach_at != SIZE_MAX)
         cr_assert_geq(h->pre_n, detach_at);
     struct ur_loop_stats st;
@@ -1120,7 +1108,7 @@ static void run_handoff(struct ur_tls_ctx *srv_tls, struct ur_tls_ctx *cli_tls,
     ur_runtime_stop(h->rt);
     cr_assert_eq(ur_runtime_join(h->rt), 0);
     free(h->pre);
-    free((void *)h->src);
+    free((void *)h->out.src);
     free(h);
 }
 
