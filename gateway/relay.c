@@ -293,7 +293,6 @@ static struct rconn *rconn_new(struct gw_relay_core *core, bool tls, bool outgoi
     rc->core = core;
     rc->tls = tls;
     rc->outgoing = outgoing;
-    rc->fresh = true;
     ur_timer_init(&rc->kick, kick_cb, rc);
     ur_timer_init(&rc->idle, idle_cb, rc);
     rc->last_use_ns = ur_now_ns();
@@ -639,9 +638,6 @@ static int rc_on_head(struct gw_mconn *m, const struct msrp_head *h)
     rc->cur_ignore = true;
     rc->frames++;
     rc->last_use_ns = ur_now_ns();
-    bool fresh = rc->fresh;
-    rc->fresh = false;
-    (void)fresh;
     if (h->kind == MSRP_RESPONSE) {
         fwd_response(rc, h);
         return GW_MCONN_CONTINUE;

@@ -79,7 +79,6 @@ struct rconn {
     bool open;                  /* outgoing: connected */
     bool closing;
     bool authed;
-    bool fresh;                 /* no frame processed yet (handover allowed) */
     bool reserved;              /* sess_node in the session table */
     bool resume_pending;
     uint64_t frames;

@@ -110,32 +110,36 @@ static int steer_decide(struct gw_relay_core *core, int fd, bool *eof)
 
 static void tsteer_free(struct tsteer *ts);
 
+static void adopt_here(struct gw_relay_core *core, const struct steer_post *sp)
+{
+    if (sp->h)
+        relay_adopt_handoff(core, sp->h, sp->tls);
+    else
+        relay_adopt(core, sp->fd, sp->tls);
+}
+
 static void adopt_cb(struct ur_loop *loop, void *arg)
 {
     struct steer_post *sp = arg;
-    struct gw_relay_core *core = ur_loop_data(loop);
-    if (sp->h)
-        relay_adopt_handoff(core, sp->h, true);
-    else
-        relay_adopt(core, sp->fd, sp->tls);
+    adopt_here(ur_loop_data(loop), sp);
     free(sp);
 }
 
 /* Adopts here, or posts the fd to its owner core. */
-static void steer_to(struct gw_relay_core *core, int fd, bool tls, int owner)
+/* Adopts the connection (a bare fd, or a detached TLS one) here, or posts
+ * it to its owner core. */
+static void steer_to(struct gw_relay_core *core, struct steer_post what, int owner)
 {
     if (owner < 0 || (unsigned)owner == core->idx || !core->r->cores[owner]) {
-        relay_adopt(core, fd, tls);
+        adopt_here(core, &what);
         return;
     }
-    struct steer_post *sp = calloc(1, sizeof(*sp));
-    if (sp) {
-        sp->fd = fd;
-        sp->tls = tls;
-    }
+    struct steer_post *sp = malloc(sizeof(*sp));
+    if (sp)
+        *sp = what;
     if (!sp || ur_loop_post(core->r->cores[owner]->loop, adopt_cb, sp) != 0) {
         free(sp);
-        relay_adopt(core, fd, tls);
+        adopt_here(core, &what);
         return;
     }
     RSTAT(core, handovers);
@@ -183,7 +187,7 @@ static void steer_retry(struct ur_timer *t, void *arg)
         return;
     }
     steer_unlist(st);
-    steer_to(core, st->fd, st->tls, owner);
+    steer_to(core, (struct steer_post){.fd = st->fd, .tls = st->tls}, owner);
     free(st);
 }
 
@@ -211,22 +215,7 @@ static void tsteer_detached(struct ur_conn *c, struct ur_handoff *h, void *arg)
     struct gw_relay_core *core = ts->core;
     int owner = ts->owner;
     tsteer_free(ts);
-    if ((unsigned)owner == core->idx || !core->r->cores[owner]) {
-        relay_adopt_handoff(core, h, true);
-        return;
-    }
-    struct steer_post *sp = calloc(1, sizeof(*sp));
-    if (sp) {
-        sp->fd = -1;
-        sp->tls = true;
-        sp->h = h;
-    }
-    if (!sp || ur_loop_post(core->r->cores[owner]->loop, adopt_cb, sp) != 0) {
-        free(sp);
-        relay_adopt_handoff(core, h, true);
-        return;
-    }
-    RSTAT(core, handovers);
+    steer_to(core, (struct steer_post){.fd = -1, .tls = true, .h = h}, owner);
 }
 
 static void tsteer_go(struct tsteer *ts, int owner)
@@ -322,7 +311,7 @@ void relay_steer(struct gw_relay_core *core, int fd, bool tls)
     bool eof = false;
     int owner = steer_decide(core, fd, &eof);
     if (owner >= 0) {
-        steer_to(core, fd, tls, owner);
+        steer_to(core, (struct steer_post){.fd = fd, .tls = tls}, owner);
         return;
     }
     struct steer *st = calloc(1, sizeof(*st));
