@@ -349,6 +349,16 @@ int main(int argc, char **argv)
         return 1;
     rcfg.tls_server = tls_server;
     rcfg.tls_client = tls_client;
+    /* Cross-core hops go to our own plain listener; without one, over TLS
+     * to our own TLS listener, where verifying ourselves proves nothing. */
+    struct ur_tls_ctx *tls_self = NULL;
+    if (tls_server && !d.cfg.listen.n) {
+        struct ur_tls_config sc = { .insecure = 1,
+                                    .cipher_list = d.cfg.tls_ciphers[0] ? d.cfg.tls_ciphers : NULL };
+        if (ur_tls_ctx_new(&tls_self, &sc) < 0)
+            tls_self = NULL; /* then tls_client, verified */
+    }
+    rcfg.tls_self = tls_self;
 
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     d.ncores = d.cfg.threads ? d.cfg.threads : (unsigned)(ncpu > 0 ? ncpu : 1);
@@ -453,6 +463,7 @@ int main(int argc, char **argv)
         gw_metrics_hub_free(d.hub);
     ur_tls_ctx_free(last_srv);
     ur_tls_ctx_free(last_cli);
+    ur_tls_ctx_free(tls_self);
     for (unsigned i = 0; i < n_retired; i++)
         ur_tls_ctx_free(retired[i]);
     gw_users_slot_destroy(&d.users);

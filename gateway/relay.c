@@ -395,23 +395,26 @@ static int authority_key(const struct msrp_uri *u, char *buf, size_t cap)
     return n;
 }
 
-/* relay_peer_get, with the TLS server name given apart from the host. */
-static int peer_get_named(struct gw_relay_core *core, const struct msrp_uri *u,
-                          const char *server_name, struct rconn **out, bool *is_new);
+/* relay_peer_get, with the TLS server name given apart from the host and
+ * the TLS client context (NULL: the configured one). */
+static int peer_get_at(struct gw_relay_core *core, const struct msrp_uri *u,
+                       const char *server_name, struct ur_tls_ctx *tls_ctx, struct rconn **out,
+                       bool *is_new);
 
 int relay_peer_get(struct gw_relay_core *core, const struct msrp_uri *u, struct rconn **out,
                    bool *is_new)
 {
-    return peer_get_named(core, u, NULL, out, is_new);
+    return peer_get_at(core, u, NULL, NULL, out, is_new);
 }
 
 /*
  * A hop between two cores of this relay: u is our own URI naming another
  * core's session (both endpoints AUTHed here, on different cores). The
  * chunk goes over a loopback connection to our own listener -- plain if
- * we have one (the bytes never leave this host), else TLS verified for
- * uri_host -- whose first frame the listener steers to u's core, like any
- * sender's. Shared per target core like every outgoing connection.
+ * we have one (the bytes never leave this host), else TLS with tls_self,
+ * which does not verify: the peer is our own listening socket -- whose
+ * first frame the listener steers to u's core, like any sender's. Shared
+ * per target core like every outgoing connection.
  */
 static int self_hop_get(struct gw_relay_core *core, const struct msrp_uri *u, struct rconn **out)
 {
@@ -433,11 +436,13 @@ static int self_hop_get(struct gw_relay_core *core, const struct msrp_uri *u, st
     v.has_port = true;
     v.port = l->port;
     bool may_open = true;
-    return peer_get_named(core, &v, r->cfg.uri_host, out, &may_open);
+    return peer_get_at(core, &v, r->cfg.uri_host, l->tls ? r->cfg.tls_self : NULL, out,
+                       &may_open);
 }
 
-static int peer_get_named(struct gw_relay_core *core, const struct msrp_uri *u,
-                          const char *server_name, struct rconn **out, bool *is_new)
+static int peer_get_at(struct gw_relay_core *core, const struct msrp_uri *u,
+                       const char *server_name, struct ur_tls_ctx *tls_ctx, struct rconn **out,
+                       bool *is_new)
 {
     char key[RELAY_KEY_MAX];
     int kn = authority_key(u, key, sizeof(key));
@@ -458,7 +463,10 @@ static int peer_get_named(struct gw_relay_core *core, const struct msrp_uri *u,
         return -ENOENT; /* caller may not open connections */
     const struct gw_relay_config *cfg = &core->r->cfg;
     bool tls = u->scheme == MSRP_SCHEME_MSRPS;
-    struct ur_tls_ctx *tls_ctx = tls ? atomic_load(&core->r->tls_client) : NULL;
+    if (!tls)
+        tls_ctx = NULL;
+    else if (!tls_ctx)
+        tls_ctx = atomic_load(&core->r->tls_client);
     if (tls && !tls_ctx)
         return -EPROTONOSUPPORT;
     char host[256];

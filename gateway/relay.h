@@ -103,6 +103,10 @@ struct gw_relay_config {
     struct msrp_limits limits;
     struct ur_tls_ctx *tls_server; /* for tls listeners */
     struct ur_tls_ctx *tls_client; /* for msrps next hops; NULL = refuse them */
+    /* For the loopback hop between two cores when there is no plain
+     * listener: a client context that does not verify (the hop connects
+     * to our own listening socket). NULL = use tls_client. */
+    struct ur_tls_ctx *tls_self;
     gw_relay_user_fn user_lookup;
     void *user_ud;
     /* Optional: one struct gw_metrics per core (metrics.h), written by

@@ -6,7 +6,8 @@
 # reverse traffic (responses, Success REPORT) must find the sender. Also:
 # a sender naming its own reservation twice is refused (481), and a
 # stranger using someone else's reservation as its first URI gets 481.
-# Two cores: the two reservations land on either core. When they differ,
+# Two cores: the two reservations land on either core (with a plain
+# listener, then TLS only). When they differ,
 # the sender's core forwards over a loopback hop to its own listener,
 # which steers it to the receiver's core. Transfers repeat (at least 3,
 # at most 12) until such a hop has been seen in the log (a chance of 2^-12
@@ -44,4 +45,35 @@ done
 check '[ "$(hops)" -gt 0 ]' "a pair on two cores went through a loopback hop ($(hops) hop connection(s) in $n transfers)"
 check 'grep -q "AUTH ok.*alice\|alice.*AUTH" "$GW_LOG"' "the sender's AUTH is logged"
 gw_stop GW
+# TLS only (no plain listener, no tls_ca): the hop between cores goes over
+# TLS to our own TLS listener, with a client context that does not verify
+# (the configured one would refuse our self-signed certificate).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$D/key.pem" -out "$D/cert.pem" -days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1
+IT_LISTEN= IT_THREADS=2 gw_start T "tls_listen = 127.0.0.1:0
+tls_cert = $D/cert.pem
+tls_key = $D/key.pem"
+TP=$(awk '$1=="tls"{print $2}' "$D/T/ports")
+thops() { grep -c "connecting to next hop msrps://127.0.0.1:$TP/" "$T_LOG"; }
+head -c 70000 /dev/urandom >"$D/ft"
+want=$(sha256sum "$D/ft" | cut -c1-64)
+n=0
+for try in 1 2 3 4 5 6 7 8 9 10 11 12; do
+    n=$try
+    rm -f "$D/pt" "$D/rt"
+    bg timeout 30 "$CAT" recv --relay "127.0.0.1:$TP" --tls --insecure --user bob --password pw \
+        --out "$D/rt" --path-file "$D/pt" --expect-sha256 "$want"
+    RP=$LAST_PID
+    wait_file "$D/pt" 10
+    timeout 30 "$CAT" send "$D/ft" --relay "127.0.0.1:$TP" --tls --insecure --user alice \
+        --password secret --to-path "$(cat "$D/pt")" --success-report >"$D/st.out" 2>"$D/st.err"
+    rc=$?
+    wait "$RP"
+    rrc=$?
+    check "[ $rc = 0 ] && [ $rrc = 0 ] && cmp -s '$D/ft' '$D/rt'" \
+        "TLS only, transfer $try: sent, reported, intact (send rc $rc, recv rc $rrc)"
+    [ "$(thops)" -gt 0 ] && break
+done
+check '[ "$(thops)" -gt 0 ]' "TLS only: a pair on two cores went through a TLS loopback hop ($(thops) in $n transfers)"
+gw_stop T
 it_done

@@ -6,7 +6,9 @@
 #   gw_start VAR [INI]    start msrpgw with a generated config (127.0.0.1,
 #                         ephemeral port, users alice:secret and bob:pw,
 #                         extra [gateway] lines from INI); sets ${VAR}_PORT,
-#                         ${VAR}_PID, ${VAR}_LOG
+#                         ${VAR}_PID, ${VAR}_LOG. IT_THREADS (default 2)
+#                         sets threads; IT_LISTEN (default 127.0.0.1:0)
+#                         the plain listener, IT_LISTEN= for none
 #   gw_stop VAR           SIGTERM, wait (<= 15 s), require exit status 0
 #   bg CMD...             start CMD in the background, recorded for cleanup
 #   wait_file F [S]       wait until F exists (default 10 s)
@@ -76,7 +78,7 @@ gw_start() {
     cat >"$dir/msrpgw.ini" <<EOF
 [gateway]
 threads = ${IT_THREADS:-2}
-listen = 127.0.0.1:0
+listen = ${IT_LISTEN-127.0.0.1:0}
 user = alice:secret
 user = bob:pw
 $extra
