@@ -200,7 +200,6 @@ const char *relay_via_get(struct rconn *rc, const struct msrp_uri *client)
     }
     v->rc = rc;
     v->ckey = key;
-    v->ckey_n = kn;
     v->sess_node.key = v->sessid;
     v->sess_node.klen = GW_RELAY_SESSID_LEN;
     v->client_node.key = v->ckey;

@@ -135,7 +135,6 @@ struct rvia {
     struct rvia *prev, *next;   /* rc->vias */
     char sessid[GW_RELAY_SESSID_LEN + 1];
     char *ckey;                 /* malloc: "<rc>|" + client URI text */
-    size_t ckey_n;
     struct msrp_uri client;     /* parsed from ckey's URI part */
 };
 
