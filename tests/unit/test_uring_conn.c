@@ -1116,32 +1116,28 @@ Test(uring_handoff, plain_after_first_bytes) { run_handoff(NULL, NULL, 1); }
 Test(uring_handoff, plain_after_100k) { run_handoff(NULL, NULL, 100000); }
 Test(uring_handoff, plain_before_any_data) { run_handoff(NULL, NULL, SIZE_MAX); }
 
-Test(uring_handoff, tls_after_first_record, .init = make_cert, .fini = rm_cert)
+/* TLS: an insecure client against the test certificate. */
+static void run_tls_handoff(size_t detach_at)
 {
     struct ur_tls_config cc = {.insecure = 1};
     struct ur_tls_ctx *srv = server_ctx(), *cli;
     cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
-    run_handoff(srv, cli, 1);
+    run_handoff(srv, cli, detach_at);
     ur_tls_ctx_free(cli);
     ur_tls_ctx_free(srv);
+}
+
+Test(uring_handoff, tls_after_first_record, .init = make_cert, .fini = rm_cert)
+{
+    run_tls_handoff(1);
 }
 
 Test(uring_handoff, tls_after_100k, .init = make_cert, .fini = rm_cert)
 {
-    struct ur_tls_config cc = {.insecure = 1};
-    struct ur_tls_ctx *srv = server_ctx(), *cli;
-    cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
-    run_handoff(srv, cli, 100000);
-    ur_tls_ctx_free(cli);
-    ur_tls_ctx_free(srv);
+    run_tls_handoff(100000);
 }
 
 Test(uring_handoff, tls_mid_handshake, .init = make_cert, .fini = rm_cert)
 {
-    struct ur_tls_config cc = {.insecure = 1};
-    struct ur_tls_ctx *srv = server_ctx(), *cli;
-    cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
-    run_handoff(srv, cli, SIZE_MAX);
-    ur_tls_ctx_free(cli);
-    ur_tls_ctx_free(srv);
+    run_tls_handoff(SIZE_MAX);
 }
