@@ -102,6 +102,8 @@ static const struct opt opts[] = {
      "Bytes one session may hold in queues before it is closed (drop reason backpressure_close).", NULL},
     {"gateway", "max_connections", T_UINT, F(max_connections), "100000", 1, 10000000,
      "Connections alive at once over all threads; further accepts are closed at once.", NULL},
+    {"gateway", "max_learned_uris", T_UINT, F(max_learned_uris), "4096", 1, 1000000,
+     "Senders without a reservation remembered per connection (From-Path[0] URIs, for reverse traffic); least recently used forgotten.", NULL},
     {"gateway", "connect_timeout", T_SECS, F(connect_timeout), "5", 1, 300,
      "Seconds to open (and TLS-handshake) a connection to a next hop.", NULL},
     {"gateway", "idle_timeout", T_SECS, F(idle_timeout), "3600", 0, 7 * DAY,

@@ -71,6 +71,7 @@ struct gw_config {
     uint64_t conn_mem_ceiling;      /* bytes */
     uint64_t session_mem_ceiling;   /* bytes */
     uint32_t max_connections;
+    uint32_t max_learned_uris;      /* per connection */
     uint32_t connect_timeout;       /* seconds */
     uint32_t idle_timeout;          /* seconds; 0 = never */
     /* [limits] */

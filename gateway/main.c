@@ -339,6 +339,7 @@ int main(int argc, char **argv)
     rcfg.idle_timeout_ms = d.cfg.idle_timeout * 1000u;
     rcfg.max_chunk_out = d.cfg.max_chunk_out;
     rcfg.max_connections = d.cfg.max_connections;
+    rcfg.max_learned_uris = d.cfg.max_learned_uris;
     rcfg.limits = d.cfg.limits;
     rcfg.user_lookup = user_lookup;
     rcfg.metrics = d.cfg.metrics_listen.n ? d.met : NULL;

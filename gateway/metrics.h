@@ -82,6 +82,8 @@ struct gw_metrics {
     uint64_t conns_closed;
     uint64_t conns_current;     /* gauge */
     uint64_t sessions_current;  /* gauge */
+    uint64_t learned_uris;      /* gauge: sender URIs remembered (relay_learn.c) */
+    uint64_t learned_evictions; /* ... forgotten to stay within max_learned_uris */
     uint64_t auth_ok;
     uint64_t auth_failed[GW_AUTHF_N];
     uint64_t chunks_in, chunks_out;

@@ -126,111 +126,8 @@ int relay_bind_session(struct rconn *rc, const struct msrp_uri *client)
     return 0;
 }
 
-static void via_free(struct rvia *v)
-{
-    struct rconn *rc = v->rc;
-    struct gw_relay_core *core = rc->core;
-    rtable_del(&core->via_sessions, &v->sess_node);
-    rtable_del(&core->via_clients, &v->client_node);
-    if (v->prev)
-        v->prev->next = v->next;
-    else
-        rc->vias = v->next;
-    if (v->next)
-        v->next->prev = v->prev;
-    rc->n_vias--;
-    RSTAT_SUB(core, sessions, 1);
-    MET_SUB(core, sessions_current, 1);
-    free(v->ckey);
-    free(v);
-}
-
-static void via_to_front(struct rvia *v)
-{
-    struct rconn *rc = v->rc;
-    if (rc->vias == v)
-        return;
-    v->prev->next = v->next;
-    if (v->next)
-        v->next->prev = v->prev;
-    v->prev = NULL;
-    v->next = rc->vias;
-    rc->vias->prev = v;
-    rc->vias = v;
-}
-
-const char *relay_via_get(struct rconn *rc, const struct msrp_uri *client)
-{
-    struct gw_relay_core *core = rc->core;
-    /* Looked up per chunk: the key is built on the stack when it fits. */
-    char sbuf[512];
-    int pn = snprintf(sbuf, 32, "%p|", (void *)rc);
-    size_t kn = (size_t)pn + client->raw.n;
-    char *key = kn < sizeof(sbuf) ? sbuf : malloc(kn + 1);
-    if (!key)
-        return NULL;
-    if (key != sbuf)
-        memcpy(key, sbuf, (size_t)pn);
-    memcpy(key + pn, client->raw.p, client->raw.n);
-    key[kn] = '\0';
-    struct rnode *n = rtable_get(&core->via_clients, key, kn);
-    if (n) {
-        if (key != sbuf)
-            free(key);
-        struct rvia *v = RCONTAINER(n, struct rvia, client_node);
-        via_to_front(v);
-        return v->sessid;
-    }
-    if (key == sbuf && !(key = strdup(sbuf)))
-        return NULL;
-    struct rvia *v = calloc(1, sizeof(*v));
-    if (!v || msrp_uri_parse(&v->client, key + pn, client->raw.n, 0) != 0 ||
-        relay_new_sessid(core, v->sessid) < 0) {
-        free(v);
-        free(key);
-        return NULL;
-    }
-    if (rc->n_vias >= RELAY_VIAS_MAX) {
-        struct rvia *old = rc->vias;
-        while (old->next)
-            old = old->next;
-        RLOG(UR_LOG_INFO, rc, "dropping the least recently used of %u senders (sess %s)",
-             (unsigned)rc->n_vias, old->sessid);
-        via_free(old);
-    }
-    v->rc = rc;
-    v->ckey = key;
-    v->sess_node.key = v->sessid;
-    v->sess_node.klen = GW_RELAY_SESSID_LEN;
-    v->client_node.key = v->ckey;
-    v->client_node.klen = kn;
-    if (rtable_put(&core->via_sessions, &v->sess_node) < 0) {
-        free(v);
-        free(key);
-        return NULL;
-    }
-    if (rtable_put(&core->via_clients, &v->client_node) < 0) {
-        rtable_del(&core->via_sessions, &v->sess_node);
-        free(v);
-        free(key);
-        return NULL;
-    }
-    v->next = rc->vias;
-    if (v->next)
-        v->next->prev = v;
-    rc->vias = v;
-    rc->n_vias++;
-    RSTAT_ADD(core, sessions, 1);
-    MET(core, sessions_current);
-    RLOG(UR_LOG_DEBUG, rc, "sender %.*s on this connection: sess %s", (int)client->raw.n,
-         client->raw.p, v->sessid);
-    return v->sessid;
-}
-
 void relay_unbind_session(struct rconn *rc)
 {
-    while (rc->vias)
-        via_free(rc->vias);
     if (!rc->reserved)
         return;
     rtable_del(&rc->core->sessions, &rc->sess_node);
@@ -542,6 +439,7 @@ static int route(struct rconn *rc, const struct msrp_head *h)
      * another core: then a loopback hop to ourselves (self_hop_get). */
     struct rconn *down = NULL;
     unsigned skip = 0;
+    bool outbound = false; /* took the sender's own reservation */
     while (skip + 1 < h->n_to_path && relay_is_self(core, &h->to_path[skip])) {
         struct msrp_slice sid = h->to_path[skip].session_id;
         int owner = sid.n ? gw_relay_sessid_core(sid, core->r->ncores) : (int)core->idx;
@@ -564,18 +462,14 @@ static int route(struct rconn *rc, const struct msrp_head *h)
             continue;
         struct rnode *n = rtable_get(&core->sessions, sid.p, sid.n);
         struct rconn *owner_rc = n ? RCONTAINER(n, struct rconn, sess_node) : NULL;
-        const struct msrp_uri *client = owner_rc ? &owner_rc->client : NULL;
-        if (!n && (n = rtable_get(&core->via_sessions, sid.p, sid.n))) {
-            struct rvia *v = RCONTAINER(n, struct rvia, sess_node);
-            owner_rc = v->rc;
-            client = &v->client;
+        if (owner_rc == rc && rc->authed) {
+            outbound = true; /* the sender's own reservation */
+            continue;
         }
-        if (owner_rc == rc && rc->authed)
-            continue; /* the sender's own reservation: outbound through us */
         /* RFC 4975 section 6.1: the next URI must be the session's client,
          * or someone is guessing session ids. */
         if (!owner_rc || owner_rc->closing || owner_rc == rc ||
-            !msrp_uri_equal(&h->to_path[skip], client)) {
+            !msrp_uri_equal(&h->to_path[skip], &owner_rc->client)) {
             relay_respond(rc, h, 481, "No Such Session", NULL);
             return GW_MCONN_CONTINUE;
         }
@@ -587,6 +481,13 @@ static int route(struct rconn *rc, const struct msrp_head *h)
             relay_respond(rc, h, 481, "No Such Session", NULL);
             return GW_MCONN_CONTINUE;
         }
+        /* Reverse traffic from a client through its own reservation to a
+         * sender that has none here: back over the connection the
+         * sender's URI arrived on (relay_learn.c), never by dialling it. */
+        if (outbound && (down = relay_learned(core, &h->to_path[skip])) == rc)
+            down = NULL;
+    }
+    if (!down) {
         /* RFC 4976 section 6.3: only authenticated clients make the relay
          * open connections; existing ones may be shared. */
         bool may_open = rc->authed;
@@ -602,21 +503,19 @@ static int route(struct rconn *rc, const struct msrp_head *h)
             return GW_MCONN_CONTINUE;
         }
     }
-    /* The sender needs a session id of ours: it is the From-Path URI we
-     * prepend, and reverse traffic finds the sender by it. */
-    if (!rc->reserved && relay_bind_session(rc, &h->from_path[0]) < 0) {
-        relay_respond(rc, h, 400, "Bad From-Path", NULL);
+    /* Remember where this sender is, for the reverse traffic whose To-Path
+     * will name it after our URIs -- unless it is the client of this
+     * connection's reservation (reached by its session id) or one of our
+     * own URIs (a hop between two of our cores). */
+    const struct msrp_uri *from = &h->from_path[0];
+    if (!(rc->reserved && msrp_uri_equal(from, &rc->client)) && !relay_is_self(core, from) &&
+        relay_learn(rc, from) < 0) {
+        RLOG(UR_LOG_WARN, rc, "cannot remember sender %.*s: out of memory", (int)from->raw.n,
+             from->raw.p);
+        relay_respond(rc, h, 500, "Out of memory", NULL);
         return GW_MCONN_CONTINUE;
     }
-    /* A connection that is nobody's reservation may carry many senders
-     * (a previous relay shares its connection): each its own session. */
-    const char *up_sid = rc->sessid;
-    if (!rc->authed && !msrp_uri_equal(&h->from_path[0], &rc->client) &&
-        !(up_sid = relay_via_get(rc, &h->from_path[0]))) {
-        relay_respond(rc, h, 400, "Bad From-Path", NULL);
-        return GW_MCONN_CONTINUE;
-    }
-    int r = fwd_start(rc, h, skip, down, up_sid);
+    int r = fwd_start(rc, h, skip, down);
     if (r < 0) {
         relay_respond(rc, h, 400, "Cannot Forward", NULL);
         return GW_MCONN_CONTINUE;
@@ -712,6 +611,7 @@ static void rc_on_close(struct gw_mconn *m, int err)
     }
     fwd_conn_closed(rc);
     relay_unbind_session(rc);
+    relay_learn_forget(rc);
     if (rc->in_peers)
         rtable_del(&core->peers, &rc->peer_node);
     ur_timer_cancel(core->loop, &rc->kick);
@@ -749,6 +649,8 @@ int gw_relay_new(struct gw_relay **out, const struct gw_relay_config *cfg, unsig
         r->cfg.chunk_timeout_ms = 30000;
     if (!r->cfg.connect_timeout_ms)
         r->cfg.connect_timeout_ms = 10000;
+    if (!r->cfg.max_learned_uris)
+        r->cfg.max_learned_uris = 4096;
     /* The Digest nonce key: fresh per process start, so nonces from a
      * previous run are refused. */
     if (getrandom(r->secret, sizeof(r->secret), 0) != (ssize_t)sizeof(r->secret)) {
@@ -782,6 +684,14 @@ void gw_relay_free(struct gw_relay *r)
     free(r);
 }
 
+static void core_tables_free(struct gw_relay_core *core)
+{
+    rtable_free(&core->sessions);
+    rtable_free(&core->pieces);
+    rtable_free(&core->peers);
+    rtable_free(&core->learned);
+}
+
 int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
 {
     struct gw_relay *r = ud;
@@ -795,12 +705,8 @@ int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
     core->met = r->cfg.metrics ? &r->cfg.metrics[idx] : NULL;
     core->idx = idx;
     if (rtable_init(&core->sessions, 1024) < 0 || rtable_init(&core->pieces, 1024) < 0 ||
-        rtable_init(&core->peers, 64) < 0 || rtable_init(&core->via_sessions, 64) < 0 ||
-        rtable_init(&core->via_clients, 64) < 0) {
-        rtable_free(&core->via_sessions);
-        rtable_free(&core->via_clients);
-        rtable_free(&core->sessions);
-        rtable_free(&core->pieces);
+        rtable_init(&core->peers, 64) < 0 || rtable_init(&core->learned, 64) < 0) {
+        core_tables_free(core);
         free(core);
         return -ENOMEM;
     }
@@ -824,11 +730,7 @@ int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
             gw_log(GW_LOG_ERROR, NULL, NULL, "cannot listen on %s:%u: %s", l->host, l->port, strerror(-err));
             for (unsigned j = 0; j < i; j++)
                 ur_listener_close(core->ls[j]);
-            rtable_free(&core->sessions);
-            rtable_free(&core->pieces);
-            rtable_free(&core->peers);
-            rtable_free(&core->via_sessions);
-            rtable_free(&core->via_clients);
+            core_tables_free(core);
             free(core);
             return err;
         }
@@ -855,16 +757,11 @@ void gw_relay_core_fini(struct ur_loop *loop, unsigned idx, void *ud)
     while (core->conns) {
         struct rconn *rc = core->conns;
         rconn_unlist(rc);
-        while (rc->vias)
-            via_free(rc->vias);
+        relay_learn_forget(rc);
         free(rc->client_uri);
         free(rc);
     }
-    rtable_free(&core->via_sessions);
-    rtable_free(&core->via_clients);
-    rtable_free(&core->sessions);
-    rtable_free(&core->pieces);
-    rtable_free(&core->peers);
+    core_tables_free(core);
     free(core->peek_buf);
     free(core->peek_head);
     free(core->peek_scratch);

@@ -13,9 +13,15 @@
  *     its session id (To-Path[1] must be that client's URI, else 481), or,
  *     without a session id, to To-Path[1]'s authority over a reused or new
  *     connection -- new connections only for AUTHed senders (403). The
- *     forwarded frame drops our URI from To-Path, prepends our URI (with
- *     the sender connection's session id) to From-Path, gets a new
- *     transaction id, and keeps every other header verbatim.
+ *     forwarded frame moves each URI of ours it consumed from the head of
+ *     To-Path to the head of From-Path, byte for byte as received (RFC
+ *     4976 section 7.2; two of them when both endpoints AUTHed here), gets
+ *     a new transaction id, and keeps every other header verbatim.
+ *     Reverse traffic (REPORTs, the receiver's SENDs) finds a sender that
+ *     has no reservation here by the From-Path[0] URI it last arrived with
+ *     (learned per connection, at most max_learned_uris each), so senders
+ *     reached over a shared connection of another relay get their own
+ *     traffic back.
  *   - Streaming: bodies are forwarded as they arrive, zero copy from the
  *     receive buffers; a next hop over its memory ceiling stalls the
  *     sender (GW_MCONN_STALL) until its on_drain. Frames never interleave
@@ -100,6 +106,7 @@ struct gw_relay_config {
     uint32_t idle_timeout_ms;      /* outgoing conns with no traffic; 0 = never */
     uint64_t max_chunk_out;        /* split above this many body bytes; 0 = never */
     uint32_t max_connections;      /* per core; 0 = unbounded */
+    uint32_t max_learned_uris;     /* sender URIs remembered per connection; 0 = 4096 */
     struct msrp_limits limits;
     struct ur_tls_ctx *tls_server; /* for tls listeners */
     struct ur_tls_ctx *tls_client; /* for msrps next hops; NULL = refuse them */
@@ -186,8 +193,11 @@ int64_t gw_relay_expires(bool has, uint32_t requested, uint32_t def, uint32_t mi
 /*
  * Writes the head of a forwarded request: "MSRP tid METHOD", To-Path =
  * h's To-Path without its first skip URIs (ours: 1, or more when the path
- * crosses this relay twice, as when both endpoints AUTHed to it), From-Path = self_uri followed by h's
- * From-Path, every other header of h verbatim in arrival order except
+ * crosses this relay twice, as when both endpoints AUTHed to it),
+ * From-Path = those skip URIs, byte for byte and in reverse order (RFC
+ * 4976 section 7.2: each URI a relay takes off To-Path is prepended to
+ * From-Path), followed by h's From-Path; every other header of h verbatim
+ * in arrival order except
  * Byte-Range (written from *br when br is not NULL, else h's verbatim) and
  * Content-Type (written last), then the blank line when h has a body.
  * br_span (may be NULL) receives the offset and length of the Byte-Range
@@ -196,8 +206,8 @@ int64_t gw_relay_expires(bool has, uint32_t requested, uint32_t def, uint32_t mi
  * Returns the length, or MSRP_E_NOSPACE / MSRP_E_INVALID.
  */
 int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h, unsigned skip,
-                            struct msrp_slice tid, struct msrp_slice self_uri,
-                            const struct msrp_byte_range *br, size_t br_span[2]);
+                            struct msrp_slice tid, const struct msrp_byte_range *br,
+                            size_t br_span[2]);
 
 /*
  * Byte-Range of the piece that starts after `sent` body bytes of a chunk

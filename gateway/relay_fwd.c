@@ -389,23 +389,22 @@ static void chunk_check(struct chunk *c)
     chunk_free(c);
 }
 
-static int copy_texts(struct chunk *c, const struct msrp_head *h, struct msrp_slice self_fwd)
+static int copy_texts(struct chunk *c, const struct msrp_head *h)
 {
     const struct msrp_header *fp = msrp_head_find(h, MSRP_H_FROM_PATH);
-    struct msrp_slice parts[5] = {
+    struct msrp_slice parts[4] = {
         h->from_path[0].raw, h->to_path[0].raw,
-        fp ? fp->value : h->from_path[0].raw, h->message_id, self_fwd,
+        fp ? fp->value : h->from_path[0].raw, h->message_id,
     };
     size_t total = 0;
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 4; i++)
         total += parts[i].n;
     char *t = malloc(total + 1);
     if (!t)
         return -ENOMEM;
-    struct msrp_slice *dst[5] = { &c->prev_hop, &c->self, &c->from_path, &c->message_id,
-                                  &c->self_fwd };
+    struct msrp_slice *dst[4] = { &c->prev_hop, &c->self, &c->from_path, &c->message_id };
     size_t off = 0;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 4; i++) {
         if (parts[i].n)
             memcpy(t + off, parts[i].p, parts[i].n);
         *dst[i] = msrp_slice(t + off, parts[i].n);
@@ -415,8 +414,7 @@ static int copy_texts(struct chunk *c, const struct msrp_head *h, struct msrp_sl
     return 0;
 }
 
-int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down,
-              const char *up_sessid)
+int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down)
 {
     struct gw_relay_core *core = up->core;
     const struct gw_relay_config *cfg = &core->r->cfg;
@@ -431,15 +429,15 @@ int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct
     c->has_body = h->has_body;
     c->otid_n = h->tid.n < sizeof(c->otid) ? h->tid.n : sizeof(c->otid);
     memcpy(c->otid, h->tid.p, c->otid_n);
-    char self[512];
-    int sn = relay_self_uri(core, down->tls, up_sessid, self, sizeof(self));
-    if (sn < 0 || copy_texts(c, h, msrp_slice(self, (size_t)sn)) < 0) {
+    if (copy_texts(c, h) < 0) {
         free(c);
         return -ENOMEM;
     }
     /* The head is rendered once, with a placeholder tid; each piece patches
      * the tid (and its Byte-Range when splitting). */
-    size_t cap = cfg->limits.max_header_bytes + (size_t)sn + 256;
+    /* From-Path grows by the URIs taken off To-Path: the head stays within
+     * what was read plus the new tid. */
+    size_t cap = cfg->limits.max_header_bytes + 256;
     c->head = malloc(cap);
     c->split_range = cfg->max_chunk_out > 0 && c->has_body;
     struct msrp_byte_range br0;
@@ -447,8 +445,7 @@ int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct
         br0 = gw_relay_piece_range(true, &c->br, 0, cfg->max_chunk_out);
     size_t span[2];
     int n = c->head ? gw_relay_write_fwd_head(c->head, cap, h, skip, MSRP_SLICE_LIT("0000000000000000"),
-                                              c->self_fwd, c->split_range && c->has_br ? &br0 : NULL,
-                                              span)
+                                              c->split_range && c->has_br ? &br0 : NULL, span)
                     : -ENOMEM;
     if (n < 0) {
         free(c->head);

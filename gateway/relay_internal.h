@@ -6,6 +6,8 @@
  *   relay_fwd.c    chunks and pieces: streaming, splitting, responses,
  *                  timeouts, Failure REPORTs
  *   relay_steer.c  accept-time steering of connections to the owner core
+ *   relay_learn.c  senders without a reservation, found by the URI they
+ *                  arrived with (reverse traffic)
  *   relay_table.c  small string-keyed hash tables (sessions, tids, peers)
  *   relay_wire.c   pure helpers (see relay.h)
  *
@@ -64,11 +66,7 @@ struct steer;
 struct tsteer;
 struct chunk;
 struct piece;
-struct rvia;
-
-/* Sessions one connection carries for senders other than its own client
- * (a previous relay's shared connection), least recently used dropped. */
-#define RELAY_VIAS_MAX 4096
+struct rlearn;
 
 struct rconn {
     struct gw_mconn *m;
@@ -83,18 +81,16 @@ struct rconn {
     bool resume_pending;
     uint64_t frames;
 
-    /* Session id of this connection (reservation after AUTH, or allocated
-     * when it first sends a frame through us) and the client URI that
-     * To-Path[1] must equal to reach it. */
+    /* Session id of this connection's reservation (after AUTH) and the
+     * client URI that the URI after it in To-Path must equal to reach it. */
     char sessid[GW_RELAY_SESSID_LEN + 1];
     struct rnode sess_node;
     char *client_uri;           /* malloc'd text */
     struct msrp_uri client;     /* parsed from client_uri */
-    /* Further senders on an unauthenticated connection: each gets its own
-     * session id, so reverse traffic reaches the right one (rvia). Most
-     * recently used first. */
-    struct rvia *vias;
-    uint32_t n_vias;
+    /* From-Path[0] URIs that arrived on this connection (relay_learn.c),
+     * most recently used first. */
+    struct rlearn *learned, *learned_tail;
+    uint32_t n_learned;
     char user[GW_USER_NAME_CAP];
 
     /* Digest replay check: highest nc accepted for the nonce. */
@@ -123,19 +119,6 @@ struct rconn {
     struct ur_timer kick;       /* deferred resume of this conn */
     struct ur_timer idle;
     uint64_t last_use_ns;
-};
-
-/* A sender reached through a connection whose session belongs to another
- * sender (relay.c: relay_via_get). Lives until its connection closes or
- * RELAY_VIAS_MAX newer ones push it out. */
-struct rvia {
-    struct rnode sess_node;     /* core->via_sessions, by sessid */
-    struct rnode client_node;   /* core->via_clients, by ckey */
-    struct rconn *rc;
-    struct rvia *prev, *next;   /* rc->vias */
-    char sessid[GW_RELAY_SESSID_LEN + 1];
-    char *ckey;                 /* malloc: "<rc>|" + client URI text */
-    struct msrp_uri client;     /* parsed from ckey's URI part */
 };
 
 struct chunk {
@@ -171,7 +154,6 @@ struct chunk {
     struct msrp_slice self;     /* To-Path[0]: From-Path of our answer */
     struct msrp_slice from_path;/* whole From-Path: To-Path of a REPORT */
     struct msrp_slice message_id;
-    struct msrp_slice self_fwd; /* our URI with up's session id */
     char *head;                 /* the forwarded head, tid placeholder at 5 */
     size_t head_n;
     size_t br_off, br_len;      /* its Byte-Range line (or insertion point) */
@@ -228,8 +210,7 @@ struct gw_relay_core {
     unsigned nls;
     struct msrp_tid_gen tids;
     struct rtable sessions;     /* sessid -> rconn */
-    struct rtable via_sessions; /* sessid -> rvia */
-    struct rtable via_clients;  /* "<rc>|client" -> rvia */
+    struct rtable learned;      /* URI key -> rlearn */
     struct rtable pieces;       /* tid -> piece */
     struct rtable peers;        /* authority -> outgoing rconn */
     struct rconn *conns;
@@ -293,17 +274,24 @@ int relay_self_uri(const struct gw_relay_core *core, bool tls, const char *sessi
                    char *buf, size_t cap);
 /* Is u one of our URIs (RFC 4975 6.1 host/port/scheme match)? */
 bool relay_is_self(const struct gw_relay_core *core, const struct msrp_uri *u);
-/* Gives rc a session id (and registers it) if it has none yet. */
+/* Gives rc (AUTHed) a reservation if it has none yet; client: the URI
+ * that must follow the reservation in To-Path. */
 int relay_bind_session(struct rconn *rc, const struct msrp_uri *client);
-void relay_unbind_session(struct rconn *rc); /* and its vias */
-/* The session id for a frame from client on rc, which is not rc's own
- * client: found or made (rvia). NULL on -ENOMEM / a bad URI. */
-const char *relay_via_get(struct rconn *rc, const struct msrp_uri *client);
+void relay_unbind_session(struct rconn *rc);
 /* Outgoing connection to u's authority, reused or new. */
 int relay_peer_get(struct gw_relay_core *core, const struct msrp_uri *u, struct rconn **out,
                    bool *is_new);
 void relay_respond(struct rconn *rc, const struct msrp_head *h, uint16_t code,
                    const char *comment, const struct msrp_frame *extra);
+
+/* --- relay_learn.c -------------------------------------------------------- */
+
+/* u arrived as From-Path[0] on rc: reverse traffic for u goes over rc.
+ * 0 or -ENOMEM. */
+int relay_learn(struct rconn *rc, const struct msrp_uri *u);
+/* The open connection u last arrived on, or NULL. */
+struct rconn *relay_learned(struct gw_relay_core *core, const struct msrp_uri *u);
+void relay_learn_forget(struct rconn *rc); /* every URI learned on rc */
 
 /* --- relay_auth.c --------------------------------------------------------- */
 
@@ -311,10 +299,9 @@ void relay_auth(struct rconn *rc, const struct msrp_head *h);
 
 /* --- relay_fwd.c ---------------------------------------------------------- */
 
-/* on_head for a SEND/REPORT to forward to down. */
-/* up_sessid: the session id our From-Path URI carries for this sender. */
-int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down,
-              const char *up_sessid);
+/* on_head for a SEND/REPORT to forward to down, its first skip To-Path
+ * URIs (ours) moved to From-Path. */
+int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down);
 int fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf);
 int fwd_end(struct rconn *up, char flag);
 /* A response frame arrived on rc. */

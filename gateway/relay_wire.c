@@ -106,8 +106,8 @@ static void put_header(struct wb *w, const struct msrp_header *hd)
 }
 
 int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h, unsigned skip,
-                            struct msrp_slice tid, struct msrp_slice self_uri,
-                            const struct msrp_byte_range *br, size_t br_span[2])
+                            struct msrp_slice tid, const struct msrp_byte_range *br,
+                            size_t br_span[2])
 {
     if (h->kind != MSRP_REQUEST || skip < 1 || h->n_to_path <= skip || h->n_from_path < 1 ||
         tid.n == 0)
@@ -122,8 +122,13 @@ int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h, un
         put(&w, " ", 1);
         putsl(&w, h->to_path[i].raw);
     }
-    puts_(&w, "\r\nFrom-Path: ");
-    putsl(&w, self_uri);
+    /* RFC 4976 section 7.2: each URI of ours taken off To-Path goes onto
+     * From-Path, byte for byte: the last one taken ends up first. */
+    puts_(&w, "\r\nFrom-Path:");
+    for (unsigned i = skip; i-- > 0;) {
+        put(&w, " ", 1);
+        putsl(&w, h->to_path[i].raw);
+    }
     for (uint16_t i = 0; i < h->n_from_path; i++) {
         put(&w, " ", 1);
         putsl(&w, h->from_path[i].raw);

@@ -404,6 +404,80 @@ bool msrp_uri_equal(const struct msrp_uri *a, const struct msrp_uri *b)
     return host_equal(a, b);
 }
 
+struct keyw {
+    char *p;
+    size_t cap, n;
+};
+
+static void key_put(struct keyw *w, char c)
+{
+    if (w->n < w->cap)
+        w->p[w->n] = c;
+    w->n++;
+}
+
+static void key_puts(struct keyw *w, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        key_put(w, s[i]);
+}
+
+/* The host as msrp_uri_equal compares it: an IPv6 literal as its address
+ * (16 bytes), else unit by unit (lowercase, unreserved escapes decoded,
+ * reserved ones kept as "%XX" in upper case). */
+static void key_host(struct keyw *w, const struct msrp_uri *u)
+{
+    if (u->host_is_ipv6) {
+        char t[INET6_ADDRSTRLEN + 1];
+        unsigned char a[16];
+        if (u->host.n < sizeof(t)) {
+            memcpy(t, u->host.p, u->host.n);
+            t[u->host.n] = '\0';
+            if (inet_pton(AF_INET6, t, a) == 1) {
+                key_put(w, '6');
+                key_puts(w, (const char *)a, sizeof(a));
+                return;
+            }
+        }
+        /* Never equal to anything (host_equal fails): a key of its own. */
+        key_put(w, '!');
+        key_puts(w, u->raw.p, u->raw.n);
+        return;
+    }
+    key_put(w, '4');
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < u->host.n;) {
+        unsigned v = next_unit(&u->host, &i);
+        if (v < 0x100) {
+            key_put(w, (char)v);
+        } else {
+            key_put(w, '%');
+            key_put(w, hex[(v >> 4) & 15]);
+            key_put(w, hex[v & 15]);
+        }
+    }
+}
+
+size_t msrp_uri_key(const struct msrp_uri *u, char *buf, size_t cap)
+{
+    struct keyw w = { buf, cap, 0 };
+    key_put(&w, u->scheme == MSRP_SCHEME_MSRPS ? 's' : 'p');
+    if (u->has_port) {
+        key_put(&w, 'P');
+        key_put(&w, (char)(u->port >> 8));
+        key_put(&w, (char)(u->port & 0xff));
+    } else {
+        key_put(&w, '-');
+    }
+    for (size_t i = 0; i < u->transport.n; i++)
+        key_put(&w, (char)lower((unsigned char)u->transport.p[i]));
+    key_put(&w, ' ');
+    key_puts(&w, u->session_id.p, u->session_id.n);
+    key_put(&w, ' ');
+    key_host(&w, u);
+    return w.n;
+}
+
 static bool is_wsp(char c)
 {
     return c == ' ' || c == '\t';

@@ -62,6 +62,16 @@ size_t msrp_uri_format(const struct msrp_uri *u, char *buf, size_t cap);
 bool msrp_uri_equal(const struct msrp_uri *a, const struct msrp_uri *b);
 
 /*
+ * Writes a key for u such that two URIs have equal keys exactly when
+ * msrp_uri_equal says they are equal (a hash-table key for URIs). Not
+ * NUL-terminated, no text form. Returns the length the full key needs;
+ * a result > cap means it did not fit. MSRP_URI_KEY_SLACK bounds the key
+ * length over the URI's raw length.
+ */
+#define MSRP_URI_KEY_SLACK 64
+size_t msrp_uri_key(const struct msrp_uri *u, char *buf, size_t cap);
+
+/*
  * Splits a space-separated path (To-Path, From-Path, Use-Path values) into
  * at most max URIs. Returns the number parsed (>= 1) or MSRP_E_URI,
  * MSRP_E_URI_TOO_LONG, MSRP_E_TOO_MANY_URIS.

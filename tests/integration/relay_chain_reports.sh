@@ -3,11 +3,12 @@
 # connection. Three senders AUTH to relay A and send, each with
 # Success-Report yes, to three receivers that AUTHed to relay B. A carries
 # all three over one connection to B, so B sees three senders on one
-# unauthenticated connection: each must get its own session id in B's
-# From-Path, or the receivers' Success REPORTs (and anything else sent
-# back) could only reach the first of them. Every sender must get its
-# REPORT (msrpcat send --success-report fails without it) and every file
-# must arrive intact.
+# unauthenticated connection, each by the From-Path[0] A gave it (A's URI
+# for that sender's reservation): B must route each receiver's Success
+# REPORT back by that URI, or the REPORTs (and anything else sent back)
+# could only reach one of them. Every sender must get its REPORT
+# (msrpcat send --success-report fails without it) and every file must
+# arrive intact.
 . "$(dirname "$0")/lib/msrpgw.sh"
 it_init relay_chain_reports
 CAT=$MSRP_BUILD/tools/msrpcat
@@ -39,8 +40,8 @@ for i in 1 2 3; do
 done
 conns=$(grep -c "connecting to next hop msrp://127.0.0.1:$B_PORT" "$A_LOG")
 check "[ $conns = 1 ]" "A carried the three sessions over one connection to B ($conns)"
-senders=$(grep -c "sender msrp://127.0.0.1:$A_PORT/.* on this connection: sess" "$B_LOG")
-check "[ $senders = 2 ]" "B gave the 2nd and 3rd sender on that connection their own session ($senders)"
+senders=$(grep -c "sender msrp://127.0.0.1:$A_PORT/[^ ]*;tcp is reached over this connection" "$B_LOG")
+check "[ $senders = 3 ]" "B learned the three senders on that connection by A's URIs ($senders)"
 gw_stop A
 gw_stop B
 it_done

@@ -63,6 +63,7 @@ Test(config, builtin_defaults)
     cr_assert_eq(c.conn_mem_ceiling, 4u << 20);
     cr_assert_eq(c.session_mem_ceiling, 16u << 20);
     cr_assert_eq(c.max_connections, 100000);
+    cr_assert_eq(c.max_learned_uris, 4096);
     cr_assert_eq(c.connect_timeout, 5);
     cr_assert_eq(c.idle_timeout, 3600);
     cr_assert_eq(c.tls_insecure_outbound, false);
@@ -378,7 +379,7 @@ Test(config, reference_lists_every_key)
         "tls_insecure_outbound", "relay_uri_host", "realm", "users_file", "user",
         "expires_default", "expires_min", "expires_max", "nonce_lifetime", "chunk_timeout",
         "bind_timeout", "max_chunk_out", "conn_mem_ceiling", "session_mem_ceiling",
-        "max_connections", "connect_timeout", "idle_timeout", "max_header_bytes",
+        "max_connections", "max_learned_uris", "connect_timeout", "idle_timeout", "max_header_bytes",
         "max_headers", "max_path_uris", "max_uri_len", "max_tid_len", "level", "format",
         "file",
     };

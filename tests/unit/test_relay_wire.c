@@ -52,12 +52,12 @@ Test(relay_wire, forwarded_head_exact_bytes)
     char buf[2048];
     size_t span[2];
     int n = gw_relay_write_fwd_head(buf, sizeof(buf), h, 1, MSRP_SLICE_LIT("T0123456789abcde"),
-                                    MSRP_SLICE_LIT("msrp://relay.example.com:2855/0zzzzzzzzzzzzzzz;tcp"),
                                     NULL, span);
     const char *want =
         "MSRP T0123456789abcde SEND\r\n"
         "To-Path: msrp://bob.example.com:8888/9di4ea;tcp\r\n"
-        "From-Path: msrp://relay.example.com:2855/0zzzzzzzzzzzzzzz;tcp msrp://alice.example.com:7777/iau39;tcp\r\n"
+        /* RFC 4976: the URI taken off To-Path, byte for byte. */
+        "From-Path: msrp://relay.example.com:2855/0abcdefghijklmno;tcp msrp://alice.example.com:7777/iau39;tcp\r\n"
         "Message-ID: 87652\r\n"
         "Byte-Range: 1-25/50\r\n"
         "X-Extension: kept verbatim\r\n"
@@ -77,8 +77,7 @@ Test(relay_wire, forwarded_head_with_new_range)
     char buf[2048];
     size_t span[2];
     struct msrp_byte_range br = { 11, 20, 50 };
-    int n = gw_relay_write_fwd_head(buf, sizeof(buf), h, 1, MSRP_SLICE_LIT("T0123456789abcde"),
-                                    MSRP_SLICE_LIT("msrp://r:1;tcp"), &br, span);
+    int n = gw_relay_write_fwd_head(buf, sizeof(buf), h, 1, MSRP_SLICE_LIT("T0123456789abcde"), &br, span);
     cr_assert_gt(n, 0);
     cr_assert_arr_eq(buf + span[0], "Byte-Range: 11-20/50\r\n", span[1]);
     cr_assert_eq(span[1], strlen("Byte-Range: 11-20/50\r\n"));
@@ -95,11 +94,10 @@ Test(relay_wire, bodiless_head_gets_no_blank_line_and_inserts_range_span)
         "-------x1y2z3w4$\r\n");
     char buf[1024];
     size_t span[2];
-    int n = gw_relay_write_fwd_head(buf, sizeof(buf), h, 1, MSRP_SLICE_LIT("ABCDEFGHIJKLMNOP"),
-                                    MSRP_SLICE_LIT("msrp://r:1/0q;tcp"), NULL, span);
+    int n = gw_relay_write_fwd_head(buf, sizeof(buf), h, 1, MSRP_SLICE_LIT("ABCDEFGHIJKLMNOP"), NULL, span);
     const char *want = "MSRP ABCDEFGHIJKLMNOP SEND\r\n"
                        "To-Path: msrp://b:2/s;tcp\r\n"
-                       "From-Path: msrp://r:1/0q;tcp msrp://a:3/s;tcp\r\n"
+                       "From-Path: msrp://r:1/0abcdefghijklmno;tcp msrp://a:3/s;tcp\r\n"
                        "Message-ID: m1\r\n";
     cr_assert_eq(n, (int)strlen(want));
     cr_assert_arr_eq(buf, want, strlen(want));
@@ -111,15 +109,13 @@ Test(relay_wire, forwarded_head_errors)
 {
     const struct msrp_head *h = parse(send_frame);
     char buf[64];
-    cr_assert_eq(gw_relay_write_fwd_head(buf, sizeof(buf), h, 1, MSRP_SLICE_LIT("T0123456789abcde"),
-                                         MSRP_SLICE_LIT("msrp://r:1;tcp"), NULL, NULL),
+    cr_assert_eq(gw_relay_write_fwd_head(buf, sizeof(buf), h, 1, MSRP_SLICE_LIT("T0123456789abcde"), NULL, NULL),
                  MSRP_E_NOSPACE);
     /* A To-Path with only the relay has no next hop. */
     const struct msrp_head *h1 = parse("MSRP abcd SEND\r\nTo-Path: msrp://r:1;tcp\r\n"
                                        "From-Path: msrp://a:3/s;tcp\r\n-------abcd$\r\n");
     char big[512];
-    cr_assert_eq(gw_relay_write_fwd_head(big, sizeof(big), h1, 1, MSRP_SLICE_LIT("T0123456789abcde"),
-                                         MSRP_SLICE_LIT("msrp://r:1;tcp"), NULL, NULL),
+    cr_assert_eq(gw_relay_write_fwd_head(big, sizeof(big), h1, 1, MSRP_SLICE_LIT("T0123456789abcde"), NULL, NULL),
                  MSRP_E_INVALID);
 }
 
@@ -217,7 +213,9 @@ Test(relay_table, put_get_del_and_growth)
 }
 
 /* A path crossing this relay twice (both endpoints AUTHed to it): every
- * leading URI of ours is dropped from To-Path in one hop. */
+ * leading URI of ours is moved from To-Path to From-Path in one hop, the
+ * receiver's reservation (taken last) first: the receiver predicts
+ * reverse(its Use-Path) + the sender's path (RFC 4976 section 7.2). */
 Test(relay_wire, forwarded_head_skips_two_own_uris)
 {
     static const char frame[] =
@@ -227,15 +225,14 @@ Test(relay_wire, forwarded_head_skips_two_own_uris)
         "-------t1234$\r\n";
     const struct msrp_head *h = parse(frame);
     char buf[1024];
-    int n = gw_relay_write_fwd_head(buf, sizeof(buf), h, 2, MSRP_SLICE_LIT("T0123456789abcde"),
-                                    MSRP_SLICE_LIT("msrp://relay:2855/0aaaa;tcp"), NULL, NULL);
+    int n = gw_relay_write_fwd_head(buf, sizeof(buf), h, 2, MSRP_SLICE_LIT("T0123456789abcde"), NULL, NULL);
     const char *want = "MSRP T0123456789abcde SEND\r\n"
                        "To-Path: msrp://bob:9/b1;tcp\r\n"
-                       "From-Path: msrp://relay:2855/0aaaa;tcp msrp://alice:7/a1;tcp\r\n";
+                       "From-Path: msrp://relay:2855/0bbbb;tcp msrp://relay:2855/0aaaa;tcp "
+                       "msrp://alice:7/a1;tcp\r\n";
     cr_assert_eq(n, (int)strlen(want), "got:\n%.*s", n, buf);
     cr_assert_arr_eq(buf, want, strlen(want));
     /* Nothing may be left to forward to. */
-    cr_assert_lt(gw_relay_write_fwd_head(buf, sizeof(buf), h, 3, MSRP_SLICE_LIT("T0123456789abcde"),
-                                         MSRP_SLICE_LIT("msrp://relay:2855/0aaaa;tcp"), NULL, NULL),
+    cr_assert_lt(gw_relay_write_fwd_head(buf, sizeof(buf), h, 3, MSRP_SLICE_LIT("T0123456789abcde"), NULL, NULL),
                  0);
 }

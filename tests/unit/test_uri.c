@@ -128,6 +128,13 @@ static bool eq(const char *a, const char *b)
     cr_assert_eq(msrp_uri_parse(&ub, b, strlen(b), 0), 0, "%s", b);
     bool r = msrp_uri_equal(&ua, &ub);
     cr_assert_eq(r, msrp_uri_equal(&ub, &ua), "equality not symmetric: %s %s", a, b);
+    /* msrp_uri_key: equal keys exactly for equal URIs. */
+    char ka[256], kb[256];
+    size_t na = msrp_uri_key(&ua, ka, sizeof(ka)), nb = msrp_uri_key(&ub, kb, sizeof(kb));
+    cr_assert(na <= sizeof(ka) && nb <= sizeof(kb));
+    cr_assert_leq(na, ua.raw.n + MSRP_URI_KEY_SLACK);
+    bool keq = na == nb && memcmp(ka, kb, na) == 0;
+    cr_assert_eq(keq, r, "key equality differs from msrp_uri_equal: %s %s", a, b);
     return r;
 }
 
@@ -169,6 +176,10 @@ Test(uri, rfc4975_6_1_unequal_pairs)
         { "msrp://[::1]/s;tcp", "msrp://localhost/s;tcp" },   /* no DNS */
         { "msrp://[::1]/s;tcp", "msrp://[::2]/s;tcp" },
         { "msrp://hh/s;tcp", "msrp://h/s;tcp" },
+        /* Key fields cannot run into each other. */
+        { "msrp://h:11636/s;cp", "msrp://h/s;tcp" },
+        { "msrp://h/a;tcp", "msrp://h/a;tcp2" },
+        { "msrp://h:1/s;tcp", "msrp://h:256/s;tcp" },
     };
     for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
         cr_assert(!eq(pairs[i][0], pairs[i][1]), "want unequal: %s != %s", pairs[i][0], pairs[i][1]);

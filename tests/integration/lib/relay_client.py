@@ -25,11 +25,13 @@ when what it saw matches what it was told to expect, 1 otherwise.
          One unauthenticated connection acting for N senders (N distinct
          From-Paths, as a previous relay's shared connection does) sends
          one SEND each to a receiver that AUTHed on a second connection.
-         Checks each gets its own relay session id, then sends reverse
-         SENDs from the receiver: to the primary sender and the newest
-         ones (200, delivered over the shared connection) and to the
-         oldest extra sender, which the relay dropped once it kept C
-         others (481).
+         Checks the exact paths (receiver: From-Path = Use-Path + sender;
+         sender's 200: From-Path = Use-Path), then sends reverse SENDs
+         from the receiver (To-Path = Use-Path + sender): to the newest,
+         the oldest still remembered (200, delivered over the shared
+         connection with From-Path = Use-Path + receiver) and the first,
+         which the relay forgot once it remembered C newer ones (481:
+         dialled instead, nobody listens).
 """
 
 import argparse
@@ -151,7 +153,6 @@ def cmd_vias(a):
     use = last.header("Use-Path").split()[0]
     tx = connect(a)
     senders = ["msrp://127.0.0.1:9/s%05d;tcp" % i for i in range(a.n)]
-    got_from = []   # the From-Path the receiver saw for each sender
     errors = []
     for i, s in enumerate(senders):
         tid = mp.new_tid()
@@ -163,24 +164,31 @@ def cmd_vias(a):
         if f is None or not f.is_request():
             errors.append("sender %d: receiver got %r" % (i, f))
             break
-        got_from.append(f.header("From-Path").split())
+        # RFC 4976: the relay moved the URI it consumed (our reservation)
+        # to From-Path, byte for byte; it invents nothing.
+        want = "%s %s" % (use, s)
+        if f.header("From-Path") != want or f.header("To-Path") != rx_uri:
+            errors.append("sender %d: paths To %r From %r, want From %r" % (
+                i, f.header("To-Path"), f.header("From-Path"), want))
         rx.send(mp.build_response(f, 200, "OK", rx_uri))
         r = tx.recv_frame()
         if r is None or r.tid != tid or r.code != 200:
             errors.append("sender %d: answer %r" % (i, r))
             break
-    sids = [p[0] for p in got_from]
-    distinct = len(set(sids))
+        if r.header("To-Path") != s or r.header("From-Path") != use:
+            errors.append("sender %d: 200 paths To %r From %r" % (
+                i, r.header("To-Path"), r.header("From-Path")))
+        if len(errors) > 5:
+            break
 
     def reverse(k):
-        """The receiver SENDs back to sender k; (code, delivered)."""
+        """The receiver SENDs back to sender k; (code, what tx got)."""
         tid = mp.new_tid()
-        # Our reservation first (we AUTHed), then the From-Path we saw:
-        # the relay's URI for sender k, then sender k.
-        to = " ".join([use] + got_from[k])
+        # The mirror of the From-Path we saw: our reservation, sender k.
         rx.send(mp.build_request("SEND", tid, [
-            ("To-Path", to), ("From-Path", rx_uri), ("Message-ID", "back%d" % k),
-            ("Byte-Range", "1-4/4"), ("Content-Type", "text/plain")], b"back"))
+            ("To-Path", "%s %s" % (use, senders[k])), ("From-Path", rx_uri),
+            ("Message-ID", "back%d" % k), ("Byte-Range", "1-4/4"),
+            ("Content-Type", "text/plain")], b"back"))
         delivered = None
 
         def answer(deadline):
@@ -188,33 +196,39 @@ def cmd_vias(a):
                 f = rx.recv_frame(deadline)
                 if f is None or f.tid == tid:
                     return f
-        # A refusal comes back at once; a delivery reaches tx first, and
-        # the relay answers rx only once tx has answered.
+        # A refusal comes back soon; a delivery reaches tx first, and the
+        # relay answers rx only once tx has answered.
         try:
             f = answer(time.monotonic() + 0.5)
         except TimeoutError:
             g = tx.recv_frame(time.monotonic() + 5)
             if g is not None:
-                delivered = g.header("To-Path").split()[-1]
+                delivered = {"to": g.header("To-Path"), "from": g.header("From-Path")}
                 tx.send(mp.build_response(g, 200, "OK", senders[k]))
             f = answer(time.monotonic() + 5)
         if f is None:
             return None, delivered
         return f.code, delivered
 
-    out = {"n": a.n, "distinct_sessions": distinct, "errors": errors}
-    checks = {"first": 0, "newest": a.n - 1, "oldest_extra": 1}
+    def reached(k):
+        return {"code": 200, "delivered": {"to": senders[k], "from": "%s %s" % (use, rx_uri)}}
+
+    out = {"n": a.n, "cap": a.cap, "errors": errors}
+    # Only the newest cap senders are remembered (least recently used
+    # forgotten). A forgotten one is dialled instead (the receiver AUTHed,
+    # so it may make the relay connect), and nobody listens on port 9: 481.
+    checks = {"newest": a.n - 1, "first": 0}
+    if a.n > a.cap:
+        checks["oldest_kept"] = a.n - a.cap
     for name, k in checks.items():
-        if k < len(got_from):
-            code, to = reverse(k)
-            out[name] = {"code": code, "delivered_to": to}
-    ok = (not errors and distinct == a.n
-          and out["first"] == {"code": 200, "delivered_to": senders[0]}
-          and out["newest"] == {"code": 200, "delivered_to": senders[-1]})
-    if a.n - 1 > a.cap:
-        ok = ok and out["oldest_extra"]["code"] == 481
+        code, got = reverse(k)
+        out[name] = {"code": code, "delivered": got}
+    ok = not errors and out["newest"] == reached(a.n - 1)
+    if a.n > a.cap:
+        ok = ok and out["oldest_kept"] == reached(a.n - a.cap)
+        ok = ok and out["first"]["code"] == 481 and out["first"]["delivered"] is None
     else:
-        ok = ok and out["oldest_extra"] == {"code": 200, "delivered_to": senders[1]}
+        ok = ok and out["first"] == reached(0)
     out["ok"] = ok
     print(json.dumps(out))
     return 0 if ok else 1
