@@ -77,10 +77,7 @@ static int pend_on_head(struct gw_mconn *m, const struct msrp_head *h)
         return GW_MCONN_CONTINUE;
     }
     struct gw_session *s = h->method == MSRP_M_SEND ? server_lookup(p->sv, h) : NULL;
-    bool from_ok = s && (s->cfg.sessmatch || s->remote.n == 0 ||
-                         (h->n_from_path && msrp_uri_equal(gw_path_last(&s->remote),
-                                                           &h->from_path[h->n_from_path - 1])));
-    if (!s || !from_ok) {
+    if (!s || !gw_session_from_path_ok(s, h, false)) {
         /* RFC 4975 section 7.3: no such session here. */
         gw_mconn_respond(m, h, 481, "Session Does Not Exist", NULL);
         pending_unlink(p);

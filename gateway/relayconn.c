@@ -179,12 +179,15 @@ static void on_200(struct gw_session *s, const struct msrp_head *h)
         return;
     r->authed = true;
     gw_session_slog(s, GW_SLOG_DEBUG, "AUTH accepted, Use-Path %s", r->use_path.text);
+    /* Our path is the Use-Path + our URI: what the peer sends to (the
+     * receiver's a=path), and what incoming From-Paths start with,
+     * reversed (gw_session_from_path_ok). */
+    gw_path_copy(&s->local_full, &s->local);
+    if (gw_path_prepend(&s->local_full, &r->use_path) != 0) {
+        auth_failed(s, -E2BIG);
+        return;
+    }
     if (r->receiver) {
-        gw_path_copy(&s->local_full, &s->local);
-        if (gw_path_prepend(&s->local_full, &r->use_path) != 0) {
-            auth_failed(s, -E2BIG);
-            return;
-        }
         gw_session_set_ready(s, 0);
         return;
     }

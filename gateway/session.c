@@ -563,9 +563,11 @@ void gw_session_shutdown(struct gw_session *s, bool drain)
 
 /* ---- incoming frames ---- */
 
+/* RFC 4975 section 7.3: a request is ours when its To-Path is our URI,
+ * alone (every relay on the way took its own URI off). */
 static bool to_path_ok(struct gw_session *s, const struct msrp_head *h)
 {
-    if (h->n_to_path == 0 || s->local.n == 0)
+    if (h->n_to_path != 1 || s->local.n == 0)
         return false;
     const struct msrp_uri *mine = &s->local.uris[0];
     const struct msrp_uri *theirs = &h->to_path[0];
@@ -574,14 +576,94 @@ static bool to_path_ok(struct gw_session *s, const struct msrp_head *h)
     return msrp_uri_equal(mine, theirs);
 }
 
-static bool from_path_ok(struct gw_session *s, const struct msrp_head *h)
+/* URIs of our own relays' Use-Path in front of our URI (0 when direct). */
+static unsigned use_path_n(const struct gw_session *s)
 {
-    if (h->n_from_path == 0)
+    return s->local_full.n > s->local.n ? s->local_full.n - s->local.n : 0;
+}
+
+/* URI i of the From-Path we predict: reverse(our Use-Path) + remote path
+ * (NULL past its end, or in the remote part while it is unknown). */
+static const struct msrp_uri *want_from(const struct gw_session *s, unsigned i)
+{
+    unsigned use_n = use_path_n(s);
+    if (i < use_n)
+        return &s->local_full.uris[use_n - 1 - i];
+    return i - use_n < s->remote.n ? &s->remote.uris[i - use_n] : NULL;
+}
+
+bool gw_session_from_path_ok(const struct gw_session *s, const struct msrp_head *h, bool report)
+{
+    unsigned n = h->n_from_path;
+    if (n == 0)
         return false;
-    if (s->cfg.sessmatch || s->remote.n == 0)
-        return true;
-    /* Relays between us add themselves in front: compare the endpoints. */
-    return msrp_uri_equal(gw_path_last(&s->remote), &h->from_path[h->n_from_path - 1]);
+    if (s->cfg.sessmatch) {
+        /* draft-ietf-simple-msrp-sessmatch: SBCs and relays may rewrite
+         * hosts and hops; only the remote endpoint's session id counts. */
+        const struct msrp_uri *last = gw_path_last(&s->remote);
+        return report || !last ||
+               msrp_slice_eq(last->session_id, h->from_path[n - 1].session_id);
+    }
+    /* Each relay between us prepends the URI it took off To-Path (RFC 4976
+     * section 7.2), so From-Path = our relays' URIs, last AUTHed first,
+     * then the peer's path. A REPORT may come from a relay on the way
+     * (it generated it): then From-Path is a leading part of that. */
+    unsigned use_n = use_path_n(s), want_n = use_n + s->remote.n;
+    if (s->remote.n ? (report ? n > want_n : n != want_n) : (!report && n <= use_n))
+        return false;
+    for (unsigned i = 0; i < n; i++) {
+        const struct msrp_uri *w = want_from(s, i);
+        if (w && !msrp_uri_equal(w, &h->from_path[i]))
+            return false;
+    }
+    return true;
+}
+
+/* Logs why a request was refused: the From-Path seen and the one predicted. */
+static void log_bad_from(struct gw_session *s, const struct msrp_head *h)
+{
+    char want[GW_PATH_TEXT_MAX * 2];
+    size_t o = 0;
+    for (unsigned i = 0; o < sizeof(want) - 1; i++) {
+        const struct msrp_uri *w = want_from(s, i);
+        if (!w)
+            break;
+        int k = snprintf(want + o, sizeof(want) - o, "%s%.*s", i ? " " : "", (int)w->raw.n,
+                         w->raw.p);
+        o += k > 0 ? (size_t)k : 0;
+    }
+    if (o >= sizeof(want))
+        o = sizeof(want) - 1;
+    want[o] = '\0';
+    const struct msrp_header *fp = msrp_head_find(h, MSRP_H_FROM_PATH);
+    gw_session_slog(s, GW_SLOG_WARN, "%s %.*s: From-Path \"%.*s\", expected \"%s%s\"",
+                    h->method == MSRP_M_REPORT ? "REPORT" : "SEND", (int)h->tid.n, h->tid.p,
+                    fp ? (int)fp->value.n : 0, fp ? fp->value.p : "", want,
+                    s->remote.n ? "" : " <remote path>");
+}
+
+/* The remote path, learned from the first request when nobody told us
+ * (gw_session_set_remote_path): From-Path without our relays' URIs. */
+static void learn_remote(struct gw_session *s, const struct msrp_head *h)
+{
+    unsigned use_n = use_path_n(s);
+    if (s->remote.n == 0 && h->n_from_path > use_n)
+        gw_path_set_uris(&s->remote, h->from_path + use_n, h->n_from_path - use_n);
+}
+
+int gw_session_set_remote_path(struct gw_session *s, const char *path)
+{
+    struct gw_path p;
+    int rc = gw_path_set(&p, path, strlen(path));
+    if (rc < 0)
+        return rc;
+    rc = gw_path_copy(&s->remote, &p);
+    /* A direct acceptor sends along the peer's path; behind a relay, the
+     * To-Path is the mirror of the first From-Path (the relay's URI in
+     * front), taken when it arrives. */
+    if (rc == 0 && !s->active && !s->relay && s->to.n == 0)
+        rc = gw_path_copy(&s->to, &s->remote);
+    return rc;
 }
 
 static struct gw_in_slot *in_find(struct gw_session *s, struct msrp_slice mid, bool create)
@@ -615,15 +697,20 @@ static void in_release(struct gw_in_slot *sl)
 static int on_send_head(struct gw_session *s, const struct msrp_head *h)
 {
     struct gw_in_cur *cur = &s->cur;
-    if (!to_path_ok(s, h) || !from_path_ok(s, h)) {
+    if (!to_path_ok(s, h)) {
         gw_session_slog(s, GW_SLOG_WARN, "SEND %.*s for another session: 481",
                         (int)h->tid.n, h->tid.p);
         gw_mconn_respond(s->m, h, 481, "Session Does Not Exist", NULL);
         cur->mode = 2;
         return GW_MCONN_CONTINUE;
     }
-    if (s->remote.n == 0 && !s->cfg.sessmatch)
-        gw_path_set_uris(&s->remote, h->from_path, h->n_from_path);
+    if (!gw_session_from_path_ok(s, h, false)) {
+        log_bad_from(s, h);
+        gw_mconn_respond(s->m, h, 481, "Invalid From-Path", NULL);
+        cur->mode = 2;
+        return GW_MCONN_CONTINUE;
+    }
+    learn_remote(s, h);
     if (s->to.n == 0)
         gw_path_set_uris(&s->to, h->from_path, h->n_from_path);
     if (!h->has_body && h->content_type.n == 0) {
@@ -738,7 +825,14 @@ int gw_session_on_head(struct gw_mconn *m, const struct msrp_head *h)
     case MSRP_M_SEND:
         return on_send_head(s, h);
     case MSRP_M_REPORT:
-        if (to_path_ok(s, h))
+        /* REPORTs get no response (RFC 4975 section 7.1.2): a wrong one is
+         * logged and dropped. */
+        if (!to_path_ok(s, h))
+            gw_session_slog(s, GW_SLOG_WARN, "REPORT %.*s for another session dropped",
+                            (int)h->tid.n, h->tid.p);
+        else if (!gw_session_from_path_ok(s, h, true))
+            log_bad_from(s, h);
+        else
             on_report_head(s, h);
         return GW_MCONN_CONTINUE;
     default:

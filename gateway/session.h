@@ -3,7 +3,8 @@
  * the C-shaped counterpart of python-msrplib's MSRPTransport + MSRPSession:
  *
  *   - transport: writes chunks and responses, validates incoming SENDs
- *     (To-Path = our local URI, From-Path = the remote path, else 481) and
+ *     (To-Path = our local URI, From-Path = reverse(our relay's Use-Path)
+ *     + the remote path, else 481; REPORTs likewise, dropped) and
  *     delivers their bodies as segments ("virtual chunks") with their
  *     absolute position in the message, so a chunk is never buffered whole;
  *   - session: accept-types filter (415 answered at the head, body
@@ -68,9 +69,11 @@ struct gw_session_config {
     enum msrp_report success_report; /* ABSENT or YES */
     /* draft-ietf-simple-msrp-sessmatch-10: an incoming To-Path matches when
      * its session id equals ours (host/port may be rewritten by an SBC),
-     * and the From-Path is not compared. Default: RFC 4975 section 6.1
-     * comparison of the To-Path URI, and the last From-Path URI (the
-     * remote endpoint) against the remote path's last URI when known. */
+     * and of the From-Path only the last URI's session id is compared with
+     * the remote endpoint's. Default (what deployed clients do): To-Path
+     * must be our URI alone and From-Path must equal reverse(our relay's
+     * Use-Path) + the remote path, URI by URI (RFC 4975 section 6.1); the
+     * remote path is learned from the first SEND when not given. */
     bool sessmatch;
     unsigned max_in_messages;     /* incoming messages in progress; 16 */
 };
@@ -200,6 +203,14 @@ const char *gw_session_local_uri(const struct gw_session *s);
  * local URI). Final once on_ready(0) ran (before it for direct sessions). */
 const char *gw_session_local_path(const struct gw_session *s);
 const char *gw_session_remote_path(const struct gw_session *s);
+/*
+ * The path the peer announced (SDP a=path), for an acceptor or a receiver
+ * behind a relay, before its first request arrives: From-Path must then
+ * equal reverse(our relay's Use-Path) + path exactly, or the request gets
+ * 481 (without it, the path is learned from the first SEND and held).
+ * 0, -EINVAL or -E2BIG.
+ */
+int gw_session_set_remote_path(struct gw_session *s, const char *path);
 void *gw_session_data(const struct gw_session *s);
 void gw_session_set_log(struct gw_session *s, gw_session_log_fn fn, void *ud);
 struct ur_loop *gw_session_loop(const struct gw_session *s);

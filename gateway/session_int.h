@@ -173,6 +173,12 @@ int gw_session_build_send(struct gw_session *s, uint8_t *buf, size_t n, char tid
 void gw_session_log_out(struct gw_session *s, const uint8_t *head, size_t n);
 void gw_session_read_done(struct gw_session *s);
 
+/* Does h's From-Path match what RFC 4975/4976 predict for a request from
+ * our peer: reverse(our Use-Path) + the remote path (while the remote path
+ * is unknown, only the Use-Path part; report: a leading part of it, since a
+ * relay on the way may generate a REPORT)? */
+bool gw_session_from_path_ok(const struct gw_session *s, const struct msrp_head *h, bool report);
+
 /* filequeue.c */
 void gw_fq_pump(struct gw_session *s);
 void gw_fq_tx_resolved(struct gw_session *s, struct gw_tx *tx, int code);

@@ -7,11 +7,15 @@
  *                [--relay HOST:PORT [--user U --password P]]
  *                [--tls --cert C --key K] [--path-file F]
  *                [--accept-types T] [--bind-timeout S] [--expect-sha256 HEX]...
- *                [--no-verify] [--sessmatch]
+ *                [--expect-remote-path "URI..."] [--no-verify] [--sessmatch]
  *      Prints its full local path (the sender's To-Path) on stdout line 1
  *      (and atomically into --path-file), receives N messages (default 1)
  *      into FILE, FILE.1, FILE.2, ..., prints "sha256 HEX FILE" per file
  *      and exits 0; non-zero on abort, refusal, timeout or mismatch.
+ *      Every request's From-Path must be reverse(the relay's Use-Path) +
+ *      the sender's path (--expect-remote-path, as SDP would give it; else
+ *      learned from the first SEND and held): 481 otherwise, as deployed
+ *      clients answer.
  *
  *   msrpcat send FILE... --to-path "URI [URI...]"
  *                [--relay HOST:PORT [--user U --password P]]
@@ -612,6 +616,7 @@ int main(int argc, char **argv)
         fputs("usage: msrpcat recv [--listen HOST:PORT] [--out FILE] [--count N] [--relay HOST:PORT\n"
               "                    --user U --password P] [--tls --cert C --key K] [--path-file F]\n"
               "                    [--accept-types T] [--bind-timeout S] [--expect-sha256 HEX]\n"
+              "                    [--expect-remote-path \"URI [URI...]\"]\n"
               "       msrpcat send FILE... --to-path \"URI [URI...]\" [--relay HOST:PORT --user U\n"
               "                    --password P] [--chunk-size N] [--window N] [--content-type T]\n"
               "                    [--tls [--ca CA | --insecure]] [--fail-report yes|no|partial]\n"
@@ -633,6 +638,7 @@ int main(int argc, char **argv)
         { "path-file", required_argument, 0, 'P' }, { "accept-types", required_argument, 0, 'a' },
         { "bind-timeout", required_argument, 0, 'b' },
         { "expect-sha256", required_argument, 0, 'e' },
+        { "expect-remote-path", required_argument, 0, 'E' },
         { "to-path", required_argument, 0, 't' },   { "chunk-size", required_argument, 0, 'C' },
         { "window", required_argument, 0, 'w' },    { "content-type", required_argument, 0, 'y' },
         { "fail-report", required_argument, 0, 'f' },
@@ -643,7 +649,7 @@ int main(int argc, char **argv)
         { "verbose", no_argument, 0, 'v' },         { 0, 0, 0, 0 },
     };
     const char *listen = "127.0.0.1:0", *relay = NULL, *user = NULL, *password = NULL;
-    const char *cert = NULL, *key = NULL, *ca = NULL, *to_path = NULL;
+    const char *cert = NULL, *key = NULL, *ca = NULL, *to_path = NULL, *remote_path = NULL;
     bool tls = false, insecure = false, verbose = false;
     struct gw_session_config cfg;
     gw_session_config_default(&cfg);
@@ -676,6 +682,7 @@ int main(int argc, char **argv)
             A.expect[A.n_expect++] = optarg;
             break;
         case 't': to_path = optarg; break;
+        case 'E': remote_path = optarg; break;
         case 'C': cfg.chunk_size = (uint32_t)parse_u64("--chunk-size", optarg, 1, 16u << 20); break;
         case 'w': cfg.window = (uint32_t)parse_u64("--window", optarg, 1, 1024); break;
         case 'y': content_type = optarg; break;
@@ -765,6 +772,8 @@ int main(int argc, char **argv)
         rc = gw_session_connect(A.loop, &cfg, &send_ops, NULL, NULL, to_path, A.tls,
                                 relay ? &rs : NULL, &A.s);
     }
+    if (rc == 0 && recv && remote_path && (rc = gw_session_set_remote_path(A.s, remote_path)) < 0)
+        die_usage("bad --expect-remote-path %s", remote_path);
     if (rc < 0) {
         fprintf(stderr, "msrpcat: cannot start: %s\n", strerror(-rc));
         return 2;

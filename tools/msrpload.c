@@ -714,6 +714,19 @@ static int rx_start(struct gw_session *s, struct gw_msg_in *m)
         m->ud = NULL;
         return 0;
     }
+    /* The session layer held From-Path to reverse(our relay's Use-Path) +
+     * the path it learned from the binding SEND; that path must be our
+     * sender's, byte for byte (every relay moved its own URIs, RFC 4976). */
+    const char *want = p->tx ? gw_session_local_path(p->tx) : NULL;
+    if (!want || strcmp(gw_session_remote_path(s), want) != 0) {
+        if (O.verbose)
+            fprintf(stderr, "msrpload: session %u: From-Path ends in \"%s\", expected \"%s\"\n",
+                    p->idx, gw_session_remote_path(s), want ? want : "?");
+        p->rx_bad++;
+        p->t->st.rx_bad++;
+        m->ud = NULL;
+        return 481;
+    }
     /* ud: pattern offset << 2 | 2 ("ours": the offset may be 0) | 1 ("mismatch seen") */
     m->ud = (void *)(((uintptr_t)msg_pattern(pi, mn) << 2) | 2);
     return 0;

@@ -16,7 +16,7 @@ when what it saw matches what it was told to expect, 1 otherwise.
   silent --relay H:P --user U --password P --ready-file F --hold S
          AUTH as a receiver, publish the path, read and never answer.
   send   --relay H:P --to-path "URIS" FILE [--user U --password P]
-         [--chunk N] [--linger S]: (AUTH, then) send FILE in chunks,
+         [--chunk N] [--linger S] [--from-uri URI]: (AUTH, then) send FILE in chunks,
          one at a time; prints codes and REPORTs received.
   many   --relay H:P --user U --password P --n N --size BYTES
          N receivers AUTH, N senders each send a random file to one of
@@ -303,7 +303,7 @@ def cmd_slow(a):
 
 def cmd_send(a):
     conn = connect(a)
-    own = conn.own_uri("s" + secrets.token_hex(6))
+    own = a.from_uri or conn.own_uri("s" + secrets.token_hex(6))
     report = {"auth": None, "codes": [], "reports": [], "ok": False}
     if a.user:
         codes, _ = do_auth(conn, a, own, a.user, a.password)
@@ -558,6 +558,7 @@ def main():
             s.add_argument("--chunk", type=int, default=65536)
             s.add_argument("--linger", type=float, default=0.0)
             s.add_argument("--expect")
+            s.add_argument("--from-uri", help="our URI (default: the socket's address)")
             s.add_argument("file")
         if name == "slow":
             s.add_argument("--ready-file", required=True)
