@@ -750,7 +750,9 @@ static int on_send_head(struct gw_session *s, const struct msrp_head *h)
         memcpy(sl->m.content_type, h->content_type.p, cl);
         sl->m.content_type[cl] = '\0';
         sl->m.success_report = h->success_report == MSRP_REPORT_YES;
+        sl->m.head = h;
         int code = s->ops->on_message_start ? s->ops->on_message_start(s, &sl->m) : 0;
+        sl->m.head = NULL;
         if (code) {
             in_release(sl);
             gw_mconn_respond(s->m, h, (uint16_t)code, NULL, NULL);

@@ -87,6 +87,9 @@ struct gw_msg_in {
     uint64_t received; /* distinct bytes received */
     bool success_report;
     void *ud;          /* the owner's, e.g. an output file */
+    /* The head of the message's first chunk: valid during on_message_start
+     * only (its paths, its extension headers), NULL elsewhere. */
+    const struct msrp_head *head;
 };
 
 /* Log hook kinds (msrplib's logger: received chunk start/data/end, sent

@@ -22,12 +22,15 @@
  *                [--chunk-size N] [--window N] [--content-type T]
  *                [--tls [--ca CA | --insecure]] [--fail-report yes|no|partial]
  *                [--success-report] [--bind-timeout S] [--response-timeout S]
- *                [--abort-after BYTES] [--no-verify]
+ *                [--abort-after BYTES] [--local-uri URI] [--no-verify]
  *      Connects to the first To-Path URI (or AUTHs to the relay and
  *      prepends its Use-Path), binds with an empty SEND, sends the files as
  *      messages interleaved on one session, waits for every response (and
  *      the Success REPORTs when asked), prints "sha256 HEX FILE" per file,
- *      exits 0 on success, else non-zero naming the failure.
+ *      exits 0 on success, else non-zero naming the failure. --local-uri
+ *      sets its own URI (the From-Path; default: the socket's address).
+ *      recv prints "from-path P" for each message's first chunk, send
+ *      "report CODE from-path P" for each REPORT: the paths it accepted.
  *
  * Exit status: 0 success, 1 transfer failure, 2 usage / setup error,
  * 3 bind or connect failure (timeout, refused).
@@ -354,11 +357,14 @@ static void send_on_ready(struct gw_session *s, int err)
 static void send_on_report(struct gw_session *s, struct msrp_slice mid, uint16_t code,
                            const struct msrp_byte_range *br, const struct msrp_head *h)
 {
-    (void)s, (void)h;
+    (void)s;
+    const struct msrp_header *fp = msrp_head_find(h, MSRP_H_FROM_PATH);
     for (unsigned i = 0; i < A.n_files; i++) {
         struct file_slot *f = &A.files[i];
         if (strlen(f->msgid) != mid.n || memcmp(f->msgid, mid.p, mid.n) != 0)
             continue;
+        if (fp)
+            printf("report %u from-path %.*s\n", code, (int)fp->value.n, fp->value.p);
         if (code == 200 && (!br || (br->start == 1 && (br->end == f->size || f->size == 0))))
             f->report_ok = true;
         else
@@ -448,6 +454,11 @@ static int recv_on_start(struct gw_session *s, struct gw_msg_in *m)
     }
     A.fds[idx] = fd;
     A.started++;
+    /* What the path checks accepted, for scripts that assert it. */
+    const struct msrp_header *fp = msrp_head_find(m->head, MSRP_H_FROM_PATH);
+    if (fp)
+        printf("from-path %.*s\n", (int)fp->value.n, fp->value.p);
+    fflush(stdout);
     m->ud = &A.fds[idx];
     if (m->total != UINT64_MAX)
         A.total_bytes += m->total;
@@ -621,6 +632,7 @@ int main(int argc, char **argv)
               "                    --password P] [--chunk-size N] [--window N] [--content-type T]\n"
               "                    [--tls [--ca CA | --insecure]] [--fail-report yes|no|partial]\n"
               "                    [--success-report] [--bind-timeout S] [--response-timeout S]\n"
+              "                    [--local-uri URI]\n"
               "       common: [--no-verify] [--sessmatch] [--verbose]\n",
               argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -639,6 +651,7 @@ int main(int argc, char **argv)
         { "bind-timeout", required_argument, 0, 'b' },
         { "expect-sha256", required_argument, 0, 'e' },
         { "expect-remote-path", required_argument, 0, 'E' },
+        { "local-uri", required_argument, 0, 'L' },
         { "to-path", required_argument, 0, 't' },   { "chunk-size", required_argument, 0, 'C' },
         { "window", required_argument, 0, 'w' },    { "content-type", required_argument, 0, 'y' },
         { "fail-report", required_argument, 0, 'f' },
@@ -650,6 +663,7 @@ int main(int argc, char **argv)
     };
     const char *listen = "127.0.0.1:0", *relay = NULL, *user = NULL, *password = NULL;
     const char *cert = NULL, *key = NULL, *ca = NULL, *to_path = NULL, *remote_path = NULL;
+    const char *local_uri = NULL;
     bool tls = false, insecure = false, verbose = false;
     struct gw_session_config cfg;
     gw_session_config_default(&cfg);
@@ -683,6 +697,7 @@ int main(int argc, char **argv)
             break;
         case 't': to_path = optarg; break;
         case 'E': remote_path = optarg; break;
+        case 'L': local_uri = optarg; break;
         case 'C': cfg.chunk_size = (uint32_t)parse_u64("--chunk-size", optarg, 1, 16u << 20); break;
         case 'w': cfg.window = (uint32_t)parse_u64("--window", optarg, 1, 1024); break;
         case 'y': content_type = optarg; break;
@@ -769,7 +784,7 @@ int main(int argc, char **argv)
                 announce_path();
         }
     } else {
-        rc = gw_session_connect(A.loop, &cfg, &send_ops, NULL, NULL, to_path, A.tls,
+        rc = gw_session_connect(A.loop, &cfg, &send_ops, NULL, local_uri, to_path, A.tls,
                                 relay ? &rs : NULL, &A.s);
     }
     if (rc == 0 && recv && remote_path && (rc = gw_session_set_remote_path(A.s, remote_path)) < 0)
