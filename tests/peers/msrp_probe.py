@@ -7,31 +7,73 @@ outside, as a second implementation written without our C code in mind.
 CLI (every run prints one JSON report line on stdout at the end; exit
 status 0 means "everything as expected", 1 a protocol failure, 2 usage):
 
-  msrp_probe.py recv --relay 127.0.0.1:PORT --out FILE [--ready-file F]
-                [--messages N] [--user U --password P [--digest-uri]]
+  msrp_probe.py recv (--relay 127.0.0.1:PORT | --listen HOST:PORT)
+                --out FILE [--ready-file F] [--messages N]
+                [--user U --password P [--digest-uri]] [--relay-uri URI]
+                [--remote-path "URIS"] [--one-peer] [--byte-exact]
+                [--success-report] [--silent] [--no-frames] [--drain S]
                 [--timeout S]
-      AUTH to the relay as the receiver (answering one 401 Digest challenge
-      if credentials are given), then keep the connection: answer every
-      SEND with 200 and write each message's body (placed by Byte-Range)
-      to FILE (the 2nd message to FILE.2, ...).  The full To-Path a sender
-      must use (relay Use-Path + receiver URI) is printed on stdout as
-      "PATH <uris>" and written atomically to --ready-file.  Exits after N
-      complete messages (default 1; 0 = until the relay closes or timeout).
+      With --relay: AUTH to the relay as the receiver (answering one 401
+      Digest challenge if credentials are given) and keep the connection.
+      With --listen (port 0 = ephemeral): no relay, accept the
+      connection(s) a relay opens to our URI.  Answer every SEND with 200
+      and write each message's body (placed by Byte-Range) to FILE (the
+      2nd message to FILE.2, ...).  The full To-Path a sender must use
+      (Use-Path + receiver URI, or the URI alone with --listen) is printed
+      on stdout as "PATH <uris>" and written atomically to --ready-file.
+      Exits after N complete messages (default 1; 0 = until the relay
+      closes or timeout).
+      Strict paths, like deployed clients (/work/shared/PEERS.md): the
+      To-Path of every SEND must be exactly our own URI, and its
+      From-Path reverse(our Use-Path) + --remote-path (the sender's path
+      as SDP gives it); without --remote-path the From-Path must start
+      with reverse(our Use-Path) and the rest is learned from a sender's
+      first SEND and held for its later ones (per sender URI, the last
+      From-Path URI; --one-peer: only the first sender's path at all).
+      A violation is answered 481, recorded in "path_errors" (got and
+      wanted paths), and ends the run (after --drain seconds) with exit 1.
+      Paths compare per RFC 4975 section 6.1 (scheme/host/transport
+      case-insensitive, default port 2855, session id exact), or byte
+      for byte with --byte-exact.  --success-report: when a message that
+      asked Success-Report: yes is complete, send a Success REPORT
+      (RFC 4975 7.1.2: To-Path = the From-Path received, From-Path = our
+      URI, Byte-Range 1-N/N, Status 000 200 OK) on its connection.  The
+      report lists every frame's exact To-Path/From-Path ("frames"), the
+      distinct SEND paths ("send_to_paths", "send_from_paths") and the
+      REPORTs sent ("success_reports_sent").  --silent: answer nothing
+      (a hung receiver) and end at --timeout with exit 0.
 
-  msrp_probe.py send --relay 127.0.0.1:PORT --to-path "URI URI" FILE
-                [--chunk 2048] [--window 8] [--no-bind] [--open-range]
-                [--content-type T] [--expect-code 200] [--timeout S]
-      Connect straight to the relay (no AUTH), bind the connection with an
-      empty SEND (and wait for its 200), then send FILE as one message in
-      chunks of --chunk bytes, each with a Byte-Range, at most --window
-      chunks awaiting their response.  Stops at the first response whose
-      code differs from 200.  Succeeds iff every chunk was answered with
-      --expect-code.
+  msrp_probe.py send (--to-path "URIS" | --to-path-file F) FILE
+                [--relay 127.0.0.1:PORT] [--user U --password P
+                [--digest-uri] [--relay-uri URI]] [--from-uri URI]
+                [--path-file F] [--chunk 2048] [--window 8] [--no-bind]
+                [--open-range] [--success-report] [--check-response-from]
+                [--byte-exact] [--content-type T] [--expect-code 200]
+                [--linger S] [--timeout S]
+      Connect to --relay (default: the first To-Path URI); with --user,
+      AUTH first and prepend our Use-Path to the To-Path.  --from-uri sets
+      our own URI (e.g. a port nobody listens on); --path-file publishes
+      our path (Use-Path + URI, an SDP offer) after AUTH; --to-path-file
+      waits for the peer's path (an SDP answer) there.  Bind the
+      connection with an empty SEND (and wait for its 200), then send
+      FILE as one message in chunks of --chunk bytes, each with a
+      Byte-Range, at most --window chunks awaiting their response.  Stops
+      at the first response whose code differs from 200.  Every
+      response's To-Path must be our URI (and with --check-response-from
+      its From-Path our first To-Path URI, the one the first hop
+      consumed).  --success-report: Success-Report: yes on the message,
+      then wait for the REPORT: To-Path = our URI, From-Path =
+      reverse(our Use-Path) + the peer's path, Status 000 200.  Succeeds
+      iff every chunk was answered with --expect-code and every path
+      check held; "responses", "reports", "success_report" and
+      "path_errors" in the report give the exact paths seen.
 
   msrp_probe.py selftest
       Checks the probe's own parser (byte-at-a-time feeding, end-lines
       split across reads, bodies that look like end-lines of another
-      transaction) and its Digest computation against RFC 2617's example.
+      transaction), its Digest computation against RFC 2617's example,
+      and the path rules (expected From-Path, 481s, Success REPORT
+      contents, the sender's REPORT check) without a network.
 
 Digest (RFC 4976 section 5, RFC 2617 with qop=auth): HA2 = MD5("AUTH:" +
 uri) where uri is the To-Path URI of the AUTH request.  Like the widely
@@ -103,6 +145,129 @@ class MsrpUri:
 
 def parse_path(value):
     return [MsrpUri(u) for u in value.split()]
+
+
+# ---------------------------------------------------------------------------
+# Path rules an endpoint enforces (RFC 4975 section 7.3.1, RFC 4976
+# section 5; /work/shared/PEERS.md): deployed clients predict the From-Path
+# of every request they receive and answer 481 when it differs.
+
+def same_path(got, want, exact):
+    """got, want: lists of URI strings.  exact: byte-equal URI by URI;
+    else RFC 4975 section 6.1 equality (scheme, host, transport
+    case-insensitive, default port 2855, session id exact)."""
+    if len(got) != len(want):
+        return False
+    if exact:
+        return list(got) == list(want)
+    try:
+        return all(MsrpUri(g) == MsrpUri(w) for g, w in zip(got, want))
+    except ValueError:
+        return False
+
+
+def expected_from_path(use_path, remote_path):
+    """What an endpoint expects as From-Path of an incoming request: the
+    reverse of its own Use-Path (the relays it AUTHed to, nearest last in
+    its Use-Path, so first here), then the peer's path as SDP gave it."""
+    return list(reversed(use_path)) + list(remote_path)
+
+
+class FromPathCheck:
+    """The From-Path rule of one endpoint.
+
+    With remote_path (the peer's a=path), the whole From-Path must equal
+    reverse(use_path) + remote_path.  Without it, the From-Path must start
+    with reverse(use_path) and have at least one more URI; the rest is
+    learned from the first request that passes and every later request is
+    held to it.  Learning is per sender (the last From-Path URI, the
+    sending endpoint's own URI): a request from the same sender over a
+    different path is refused, a new sender is learned anew -- unless
+    one_peer, where the first learned path is the only one accepted (a
+    client in a single session).  Per sender keeps a receiver usable as a
+    sink for several senders (tests/integration/relay_idle.sh)."""
+
+    def __init__(self, use_path, remote_path=None, exact=False,
+                 one_peer=False):
+        self.prefix = list(reversed(use_path))
+        self.remote = None if remote_path is None else list(remote_path)
+        self.fixed = remote_path is not None
+        self.exact = exact
+        self.one_peer = one_peer
+        self.learned = {}       # sender key -> remote path
+
+    def _key(self, uri):
+        if self.exact:
+            return uri
+        try:
+            return MsrpUri(uri).key()
+        except ValueError:
+            return uri
+
+    def expected(self, got=None):
+        """The full expected From-Path as a string (for got's sender when
+        learning; prefix + "..." while nothing is learned for it)."""
+        rest = self.remote
+        if not self.fixed and not self.one_peer and got:
+            rest = self.learned.get(self._key(got[-1]))
+        rest = rest if rest is not None else ["..."]
+        return " ".join(self.prefix + rest)
+
+    def check(self, got):
+        """got: list of URI strings.  True if acceptable (learning the
+        remote path on the first good request of a sender)."""
+        if self.fixed or (self.one_peer and self.remote is not None):
+            return same_path(got, self.prefix + self.remote, self.exact)
+        n = len(self.prefix)
+        if len(got) <= n or not same_path(got[:n], self.prefix, self.exact):
+            return False
+        key = self._key(got[-1])
+        if key in self.learned:
+            return same_path(got[n:], self.learned[key], self.exact)
+        self.learned[key] = list(got[n:])
+        if self.remote is None:
+            self.remote = list(got[n:])
+        return True
+
+
+def status_code(value):
+    """The status code of a Status header ("000 200 OK" -> 200), or None."""
+    parts = (value or "").split()
+    if len(parts) >= 2 and parts[0] == "000" and parts[1].isdigit() and \
+            len(parts[1]) == 3:
+        return int(parts[1])
+    return None
+
+
+def build_success_report(send, own_uri, total, tid=None):
+    """RFC 4975 section 7.1.2: a Success REPORT for the whole message that
+    SEND belongs to, To-Path = the From-Path the SEND arrived with,
+    From-Path = our own URI, Byte-Range 1-N/N, Status 000 200 OK."""
+    tid = tid or new_tid()
+    return build_request("REPORT", tid, [
+        ("To-Path", " ".join(send.header("From-Path").split())),
+        ("From-Path", own_uri),
+        ("Message-ID", send.header("Message-ID")),
+        ("Byte-Range", "1-%d/%d" % (total, total)),
+        ("Status", "000 200 OK")])
+
+
+def check_success_report(frame, own_uri, want_from, exact):
+    """Errors (a list of strings) of a Success REPORT received by the
+    sender: To-Path must be our own URI, From-Path the path we predict,
+    Status 000 200."""
+    errs = []
+    to = (frame.header("To-Path") or "").split()
+    frm = (frame.header("From-Path") or "").split()
+    if not same_path(to, [own_uri], exact):
+        errs.append("REPORT To-Path %r, want %r" % (" ".join(to), own_uri))
+    if not same_path(frm, want_from, exact):
+        errs.append("REPORT From-Path %r, want %r" %
+                    (" ".join(frm), " ".join(want_from)))
+    code = status_code(frame.header("Status"))
+    if code != 200:
+        errs.append("REPORT Status %r, want 000 200" % frame.header("Status"))
+    return errs
 
 
 # ---------------------------------------------------------------------------
@@ -378,8 +543,10 @@ def authorization(challenge, user, password, uri, with_uri):
 # Connection
 
 class Connection:
-    def __init__(self, host, port, timeout):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host, port, timeout, sock=None):
+        # sock: an accepted socket (a receiver listening for a relay).
+        self.sock = sock or socket.create_connection((host, port),
+                                                     timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.reader = FrameReader()
         self.pending = []
@@ -509,85 +676,275 @@ class Message:
                 "sha256": h.hexdigest()}
 
 
+def frame_record(conn_no, f):
+    """What the JSON report keeps of every frame: its exact paths."""
+    r = {"conn": conn_no, "tid": f.tid,
+         "to_path": f.header("To-Path"), "from_path": f.header("From-Path")}
+    if f.is_request():
+        r["method"] = f.method
+        for name in ("Message-ID", "Byte-Range", "Status"):
+            v = f.header(name)
+            if v is not None:
+                r[name.lower().replace("-", "_")] = v
+        r["bytes"] = len(f.body)
+    else:
+        r["code"] = f.code
+    return r
+
+
+def write_atomically(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as fp:
+        fp.write(text)
+    os.rename(tmp, path)
+
+
+class Receiver:
+    """The receiving endpoint's handling of frames, network-free: handle()
+    gets a frame and the connection it came on (anything with send()).
+
+    Every SEND must have To-Path = our own URI exactly and the From-Path
+    that FromPathCheck predicts; otherwise 481, recorded in the report's
+    path_errors.  Good SENDs are stored by Byte-Range; with
+    success_report, a complete message that asked Success-Report: yes
+    gets a Success REPORT on the connection its last chunk came on."""
+
+    def __init__(self, own, use_path, remote_path, exact, out,
+                 success_report, report, one_peer=False):
+        self.own = own
+        self.exact = exact
+        self.check = FromPathCheck(use_path, remote_path, exact, one_peer)
+        self.out = out
+        self.success_report = success_report
+        self.report = report
+        self.messages = {}
+        self.order = []
+        self.asked_report = set()
+        self.done = 0
+        self.path_error = False
+        self.silent = False
+        report.setdefault("frames", [])
+        report.setdefault("path_errors", [])
+        report.setdefault("success_reports_sent", [])
+        report.setdefault("send_from_paths", [])
+        report.setdefault("send_to_paths", [])
+
+    def handle(self, conn, f, conn_no=0):
+        rep = self.report
+        rec = frame_record(conn_no, f)
+        rep["frames"].append(rec)
+        if not f.is_request():
+            return
+        if f.method == "REPORT":
+            rep["reports_received"] = rep.get("reports_received", 0) + 1
+            return      # REPORTs are never answered (RFC 4975 7.1.2)
+        if self.silent:
+            # Never answer (a receiver that hangs): the relay's timeout
+            # is what is being tested.
+            return
+        code, comment = 200, "OK"
+        to = f.header("To-Path")
+        frm = f.header("From-Path")
+        if f.method != "SEND":
+            code, comment = 501, "Unknown method"
+        elif not to or not frm or not f.header("Message-ID"):
+            code, comment = 400, "Missing header"
+        else:
+            for key, val in (("send_to_paths", to), ("send_from_paths", frm)):
+                if val not in rep[key]:
+                    rep[key].append(val)
+            err = None
+            if not same_path(to.split(), [self.own], self.exact):
+                # RFC 4975 section 7.3.1: the To-Path that reaches us must
+                # be our own URI and nothing else.
+                code, comment = 481, "Not my session"
+                err = "To-Path"
+            elif not self.check.check(frm.split()):
+                code, comment = 481, "Invalid From-Path"
+                err = "From-Path"
+            if err:
+                self.path_error = True
+                rep["path_errors"].append({
+                    "what": err, "tid": f.tid,
+                    "message_id": f.header("Message-ID"),
+                    "got_to_path": to, "want_to_path": self.own,
+                    "got_from_path": frm,
+                    "want_from_path": self.check.expected(frm.split())})
+        data_chunk = False
+        if code == 200 and f.body == b"" and \
+                f.header("Content-Type") is None:
+            rep["empty_sends"] = rep.get("empty_sends", 0) + 1
+        elif code == 200:
+            data_chunk = True
+            mid = f.header("Message-ID")
+            if mid not in self.messages:
+                n = len(self.order) + 1
+                path = self.out if n == 1 else "%s.%d" % (self.out, n)
+                self.messages[mid] = Message(path)
+                self.order.append(mid)
+            m = self.messages[mid]
+            if (f.header("Success-Report") or "no").lower() == "yes":
+                self.asked_report.add(mid)
+            try:
+                m.write(f)
+            except ProtocolError as e:
+                code, comment = 400, "Bad Byte-Range"
+                rep["errors"].append(str(e))
+        fr = (f.header("Failure-Report") or "yes").lower()
+        if fr == "yes" or (fr == "partial" and code != 200):
+            conn.send(build_response(f, code, comment, self.own))
+            key = str(code)
+            rep["responses_sent"][key] = rep["responses_sent"].get(key, 0) + 1
+        if data_chunk and code == 200:
+            m = self.messages[f.header("Message-ID")]
+            if m.done or f.flag == "#":
+                self.done += 1
+                if self.success_report and f.flag == "$" and \
+                        f.header("Message-ID") in self.asked_report:
+                    total = m.total if m.total is not None else m.bytes
+                    data = build_success_report(f, self.own, total)
+                    conn.send(data)
+                    rep["success_reports_sent"].append({
+                        "to_path": " ".join(frm.split()),
+                        "from_path": self.own,
+                        "message_id": f.header("Message-ID"),
+                        "byte_range": "1-%d/%d" % (total, total)})
+
+    def close(self):
+        for mid in self.order:
+            r = self.messages[mid].close()
+            r["message_id"] = mid
+            self.report["messages"].append(r)
+
+
 def cmd_recv(a):
-    host, port = split_hostport(a.relay)
-    conn = Connection(host, port, a.timeout)
+    import selectors
     session = "r" + secrets.token_hex(8)
-    own = conn.own_uri(session)
-    relay_uri = a.relay_uri or "msrp://%s:%d;tcp" % (host, port)
     report = {"role": "recv", "ok": False, "auth_codes": [],
               "responses_sent": {}, "reports_received": 0, "messages": [],
-              "empty_sends": 0, "errors": []}
-    messages = {}
-    order = []
+              "empty_sends": 0, "errors": [],
+              "compare": "bytes" if a.byte_exact else "rfc4975-6.1"}
+    remote = a.remote_path.split() if a.remote_path is not None else None
+    conns = []          # Connection objects being served
+    lsock = None
+    rcv = None
+    sel = selectors.DefaultSelector()
+    deadline = time.monotonic() + a.timeout
     try:
-        codes, use_path, expires = auth(conn, relay_uri, own, a.user,
-                                        a.password, a.digest_uri)
-        report["auth_codes"] = codes
-        report["expires"] = expires
-        full = use_path + [own]
-        report["path"] = " ".join(full)
+        if remote is not None:
+            parse_path(a.remote_path)
+        use_path = []
+        if a.listen:
+            # Direct receiver (no relay of ours): the sender's relay opens
+            # a connection to the host:port of our URI.
+            host, port = split_hostport(a.listen)
+            lsock = socket.socket(socket.AF_INET6 if ":" in host
+                                  else socket.AF_INET)
+            lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            lsock.bind((host, port))
+            lsock.listen(16)
+            lhost, lport = lsock.getsockname()[:2]
+            fmt = "msrp://[%s]:%d/%s;tcp" if ":" in lhost \
+                else "msrp://%s:%d/%s;tcp"
+            own = fmt % (lhost, lport, session)
+            sel.register(lsock, selectors.EVENT_READ, None)
+        else:
+            if not a.relay:
+                raise ValueError("recv needs --relay or --listen")
+            host, port = split_hostport(a.relay)
+            conn = Connection(host, port, a.timeout)
+            own = conn.own_uri(session)
+            relay_uri = a.relay_uri or "msrp://%s:%d;tcp" % (host, port)
+            codes, use_path, expires = auth(conn, relay_uri, own, a.user,
+                                            a.password, a.digest_uri)
+            report["auth_codes"] = codes
+            report["expires"] = expires
+            conns.append(conn)
+        report["own_uri"] = own
+        report["use_path"] = " ".join(use_path)
+        report["path"] = " ".join(use_path + [own])
+        report["expected_from_path"] = None
+        rcv = Receiver(own, use_path, remote, a.byte_exact, a.out,
+                       a.success_report, report, a.one_peer)
+        rcv.silent = a.silent
+        report["expected_from_path"] = rcv.check.expected()
         print("PATH " + report["path"], flush=True)
         if a.ready_file:
-            tmp = a.ready_file + ".tmp"
-            with open(tmp, "w") as fp:
-                fp.write(report["path"] + "\n")
-            os.rename(tmp, a.ready_file)
-        own_parsed = MsrpUri(own)
-        done = 0
-        while a.messages == 0 or done < a.messages:
-            f = conn.recv_frame()
-            if f is None:
+            write_atomically(a.ready_file, report["path"] + "\n")
+        for i, c in enumerate(conns):
+            c.no = i
+            # Frames that came behind the AUTH's 200.
+            for f in list(c.pending) + list(c.reader.frames()):
+                rcv.handle(c, f, c.no)
+            c.pending = []
+            c.sock.setblocking(False)
+            sel.register(c.sock, selectors.EVENT_READ, c)
+        closed = False
+        stop_at = None
+        while not closed and (a.messages == 0 or rcv.done < a.messages):
+            if rcv.path_error and stop_at is None:
+                # A path error ends the run: a moment more to answer
+                # what is in flight, then exit 1.
+                stop_at = time.monotonic() + a.drain
+            now = time.monotonic()
+            if stop_at is not None and now >= stop_at:
                 break
-            if not f.is_request():
-                continue
-            if f.method == "REPORT":
-                report["reports_received"] += 1
-                continue
-            code, comment = 200, "OK"
-            to = f.header("To-Path")
-            if f.method != "SEND":
-                code, comment = 501, "Unknown method"
-            elif not to or not f.header("From-Path") or \
-                    not f.header("Message-ID"):
-                code, comment = 400, "Missing header"
-            elif parse_path(to)[-1] != own_parsed:
-                # RFC 4975 section 7.3.1: the last To-Path URI must be us.
-                code, comment = 481, "Not my session"
-            if code == 200 and f.body == b"" and \
-                    f.header("Content-Type") is None:
-                report["empty_sends"] += 1
-            elif code == 200:
-                mid = f.header("Message-ID")
-                if mid not in messages:
-                    n = len(order) + 1
-                    path = a.out if n == 1 else "%s.%d" % (a.out, n)
-                    messages[mid] = Message(path)
-                    order.append(mid)
-                m = messages[mid]
+            left = min(deadline, stop_at or deadline) - now
+            if left <= 0 and a.silent:
+                break       # silent: the timeout is the normal end
+            if left <= 0:
+                raise TimeoutError("no complete message before the deadline")
+            for key, _ in sel.select(left):
+                if key.data is None:
+                    s, _ = lsock.accept()
+                    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    c = Connection(None, None, a.timeout, sock=s)
+                    c.no = len(conns)
+                    conns.append(c)
+                    s.setblocking(False)
+                    sel.register(s, selectors.EVENT_READ, c)
+                    continue
+                c = key.data
                 try:
-                    m.write(f)
-                except ProtocolError as e:
-                    code, comment = 400, "Bad Byte-Range"
-                    report["errors"].append(str(e))
-                if m.done or f.flag == "#":
-                    done += 1
-            fr = f.header("Failure-Report") or "yes"
-            if fr == "yes" or (fr == "partial" and code != 200):
-                conn.send(build_response(f, code, comment, own))
-                key = str(code)
-                report["responses_sent"][key] = \
-                    report["responses_sent"].get(key, 0) + 1
-        report["ok"] = (a.messages == 0 or done >= a.messages) and \
-            not report["errors"]
+                    data = c.sock.recv(65536)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    sel.unregister(c.sock)
+                    if c.reader.buf or c.reader.state != "start":
+                        report["errors"].append(
+                            "connection %d closed inside a frame" % c.no)
+                    c.close()
+                    if not a.listen:
+                        closed = True   # the relay closed our connection
+                    continue
+                c.reader.feed(data)
+                c.sock.settimeout(max(0.1, deadline - time.monotonic()))
+                try:
+                    for f in c.reader.frames():
+                        rcv.handle(c, f, c.no)
+                finally:
+                    c.sock.setblocking(False)
+        report["ok"] = (a.silent or a.messages == 0 or
+                        rcv.done >= a.messages) and \
+            not report["errors"] and not report["path_errors"]
     except (ProtocolError, TimeoutError, OSError, ValueError) as e:
         report["errors"].append("%s: %s" % (type(e).__name__, e))
     finally:
-        conn.close()
-        for mid in order:
-            r = messages[mid].close()
-            r["message_id"] = mid
-            report["messages"].append(r)
+        for c in conns:
+            c.close()
+        if lsock:
+            lsock.close()
+        if rcv:
+            rcv.close()
+            report["expected_from_path"] = rcv.check.expected()
+            if rcv.check.learned:
+                report["learned_remote_paths"] = [
+                    " ".join(v) for v in rcv.check.learned.values()]
+    if report.get("path_errors"):
+        report["ok"] = False
+    if a.no_frames:
+        report.pop("frames", None)
     print(json.dumps(report), flush=True)
     return 0 if report["ok"] else 1
 
@@ -595,25 +952,40 @@ def cmd_recv(a):
 # ---------------------------------------------------------------------------
 # Sender
 
+def wait_for_file(path, deadline):
+    while time.monotonic() < deadline:
+        try:
+            with open(path) as fp:
+                text = fp.read().strip()
+            if text:
+                return text
+        except FileNotFoundError:
+            pass
+        time.sleep(0.02)
+    raise TimeoutError("%s did not appear before the deadline" % path)
+
+
 def cmd_send(a):
-    to_path = a.to_path.split()
-    parse_path(a.to_path)
-    if a.relay:
-        host, port = split_hostport(a.relay)
-    else:
-        first = MsrpUri(to_path[0])
-        host, port = first.host, first.port
     with open(a.file, "rb") as fp:
         data = fp.read()
     report = {"role": "send", "ok": False, "bind_code": None,
               "chunks": 0, "bytes": len(data), "codes": {},
               "unexpected_responses": 0, "requests_received": {},
-              "sha256": hashlib.sha256(data).hexdigest(), "errors": []}
-    conn = Connection(host, port, a.timeout)
-    own = conn.own_uri("s" + secrets.token_hex(8))
-    base = [("To-Path", " ".join(to_path)), ("From-Path", own)]
+              "sha256": hashlib.sha256(data).hexdigest(), "errors": [],
+              "compare": "bytes" if a.byte_exact else "rfc4975-6.1",
+              "auth_codes": [], "use_path": "", "responses": [],
+              "reports": [], "path_errors": [], "success_report": None}
+    deadline = time.monotonic() + a.timeout
+    conn = None
+    bind_tid = None
     outstanding = {}
     failed = False
+    mid = secrets.token_hex(10)
+    state = {}
+
+    def note_path_error(what, got, want, tid):
+        report["path_errors"].append({"what": what, "tid": tid,
+                                      "got": got, "want": want})
 
     def await_one():
         nonlocal failed
@@ -626,7 +998,45 @@ def cmd_send(a):
                 report["requests_received"].get(k, 0) + 1
             if f.method == "SEND":
                 conn.send(build_response(f, 200, "OK", own))
+            elif f.method == "REPORT":
+                rec = {"tid": f.tid, "to_path": f.header("To-Path"),
+                       "from_path": f.header("From-Path"),
+                       "message_id": f.header("Message-ID"),
+                       "byte_range": f.header("Byte-Range"),
+                       "status": f.header("Status")}
+                report["reports"].append(rec)
+                if f.header("Message-ID") == mid and \
+                        status_code(f.header("Status")) == 200 and \
+                        report["success_report"] is None:
+                    errs = check_success_report(f, own, want_report_from,
+                                                a.byte_exact)
+                    rec = dict(rec, ok=not errs,
+                               want_from_path=" ".join(want_report_from))
+                    report["success_report"] = rec
+                    for e in errs:
+                        note_path_error("REPORT", rec["from_path"]
+                                        if "From-Path" in e else
+                                        rec["to_path"], e, f.tid)
+                elif f.header("Message-ID") == mid:
+                    failed = True   # a Failure REPORT for our message
             return
+        to = (f.header("To-Path") or "").split()
+        frm = (f.header("From-Path") or "").split()
+        key = (f.code, " ".join(to), " ".join(frm))
+        for r in report["responses"]:
+            if (r["code"], r["to_path"], r["from_path"]) == key:
+                r["count"] += 1
+                break
+        else:
+            report["responses"].append({"code": f.code, "to_path": key[1],
+                                        "from_path": key[2], "count": 1})
+        # Responses are hop by hop: To-Path is our own URI, From-Path the
+        # URI the first hop consumed (our first To-Path URI).
+        if not same_path(to, [own], a.byte_exact):
+            note_path_error("response To-Path", key[1], own, f.tid)
+        if a.check_response_from and \
+                not same_path(frm, [to_path[0]], a.byte_exact):
+            note_path_error("response From-Path", key[2], to_path[0], f.tid)
         if f.tid not in outstanding:
             report["unexpected_responses"] += 1
             return
@@ -639,8 +1049,44 @@ def cmd_send(a):
         if f.code != 200:
             failed = True
 
-    bind_tid = None
     try:
+        given = a.to_path.split() if a.to_path else []
+        if a.relay:
+            host, port = split_hostport(a.relay)
+        else:
+            if not given:
+                raise ValueError("--to-path-file needs --relay")
+            first = MsrpUri(given[0])
+            host, port = first.host, first.port
+        conn = Connection(host, port, a.timeout)
+        conn.deadline = deadline
+        own = a.from_uri or conn.own_uri("s" + secrets.token_hex(8))
+        MsrpUri(own)
+        report["own_uri"] = own
+        use_path = []
+        if a.user is not None:
+            # RFC 4976 section 5.1: AUTH first, then every request goes
+            # through our relay: To-Path = our Use-Path + the peer's path.
+            relay_uri = a.relay_uri or "msrp://%s:%d;tcp" % (host, port)
+            codes, use_path, _exp = auth(conn, relay_uri, own, a.user,
+                                         a.password, a.digest_uri)
+            report["auth_codes"] = codes
+            report["use_path"] = " ".join(use_path)
+        report["path"] = " ".join(use_path + [own])
+        if a.path_file:
+            # Our a=path, as SDP would carry it to the peer.
+            write_atomically(a.path_file, report["path"] + "\n")
+        if a.to_path_file:
+            given = wait_for_file(a.to_path_file, deadline).split()
+        if not given:
+            raise ValueError("empty To-Path")
+        parse_path(" ".join(given))
+        to_path = use_path + given
+        report["to_path_sent"] = " ".join(to_path)
+        # The far end's REPORT comes back through our relays in reverse.
+        want_report_from = expected_from_path(use_path, given)
+        report["want_report_from_path"] = " ".join(want_report_from)
+        base = [("To-Path", " ".join(to_path)), ("From-Path", own)]
         if not a.no_bind:
             # An empty SEND binds the connection (RFC 4975 section 7.1.1);
             # many clients need its 200 before data flows.
@@ -650,7 +1096,6 @@ def cmd_send(a):
                 ("Message-ID", secrets.token_hex(8))]))
             while outstanding:
                 await_one()
-        mid = secrets.token_hex(10)
         total = len(data)
         off = 0
         n = max(1, -(-total // a.chunk))
@@ -681,6 +1126,10 @@ def cmd_send(a):
             off += len(body)
         while outstanding:
             await_one()
+        if a.success_report and not failed and a.expect_code == 200:
+            # Wait for the far end's Success REPORT (RFC 4975 7.1.2).
+            while report["success_report"] is None and not failed:
+                await_one()
         if a.linger > 0:
             # Late frames (a duplicate response, a REPORT) get counted.
             end = time.monotonic() + a.linger
@@ -705,10 +1154,15 @@ def cmd_send(a):
         if a.expect_code == 200:
             report["ok"] = report["ok"] and report["chunks"] == n and \
                 sum(report["codes"].values()) == n
+            if a.success_report:
+                sr = report["success_report"]
+                report["ok"] = report["ok"] and sr is not None and sr["ok"]
+        report["ok"] = report["ok"] and not report["path_errors"]
     except (ProtocolError, TimeoutError, OSError, ValueError) as e:
         report["errors"].append("%s: %s" % (type(e).__name__, e))
     finally:
-        conn.close()
+        if conn:
+            conn.close()
     print(json.dumps(report), flush=True)
     return 0 if report["ok"] else 1
 
@@ -796,6 +1250,139 @@ def _selftest_digest_relay(with_uri):
         lsock.close()
 
 
+def _selftest_paths(check):
+    """Path rules (no network): FromPathCheck, the Receiver's 481s and its
+    Success REPORT, the sender's REPORT check."""
+    import tempfile
+    U = "msrp://relay.example:2855/u1;tcp"
+    U2 = "msrp://relay2.example:2855/u2;tcp"
+    S = "msrp://alice.example:9/s1;tcp"
+    R = "msrp://bob.example:7777/r1;tcp"
+    check(expected_from_path([U, U2], [S]) == [U2, U, S],
+          "expected From-Path is reverse(Use-Path) + remote path")
+    c = FromPathCheck([U], [S], exact=False)
+    check(c.check([U, S]), "From-Path U S accepted")
+    check(c.check(["MSRP://RELAY.example/u1;TCP", "msrp://alice.example:9/s1;tcp"]),
+          "RFC 4975 6.1: case-insensitive scheme/host/transport, default port")
+    check(not c.check(["msrp://relay.example:2855/U1;tcp", S]),
+          "session id compared exactly")
+    check(not c.check([S]), "missing Use-Path URI refused")
+    check(not c.check(["msrp://relay.example:2855/made-up;tcp", S]),
+          "relay URI other than the reserved one refused")
+    check(not c.check([U, U, S]), "extra URI refused")
+    e = FromPathCheck([U], [S], exact=True)
+    check(e.check([U, S]) and not e.check(["msrp://relay.example/u1;tcp", S]),
+          "byte-exact comparison")
+    S2 = "msrp://carol.example:9/s2;tcp"
+    for one_peer in (False, True):
+        lrn = FromPathCheck([U], None, exact=True, one_peer=one_peer)
+        check(not lrn.check(["msrp://x:1/y;tcp", S]) and lrn.remote is None,
+              "learning: a wrong prefix is refused and teaches nothing")
+        check(not lrn.check([U]), "learning: the prefix alone is refused")
+        check(lrn.check([U, U2, S]) and lrn.remote == [U2, S],
+              "learning: the first good From-Path teaches the remote path")
+        check(lrn.check([U, U2, S]) and not lrn.check([U, S]) and
+              not lrn.check([U, "msrp://relay2.example:2855/u3;tcp", S]),
+              "learning: the sender's later requests are held to its path")
+        check(lrn.expected([U, S]) == " ".join([U, U2, S]),
+              "expected() %r" % lrn.expected([U, S]))
+        check(lrn.check([U, S2]) != one_peer,
+              "learning: another sender is %s" %
+              ("refused (one peer)" if one_peer else "learned anew"))
+    check(FromPathCheck([], None).check([S]), "no Use-Path: anything learned")
+
+    class FakeConn:
+        def __init__(self):
+            self.out = bytearray()
+
+        def send(self, data):
+            self.out += data
+
+        def frames(self):
+            rd = FrameReader()
+            rd.feed(bytes(self.out))
+            self.out.clear()
+            return list(rd.frames())
+
+    tmp = tempfile.mkdtemp(prefix="probe-selftest-")
+    try:
+        rep = {"errors": [], "messages": [], "responses_sent": {}}
+        rcv = Receiver(R, [U], [S], True, os.path.join(tmp, "out"), True,
+                       rep)
+        conn = FakeConn()
+
+        def send(tid, frm, to=R, body=None, br=None, flag="$", sr=False):
+            h = [("To-Path", to), ("From-Path", frm), ("Message-ID", "m1")]
+            if br:
+                h.append(("Byte-Range", br))
+            if sr:
+                h.append(("Success-Report", "yes"))
+            if body is not None:
+                h.append(("Content-Type", "text/plain"))
+            rd = FrameReader()
+            rd.feed(build_request("SEND", tid, h, body, flag))
+            rcv.handle(conn, next(rd.frames()))
+            return conn.frames()
+
+        got = send("bind1", U + " " + S)
+        check(len(got) == 1 and got[0].code == 200 and
+              got[0].header("To-Path") == U and
+              got[0].header("From-Path") == R,
+              "bind SEND answered 200 To-Path U From-Path R: %r" % got)
+        got = send("bad01", "msrp://relay.example:2855/x;tcp " + S,
+                   body=b"ab", br="1-2/5", flag="+", sr=True)
+        check(len(got) == 1 and got[0].code == 481 and
+              rcv.path_error and len(rep["path_errors"]) == 1 and
+              rep["path_errors"][0]["want_from_path"] == U + " " + S,
+              "made-up relay URI in From-Path: 481 and recorded")
+        got = send("bad02", U + " " + S, to=U + " " + R, body=b"ab",
+                   br="1-2/5", flag="+", sr=True)
+        check(len(got) == 1 and got[0].code == 481 and
+              rep["path_errors"][-1]["what"] == "To-Path",
+              "To-Path other than my URI alone: 481")
+        got = send("good1", U + " " + S, body=b"ab", br="1-2/5", flag="+",
+                   sr=True)
+        check([f.code for f in got] == [200], "chunk 1: 200")
+        got = send("good2", U + " " + S, body=b"cde", br="3-5/5", sr=True)
+        check(len(got) == 2 and got[0].code == 200 and
+              got[1].method == "REPORT" and
+              got[1].header("To-Path") == U + " " + S and
+              got[1].header("From-Path") == R and
+              got[1].header("Byte-Range") == "1-5/5" and
+              got[1].header("Status") == "000 200 OK" and
+              got[1].header("Message-ID") == "m1" and rcv.done == 1,
+              "last chunk: 200 then Success REPORT To-Path U S, "
+              "From-Path R, 1-5/5, 000 200 OK: %r" %
+              [(f.method, f.headers) for f in got])
+        rcv.close()
+        check(rep["messages"][0]["bytes"] == 5 and
+              open(os.path.join(tmp, "out"), "rb").read() == b"abcde",
+              "481'd chunks are not stored")
+        rep_frame = got[1] if len(got) == 2 else None
+        if rep_frame is not None:
+            # The sender side: Success REPORT as it reaches the sender.
+            rd = FrameReader()
+            rd.feed(build_request("REPORT", "rep01", [
+                ("To-Path", S), ("From-Path", U + " " + R),
+                ("Message-ID", "m1"), ("Byte-Range", "1-5/5"),
+                ("Status", "000 200 OK")]))
+            f = next(rd.frames())
+            check(check_success_report(f, S, [U, R], True) == [],
+                  "sender accepts REPORT From-Path U R")
+            errs = check_success_report(f, S, [U2, U, R], True)
+            check(len(errs) == 1 and "From-Path" in errs[0],
+                  "sender refuses a REPORT From-Path it did not predict")
+            check(len(check_success_report(f, "msrp://a:1/b;tcp", [U, R],
+                                           True)) == 1,
+                  "sender refuses a REPORT To-Path other than its URI")
+    finally:
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
+    check(status_code("000 200 OK") == 200 and
+          status_code("000 481 No") == 481 and status_code("200") is None,
+          "Status header parsing")
+
+
 def cmd_selftest(_a):
     fails = []
 
@@ -858,6 +1445,7 @@ def cmd_selftest(_a):
     check(resp == b"MSRP tid12345 200 OK\r\nTo-Path: msrp://b:2/y;tcp\r\n"
           b"From-Path: msrp://a:1/x;tcp\r\n-------tid12345$\r\n",
           "response bytes %r" % resp)
+    _selftest_paths(check)
     for with_uri in (False, True):
         err = _selftest_digest_relay(with_uri)
         check(err is None, "digest AUTH (uri=%s): %s" % (with_uri, err))
@@ -870,7 +1458,28 @@ def main(argv=None):
     sub = p.add_subparsers(dest="cmd", required=True)
 
     r = sub.add_parser("recv", help="AUTH as the receiver, store messages")
-    r.add_argument("--relay", required=True, help="HOST:PORT of the relay")
+    r.add_argument("--relay", help="HOST:PORT of the relay")
+    r.add_argument("--listen", help="HOST:PORT: no relay, listen for the "
+                   "connection (port 0 = ephemeral)")
+    r.add_argument("--remote-path", help="the sender's path (SDP a=path): "
+                   "the whole From-Path must be reverse(Use-Path) + it")
+    r.add_argument("--one-peer", action="store_true",
+                   help="without --remote-path: the first learned sender "
+                   "path is the only one accepted (default: learned per "
+                   "sender URI)")
+    r.add_argument("--byte-exact", action="store_true",
+                   help="compare paths byte for byte (default: RFC 4975 "
+                   "section 6.1 URI comparison)")
+    r.add_argument("--success-report", "--success-report-check",
+                   dest="success_report", action="store_true",
+                   help="send a Success REPORT when a message asks for one")
+    r.add_argument("--silent", action="store_true",
+                   help="never answer anything; run until --timeout "
+                   "(then exit 0)")
+    r.add_argument("--drain", type=float, default=0.5,
+                   help="after a path error, keep answering this long")
+    r.add_argument("--no-frames", action="store_true",
+                   help="leave the per-frame paths out of the report")
     r.add_argument("--relay-uri", help="To-Path of the AUTH "
                    "(default msrp://HOST:PORT;tcp)")
     r.add_argument("--out", required=True)
@@ -885,7 +1494,24 @@ def main(argv=None):
 
     s = sub.add_parser("send", help="send a file through the relay")
     s.add_argument("--relay", help="HOST:PORT (default: first To-Path URI)")
-    s.add_argument("--to-path", required=True)
+    s.add_argument("--to-path", help="the peer's path (without our "
+                   "Use-Path)")
+    s.add_argument("--to-path-file", help="wait for this file and read "
+                   "the peer's path from it (after AUTH)")
+    s.add_argument("--path-file", help="write our own path (Use-Path + "
+                   "our URI) here after AUTH")
+    s.add_argument("--user", help="AUTH to the relay first")
+    s.add_argument("--password", default="")
+    s.add_argument("--digest-uri", action="store_true")
+    s.add_argument("--relay-uri", help="To-Path of the AUTH "
+                   "(default msrp://HOST:PORT;tcp)")
+    s.add_argument("--from-uri", help="our own URI (default: the real "
+                   "local address with a random session id)")
+    s.add_argument("--byte-exact", action="store_true",
+                   help="compare paths byte for byte")
+    s.add_argument("--check-response-from", action="store_true",
+                   help="every response's From-Path must be our first "
+                   "To-Path URI")
     s.add_argument("--chunk", type=int, default=2048)
     s.add_argument("--window", type=int, default=8)
     s.add_argument("--no-bind", action="store_true")
@@ -904,6 +1530,10 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.cmd == "send" and (a.chunk < 1 or a.window < 1):
         p.error("--chunk and --window must be positive")
+    if a.cmd == "send" and bool(a.to_path) == bool(a.to_path_file):
+        p.error("give exactly one of --to-path and --to-path-file")
+    if a.cmd == "recv" and bool(a.relay) == bool(a.listen):
+        p.error("give exactly one of --relay and --listen")
     return {"recv": cmd_recv, "send": cmd_send,
             "selftest": cmd_selftest}[a.cmd](a)
 
