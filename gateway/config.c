@@ -104,6 +104,10 @@ static const struct opt opts[] = {
      "Connections alive at once over all threads; further accepts are closed at once.", NULL},
     {"gateway", "max_learned_uris", T_UINT, F(max_learned_uris), "4096", 1, 1000000,
      "Senders without a reservation remembered per connection (From-Path[0] URIs, for reverse traffic); least recently used forgotten.", NULL},
+    {"gateway", "resolvers", T_ADDRS, F(resolvers), "", 0, 8,
+     "DNS servers for next-hop names, host:port; empty = the system's (resolv.conf).", NULL},
+    {"gateway", "dns_timeout", T_SECS, F(dns_timeout), "5", 1, 60,
+     "Seconds a name look-up may take; then the next hop counts as unreachable (481).", NULL},
     {"gateway", "connect_timeout", T_SECS, F(connect_timeout), "5", 1, 300,
      "Seconds to open (and TLS-handshake) a connection to a next hop.", NULL},
     {"gateway", "idle_timeout", T_SECS, F(idle_timeout), "3600", 0, 7 * DAY,
@@ -219,6 +223,22 @@ static char *trim(char *s)
 }
 
 /* "host:port" or "[v6]:port"; port 0..65535 (0 = ephemeral). */
+int gw_addr_list_csv(const struct gw_addr_list *l, char *buf, size_t cap)
+{
+    size_t o = 0;
+    for (unsigned i = 0; i < l->n; i++) {
+        bool v6 = strchr(l->a[i].host, ':') != NULL;
+        int n = snprintf(buf + o, cap - o, "%s%s%s%s:%u", i ? "," : "", v6 ? "[" : "",
+                         l->a[i].host, v6 ? "]" : "", l->a[i].port);
+        if (n < 0 || (size_t)n >= cap - o)
+            return -ENOSPC;
+        o += (size_t)n;
+    }
+    if (cap)
+        buf[o] = '\0';
+    return (int)o;
+}
+
 int gw_addr_parse(const char *s, struct gw_addr *a, char *msg, size_t msglen)
 {
     const char *colon, *host = s;

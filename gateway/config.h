@@ -48,6 +48,9 @@ struct gw_addr_list {
     unsigned n;
 };
 
+/* "host:port,[v6]:port" (c-ares' server list format); its length or -ENOSPC. */
+int gw_addr_list_csv(const struct gw_addr_list *l, char *buf, size_t cap);
+
 struct gw_config {
     /* [gateway] */
     uint32_t threads;               /* 0 = one per online CPU */
@@ -72,6 +75,8 @@ struct gw_config {
     uint64_t session_mem_ceiling;   /* bytes */
     uint32_t max_connections;
     uint32_t max_learned_uris;      /* per connection */
+    struct gw_addr_list resolvers;  /* DNS servers; empty = resolv.conf */
+    uint32_t dns_timeout;           /* seconds */
     uint32_t connect_timeout;       /* seconds */
     uint32_t idle_timeout;          /* seconds; 0 = never */
     /* [limits] */

@@ -291,7 +291,7 @@ int gw_session_connect(struct ur_loop *loop, const struct gw_session_config *cfg
         rc = gw_relay_start(s, relay, 0);
     } else if (rc == 0) {
         const struct msrp_uri *first = &s->to.uris[0];
-        char host[64];
+        char host[256];
         rc = host_copy(host, sizeof(host), first);
         if (rc == 0 && first->scheme == MSRP_SCHEME_MSRPS && !tls)
             rc = -EINVAL;

@@ -24,7 +24,8 @@
  *                          the incoming chunks; AUTH is refreshed before
  *                          Expires runs out.
  *
- * Relay hosts and URI hosts to connect to must be numeric addresses.
+ * Relay hosts and URI hosts to connect to are addresses or names; names
+ * are resolved on the loop (uring/dns.h) and TLS checks the name.
  */
 #ifndef GW_ENDPOINT_H
 #define GW_ENDPOINT_H
@@ -38,10 +39,15 @@ struct ur_tls_ctx;
 struct gw_server;
 
 struct gw_relay_settings {
-    const char *host;        /* numeric */
+    const char *host;        /* an address or a name (resolved on the loop) */
     uint16_t port;
+    /* Instead of host/port: find the relay of this domain by SRV
+     * (_msrps._tcp / _msrp._tcp, RFC 4976 section 6.2), falling back to
+     * the domain's own addresses on port 2855. */
+    const char *domain;
     struct ur_tls_ctx *tls;  /* NULL: plain TCP (msrp://) */
-    const char *server_name; /* TLS SNI / certificate name; NULL = host */
+    const char *server_name; /* TLS SNI / certificate name; NULL = the host
+                                dialled (the SRV target's with a domain) */
     const char *username;    /* NULL: no credentials (a 401 then fails) */
     const char *password;
 };

@@ -26,6 +26,7 @@
 #include "gateway/metrics.h"
 #include "gateway/relay.h"
 #include "gateway/users.h"
+#include "uring/dns.h"
 #include "uring/runtime.h"
 #include "uring/tls.h"
 
@@ -382,6 +383,14 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by the loop threads */
+
+    /* Next hops named by DNS names are resolved on the loops (c-ares). */
+    char servers[1024];
+    if (gw_addr_list_csv(&d.cfg.resolvers, servers, sizeof(servers)) < 0 ||
+        ur_dns_configure(servers, d.cfg.dns_timeout * 1000u) < 0) {
+        gw_log(GW_LOG_ERROR, NULL, NULL, "resolvers: list too long");
+        return 1;
+    }
 
     struct ur_runtime_config rtc;
     memset(&rtc, 0, sizeof(rtc));

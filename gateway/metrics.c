@@ -113,6 +113,13 @@ static const struct family families[] = {
      "Forwarded bytes copied instead of referenced: receive ring 3/4 held.",
      M(loop.ring_copies), 0, NULL, NULL},
     {"msrpgw_loop_timers", G, "Timers currently armed.", M(loop.timers), 0, NULL, NULL},
+    {"msrpgw_loop_dns_queries_total", C, "Name look-ups sent to the resolver (next hops by name).",
+     M(loop.dns_queries), 0, NULL, NULL},
+    {"msrpgw_loop_dns_cache_hits_total", C, "Name look-ups answered from the loop's cache.",
+     M(loop.dns_cache_hits), 0, NULL, NULL},
+    {"msrpgw_loop_dns_failures_total", C,
+     "Name look-ups that failed (no such name, time-out, server failure).",
+     M(loop.dns_failures), 0, NULL, NULL},
 };
 
 struct out {

@@ -14,6 +14,7 @@
 #include "gateway/relay_internal.h"
 #include "proto/writer.h"
 #include "uring/conn.h"
+#include "uring/dns.h"
 #include "uring/listener.h"
 #include "uring/loop.h"
 
@@ -534,8 +535,9 @@ static void rc_on_open(struct gw_mconn *m, int err)
         return;
     }
     MET(rc->core, drops[GW_DROP_NEXT_HOP_FAILED]);
-    RLOG(UR_LOG_WARN, rc, "connection to %s failed: %s", rc->key[0] ? rc->key : "peer",
-         strerror(-err));
+    const char *dns = ur_dns_strerror(err);
+    RLOG(UR_LOG_WARN, rc, "connection to %s failed: %s%s", rc->key[0] ? rc->key : "peer",
+         dns ? "cannot resolve its host: " : "", dns ? dns : strerror(-err));
 }
 
 static int rc_on_head(struct gw_mconn *m, const struct msrp_head *h)

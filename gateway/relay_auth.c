@@ -95,9 +95,11 @@ void relay_auth(struct rconn *rc, const struct msrp_head *h)
 {
     struct gw_relay_core *core = rc->core;
     const struct gw_relay_config *cfg = &core->r->cfg;
-    if (h->n_to_path != 1 || h->n_from_path == 0 || !relay_is_self(core, &h->to_path[0]) ||
-        h->to_path[0].session_id.n) {
-        /* AUTH is hop by hop: it must name this relay and nothing else. */
+    if (h->n_to_path != 1 || h->n_from_path == 0 || h->to_path[0].session_id.n) {
+        /* AUTH is hop by hop: it must name this relay and nothing else.
+         * Which name it uses for us is the client's business (an address,
+         * a DNS name, an SRV target, relay_uri_host or not): it reached us
+         * over this connection, and its digest covers the URI it used. */
         relay_respond(rc, h, 481, "Not This Relay", NULL);
         return;
     }

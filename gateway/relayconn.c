@@ -5,6 +5,11 @@
  * relay whose nonces expired still accepts it). The receiver keeps the
  * AUTHed connection and receives on it; the sender then binds it with an
  * empty SEND to Use-Path + remote path.
+ *
+ * Finding the relay: a host (address or name) and port, or a domain
+ * (RFC 4976 section 6.2): SRV _msrps._tcp.DOMAIN (_msrp._tcp without TLS),
+ * targets by priority and weight, each tried until one accepts the
+ * connection; without SRV records, the domain itself on port 2855.
  */
 #include "gateway/session_int.h"
 
@@ -15,10 +20,16 @@
 
 #include "proto/digest.h"
 #include "proto/writer.h"
+#include "uring/dns.h"
 
 struct gw_relay_state {
-    char host[64];
-    char relay_uri[160];
+    char relay_uri[UR_DNS_NAME_MAX + 32]; /* the target being dialled */
+    char domain[UR_DNS_NAME_MAX + 1];
+    struct ur_dns_wait dns;               /* the SRV look-up */
+    struct ur_dns_srv targets;
+    unsigned next_target;
+    struct ur_tls_ctx *tls;
+    char server_name[UR_DNS_NAME_MAX + 1]; /* "" = each target's host */
     char user[128];
     char pass[128];
     bool has_creds;
@@ -69,17 +80,116 @@ static void refresh_cb(struct ur_timer *t, void *arg)
     send_auth(s, NULL);
 }
 
+/* --- dialling the relay ---------------------------------------------------- */
+
+static int dial_next(struct gw_session *s, int err);
+
+/* Connections to relay candidates carry these ops until one opens: a
+ * failed one gives way to the next target, the first that opens becomes
+ * the session's connection. */
+static void dial_on_open(struct gw_mconn *m, int err)
+{
+    struct gw_session *s = gw_mconn_data(m);
+    if (m != s->m)
+        return;
+    if (err) {
+        const char *dns = ur_dns_strerror(err);
+        gw_session_slog(s, GW_SLOG_WARN, "relay %s: %s%s", s->relay->relay_uri,
+                        dns ? "cannot resolve its host: " : "", dns ? dns : strerror(-err));
+        if (s->relay->next_target < s->relay->targets.n) {
+            s->m = NULL; /* its on_close is ignored */
+            gw_mconn_close(m);
+            if (dial_next(s, err) == 0)
+                return;
+            gw_session_fail(s, err);
+            return;
+        }
+        gw_session_mconn_ops.on_open(m, err); /* on_close follows */
+        return;
+    }
+    gw_mconn_set_ops(m, &gw_session_mconn_ops, s);
+    gw_session_mconn_ops.on_open(m, 0);
+}
+
+static void dial_on_close(struct gw_mconn *m, int err)
+{
+    struct gw_session *s = gw_mconn_data(m);
+    if (m == s->m)
+        gw_session_mconn_ops.on_close(m, err);
+}
+
+static int dial_on_head(struct gw_mconn *m, const struct msrp_head *h)
+{
+    (void)h;
+    gw_mconn_close(m); /* nothing may arrive before we spoke */
+    return GW_MCONN_CONTINUE;
+}
+
+static const struct gw_mconn_ops dial_ops = {
+    .on_open = dial_on_open,
+    .on_head = dial_on_head,
+    .on_close = dial_on_close,
+};
+
+/* Connects to the next target; 0, or err when none is left. */
+static int dial_next(struct gw_session *s, int err)
+{
+    struct gw_relay_state *r = s->relay;
+    while (r->next_target < r->targets.n) {
+        const struct ur_dns_srv_target *t = &r->targets.t[r->next_target++];
+        int v6 = strchr(t->host, ':') != NULL;
+        char uri[sizeof(r->relay_uri)];
+        snprintf(uri, sizeof(uri), "%s://%s%s%s:%u;tcp", r->tls ? "msrps" : "msrp",
+                 v6 ? "[" : "", t->host, v6 ? "]" : "", t->port);
+        memcpy(r->relay_uri, uri, sizeof(uri));
+        int rc = gw_mconn_connect(s->loop, t->host, t->port, s->cfg.bind_timeout_ms, r->tls,
+                                  r->server_name[0] ? r->server_name : t->host, NULL, &dial_ops,
+                                  s, &s->m);
+        if (rc == 0)
+            return 0;
+        err = rc;
+    }
+    return err;
+}
+
+static void srv_done(void *arg, int err, const struct ur_dns_srv *res)
+{
+    struct gw_session *s = arg;
+    struct gw_relay_state *r = s->relay;
+    if (err == UR_DNS_E_NONAME) {
+        /* No SRV records: the domain itself, on the default port. */
+        r->targets.n = 1;
+        memcpy(r->targets.t[0].host, r->domain, strlen(r->domain) + 1);
+        r->targets.t[0].port = 2855;
+        err = 0;
+    } else if (!err) {
+        r->targets = *res;
+    }
+    if (!err) {
+        for (unsigned i = 0; i < r->targets.n; i++)
+            gw_session_slog(s, GW_SLOG_DEBUG, "relay candidate %u for %s: %s:%u", i + 1,
+                            r->domain, r->targets.t[i].host, r->targets.t[i].port);
+        err = dial_next(s, -EHOSTUNREACH);
+    } else {
+        gw_session_slog(s, GW_SLOG_ERROR, "cannot find the relay of %s: %s", r->domain,
+                        ur_dns_strerror(err) ? ur_dns_strerror(err) : strerror(-err));
+    }
+    if (err)
+        gw_session_fail(s, err);
+}
+
 int gw_relay_start(struct gw_session *s, const struct gw_relay_settings *rs, int receiver)
 {
-    if (!rs->host || strlen(rs->host) >= sizeof(s->relay->host))
+    const char *where = rs->domain ? rs->domain : rs->host;
+    if (!where || !*where || strlen(where) > UR_DNS_NAME_MAX ||
+        (rs->server_name && strlen(rs->server_name) > UR_DNS_NAME_MAX))
         return -EINVAL;
     struct gw_relay_state *r = calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;
-    strcpy(r->host, rs->host);
-    int v6 = strchr(rs->host, ':') != NULL;
-    snprintf(r->relay_uri, sizeof(r->relay_uri), "%s://%s%s%s:%u;tcp",
-             rs->tls ? "msrps" : "msrp", v6 ? "[" : "", rs->host, v6 ? "]" : "", rs->port);
+    r->tls = rs->tls;
+    if (rs->server_name)
+        strcpy(r->server_name, rs->server_name);
     if (rs->username) {
         if (strlen(rs->username) >= sizeof(r->user) ||
             (rs->password && strlen(rs->password) >= sizeof(r->pass))) {
@@ -93,9 +203,18 @@ int gw_relay_start(struct gw_session *s, const struct gw_relay_settings *rs, int
     r->receiver = receiver != 0;
     ur_timer_init(&r->refresh, refresh_cb, s);
     s->relay = r;
-    int rc = gw_mconn_connect(s->loop, rs->host, rs->port, s->cfg.bind_timeout_ms, rs->tls,
-                              rs->server_name ? rs->server_name : rs->host, NULL,
-                              &gw_session_mconn_ops, s, &s->m);
+    int rc;
+    if (rs->domain) {
+        char q[UR_DNS_NAME_MAX + 16];
+        strcpy(r->domain, rs->domain);
+        snprintf(q, sizeof(q), "_%s._tcp.%s", rs->tls ? "msrps" : "msrp", rs->domain);
+        rc = strlen(q) > UR_DNS_NAME_MAX ? -EINVAL : ur_dns_resolve_srv(s->loop, q, &r->dns, srv_done, s);
+    } else {
+        r->targets.n = 1;
+        strcpy(r->targets.t[0].host, rs->host);
+        r->targets.t[0].port = rs->port;
+        rc = dial_next(s, -EINVAL);
+    }
     if (rc < 0) {
         gw_relay_free(s);
         return rc;
@@ -227,6 +346,7 @@ void gw_relay_free(struct gw_session *s)
     if (!s->relay)
         return;
     ur_timer_cancel(s->loop, &s->relay->refresh);
+    ur_dns_cancel(&s->relay->dns);
     free(s->relay);
     s->relay = NULL;
 }

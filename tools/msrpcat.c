@@ -23,6 +23,14 @@
  *                [--tls [--ca CA | --insecure]] [--fail-report yes|no|partial]
  *                [--success-report] [--bind-timeout S] [--response-timeout S]
  *                [--abort-after BYTES] [--local-uri URI] [--no-verify]
+ *
+ *   Both: --relay HOST:PORT takes an address or a DNS name; --relay-domain
+ *   DOMAIN finds the relay by SRV (_msrps._tcp with --tls, else _msrp._tcp;
+ *   each target in order until one accepts; without SRV records the domain
+ *   itself on port 2855). Names (also in --to-path) are resolved on the
+ *   loop with the system's resolver or --resolver HOST:PORT, within
+ *   --dns-timeout S (default 5); a name that does not resolve: exit 3,
+ *   "cannot resolve NAME: no such name" (or "timed out").
  *      Connects to the first To-Path URI (or AUTHs to the relay and
  *      prepends its Use-Path), binds with an empty SEND, sends the files as
  *      messages interleaved on one session, waits for every response (and
@@ -56,6 +64,7 @@
 #include "gateway/endpoint.h"
 #include "gateway/session.h"
 #include "uring/log.h"
+#include "uring/dns.h"
 #include "uring/loop.h"
 #include "uring/timer.h"
 #include "uring/tls.h"
@@ -109,6 +118,7 @@ struct app {
     struct gw_server *sv;
     struct ur_tls_ctx *tls;
     int exit_code;
+    char dial_host[256];  /* what we resolve and dial first, for messages */
     bool done;
     bool verify;
     bool tty;
@@ -327,13 +337,23 @@ static void send_tap(void *arg, const char *p, size_t n)
 
 static const char *content_type = "application/octet-stream";
 
+/* A name that did not resolve: say which and why (exit 3). */
+static bool report_dns(int err)
+{
+    const char *why = ur_dns_strerror(err);
+    if (!why)
+        return false;
+    fprintf(stderr, "msrpcat: cannot resolve %s: %s\n", A.dial_host, why);
+    return true;
+}
+
 static void send_on_ready(struct gw_session *s, int err)
 {
     if (err) {
         int code = gw_session_last_code(s);
         if (code)
             fprintf(stderr, "msrpcat: cannot bind the session: %d %s\n", code, code_name(code));
-        else
+        else if (!report_dns(err))
             fprintf(stderr, "msrpcat: cannot bind the session: %s\n",
                     err == -ETIMEDOUT ? "408 Request Timeout (no answer)" : strerror(-err));
         A.exit_code = 3;
@@ -550,7 +570,7 @@ static void recv_on_ready(struct gw_session *s, int err)
         int code = gw_session_last_code(s);
         if (code)
             fprintf(stderr, "msrpcat: the relay refused AUTH: %d %s\n", code, code_name(code));
-        else
+        else if (!report_dns(err))
             fprintf(stderr, "msrpcat: %s: %s\n",
                     err == -ETIMEDOUT ? "no sender bound the session in time" : "session failed",
                     strerror(-err));
@@ -633,7 +653,8 @@ int main(int argc, char **argv)
               "                    [--tls [--ca CA | --insecure]] [--fail-report yes|no|partial]\n"
               "                    [--success-report] [--bind-timeout S] [--response-timeout S]\n"
               "                    [--local-uri URI]\n"
-              "       common: [--no-verify] [--sessmatch] [--verbose]\n",
+              "       common: [--relay-domain DOMAIN] [--resolver HOST:PORT] [--dns-timeout S]\n"
+              "               [--no-verify] [--sessmatch] [--verbose]\n",
               argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
@@ -652,6 +673,9 @@ int main(int argc, char **argv)
         { "expect-sha256", required_argument, 0, 'e' },
         { "expect-remote-path", required_argument, 0, 'E' },
         { "local-uri", required_argument, 0, 'L' },
+        { "relay-domain", required_argument, 0, 'D' },
+        { "resolver", required_argument, 0, 'Z' },
+        { "dns-timeout", required_argument, 0, 'W' },
         { "to-path", required_argument, 0, 't' },   { "chunk-size", required_argument, 0, 'C' },
         { "window", required_argument, 0, 'w' },    { "content-type", required_argument, 0, 'y' },
         { "fail-report", required_argument, 0, 'f' },
@@ -663,7 +687,8 @@ int main(int argc, char **argv)
     };
     const char *listen = "127.0.0.1:0", *relay = NULL, *user = NULL, *password = NULL;
     const char *cert = NULL, *key = NULL, *ca = NULL, *to_path = NULL, *remote_path = NULL;
-    const char *local_uri = NULL;
+    const char *local_uri = NULL, *relay_domain = NULL, *resolver = NULL;
+    unsigned dns_timeout_ms = 5000;
     bool tls = false, insecure = false, verbose = false;
     struct gw_session_config cfg;
     gw_session_config_default(&cfg);
@@ -698,6 +723,9 @@ int main(int argc, char **argv)
         case 't': to_path = optarg; break;
         case 'E': remote_path = optarg; break;
         case 'L': local_uri = optarg; break;
+        case 'D': relay_domain = optarg; break;
+        case 'Z': resolver = optarg; break;
+        case 'W': dns_timeout_ms = (unsigned)parse_u64("--dns-timeout", optarg, 1, 60) * 1000; break;
         case 'C': cfg.chunk_size = (uint32_t)parse_u64("--chunk-size", optarg, 1, 16u << 20); break;
         case 'w': cfg.window = (uint32_t)parse_u64("--window", optarg, 1, 1024); break;
         case 'y': content_type = optarg; break;
@@ -711,6 +739,10 @@ int main(int argc, char **argv)
         default: die_usage("unknown option");
         }
     }
+    if (relay && relay_domain)
+        die_usage("--relay and --relay-domain exclude each other");
+    if (relay_domain)
+        relay = relay_domain; /* through a relay, found by SRV */
     A.tty = isatty(2);
     ur_log_set(log_hook, NULL, verbose ? UR_LOG_DEBUG : UR_LOG_WARN);
 
@@ -758,15 +790,28 @@ int main(int argc, char **argv)
     }
     struct gw_relay_settings rs = { 0 };
     struct gw_addr raddr;
-    if (relay) {
+    if (relay_domain) {
+        rs.domain = relay_domain;
+        snprintf(A.dial_host, sizeof(A.dial_host), "the relay of %s", relay_domain);
+    } else if (relay) {
         if (gw_addr_parse(relay, &raddr, NULL, 0) != 0)
             die_usage("bad --relay %s", relay);
         rs.host = raddr.host;
         rs.port = raddr.port;
+        snprintf(A.dial_host, sizeof(A.dial_host), "%s", raddr.host);
+    } else if (to_path) {
+        struct msrp_uri first;
+        const char *sp = strchr(to_path, ' ');
+        if (msrp_uri_parse(&first, to_path, sp ? (size_t)(sp - to_path) : strlen(to_path), 0) == 0)
+            snprintf(A.dial_host, sizeof(A.dial_host), "%.*s", (int)first.host.n, first.host.p);
+    }
+    if (relay) {
         rs.tls = A.tls;
         rs.username = user;
         rs.password = password;
     }
+    if (ur_dns_configure(resolver, dns_timeout_ms) < 0)
+        die_usage("bad --resolver %s", resolver);
     ur_timer_init(&A.abort_timer, abort_cb, NULL);
     ur_timer_init(&A.report_timer, report_timeout, NULL);
 

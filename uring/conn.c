@@ -105,11 +105,12 @@ int ur_conn_adopt(struct ur_loop *loop, int fd, struct ur_tls_ctx *tls,
     return 0;
 }
 
+static void submit_connect(struct ur_conn *c, unsigned timeout_ms);
+
 int ur_conn_connect(struct ur_loop *loop, const struct sockaddr *addr, socklen_t len,
                     unsigned timeout_ms, struct ur_tls_ctx *tls, const char *server_name,
                     const struct ur_conn_ops *ops, void *ud, struct ur_conn **out)
 {
-    struct io_uring_sqe *sqe;
     struct ur_conn *c;
     int fd, rc;
 
@@ -135,9 +136,20 @@ int ur_conn_connect(struct ur_loop *loop, const struct sockaddr *addr, socklen_t
     }
     memcpy(&c->addr, addr, len);
     c->addr_len = len;
+    submit_connect(c, timeout_ms);
+    *out = c;
+    return 0;
+}
+
+/* A connect to c->addr on c->fd, bounded by timeout_ms (0 = none). */
+static void submit_connect(struct ur_conn *c, unsigned timeout_ms)
+{
+    struct ur_loop *loop = c->loop;
+    struct io_uring_sqe *sqe;
+
     c->flags |= CF_CONNECTING;
     sqe = ur_sqe(loop);
-    io_uring_prep_connect(sqe, fd, (struct sockaddr *)&c->addr, c->addr_len);
+    io_uring_prep_connect(sqe, c->fd, (struct sockaddr *)&c->addr, c->addr_len);
     io_uring_sqe_set_data64(sqe, ur_ud(c, UR_TAG_CONNECT));
     c->inflight++;
     if (timeout_ms) {
@@ -149,8 +161,59 @@ int ur_conn_connect(struct ur_loop *loop, const struct sockaddr *addr, socklen_t
         io_uring_sqe_set_data64(sqe, ur_ud(c, UR_TAG_CONN_OP));
         c->inflight++;
     }
-    *out = c;
-    return 0;
+}
+
+/* RFC 8305's connection attempt delay: an address that has not connected
+ * within it gives way to the next (the last one gets what is left). */
+#define ATTEMPT_MS 250
+
+/* Connects to the next resolved address; 0, or -errno when none is left
+ * or the deadline has passed. */
+static int attempt_next(struct ur_conn *c, int err)
+{
+    while (c->addr_next < c->addrs->n) {
+        unsigned i = c->addr_next++;
+        uint64_t now = ur_now_ns();
+        if (c->connect_deadline_ns && now >= c->connect_deadline_ns)
+            return -ETIMEDOUT;
+        struct sockaddr_storage *sa = &c->addrs->a[i];
+        if (sa->ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)sa)->sin6_port = htons(c->port);
+        else
+            ((struct sockaddr_in *)sa)->sin_port = htons(c->port);
+        int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            err = -errno;
+            continue;
+        }
+        c->fd = fd;
+        memcpy(&c->addr, sa, c->addrs->len[i]);
+        c->addr_len = c->addrs->len[i];
+        unsigned ms = 0;
+        if (c->connect_deadline_ns)
+            ms = (unsigned)((c->connect_deadline_ns - now + 999999) / 1000000);
+        if (c->addr_next < c->addrs->n && (ms == 0 || ms > ATTEMPT_MS))
+            ms = ATTEMPT_MS;
+        submit_connect(c, ms);
+        return 0;
+    }
+    return err;
+}
+
+static void resolved(void *arg, int err, const struct ur_dns_addrs *res)
+{
+    struct ur_conn *c = arg;
+
+    c->flags &= ~CF_RESOLVING;
+    if (!err && !(c->addrs = malloc(sizeof(*c->addrs))))
+        err = -ENOMEM;
+    if (!err) {
+        *c->addrs = *res;
+        err = attempt_next(c, -EHOSTUNREACH);
+    }
+    if (err)
+        ur_conn_fail(c, err);
+    ur_conn_defer(c);
 }
 
 int ur_conn_connect_host(struct ur_loop *loop, const char *host, uint16_t port,
@@ -174,8 +237,29 @@ int ur_conn_connect_host(struct ur_loop *loop, const char *host, uint16_t port,
         return ur_conn_connect(loop, (struct sockaddr *)&a6, sizeof(a6), timeout_ms, tls,
                                server_name, ops, ud, out);
     }
-    *out = NULL;
-    return -EINVAL;
+    /* A name: the socket comes once it is resolved (its family is not
+     * known before); sends queue meanwhile, as while connecting. */
+    if (strlen(host) > UR_DNS_NAME_MAX)
+        return *out = NULL, -EINVAL;
+    struct ur_conn *c = conn_new(loop, -1, ops, ud);
+    if (!c)
+        return *out = NULL, -ENOMEM;
+    int rc = tls ? ur_tls_conn_new(c, tls, server_name ? server_name : host) : 0;
+    if (rc == 0) {
+        c->port = port;
+        c->connect_deadline_ns = timeout_ms ? ur_now_ns() + (uint64_t)timeout_ms * 1000000u : 0;
+        c->flags |= CF_RESOLVING;
+        rc = ur_dns_resolve(loop, host, &c->dns, resolved, c);
+    }
+    if (rc < 0) {
+        if (c->tls)
+            ur_tls_conn_free(c);
+        conn_unlist(c);
+        ur_pool_put(&loop->conn_pool, c);
+        return *out = NULL, rc;
+    }
+    *out = c;
+    return 0;
 }
 
 void ur_conn_notify_open(struct ur_conn *c, int err)
@@ -198,6 +282,14 @@ void ur_conn_fail(struct ur_conn *c, int err)
         return;
     c->flags |= CF_CLOSING;
     c->close_err = err;
+    if (c->flags & CF_RESOLVING) {
+        ur_dns_cancel(&c->dns);
+        c->flags &= ~CF_RESOLVING;
+    }
+    if (c->fd < 0) {
+        ur_conn_defer(c);
+        return;
+    }
     if (c->flags & (CF_RECV_ARMED | CF_SEND_INFLIGHT | CF_CONNECTING)) {
         sqe = ur_sqe(c->loop);
         io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
@@ -260,6 +352,8 @@ static void conn_finalize(struct ur_conn *c)
         ur_tls_conn_free(c);
     if (c->fd >= 0)
         close(c->fd);
+    free(c->addrs);
+    c->addrs = NULL;
     conn_unlist(c);
     c->handoff = NULL;
     if (detached)
@@ -562,6 +656,13 @@ static void connect_cqe(struct ur_conn *c, int res)
     c->flags &= ~CF_CONNECTING;
     if (c->flags & CF_CLOSING)
         return;
+    if (res < 0 && c->addrs && c->addr_next < c->addrs->n) {
+        /* Connecting by name: on to the next address. */
+        close(c->fd);
+        c->fd = -1;
+        if (attempt_next(c, res == -ECANCELED ? -ETIMEDOUT : res) == 0)
+            return;
+    }
     if (res < 0) {
         ur_conn_fail(c, res == -ECANCELED ? -ETIMEDOUT : res);
         return;

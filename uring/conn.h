@@ -80,7 +80,13 @@ int ur_conn_connect(struct ur_loop *loop, const struct sockaddr *addr, socklen_t
                     unsigned timeout_ms, struct ur_tls_ctx *tls, const char *server_name,
                     const struct ur_conn_ops *ops, void *ud, struct ur_conn **out);
 
-/* Convenience: numeric host ("127.0.0.1", "::1") and port. -EINVAL if not numeric. */
+/*
+ * The same to host:port, where host is an address ("127.0.0.1", "::1") or
+ * a name: then it is resolved on the loop (dns.h) and its addresses tried
+ * in turn (IPv6 first, 250 ms each but the last) within timeout_ms in all;
+ * a failed look-up fails the connection (on_open) with a UR_DNS_E_* code. With TLS, server_name NULL means host: SNI and the
+ * certificate check use the name, never the address. *out is valid at once.
+ */
 int ur_conn_connect_host(struct ur_loop *loop, const char *host, uint16_t port,
                          unsigned timeout_ms, struct ur_tls_ctx *tls, const char *server_name,
                          const struct ur_conn_ops *ops, void *ud, struct ur_conn **out);

@@ -6,6 +6,7 @@
 #ifndef UR_CONN_INTERNAL_H
 #define UR_CONN_INTERNAL_H
 
+#include "uring/dns.h"
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -72,6 +73,7 @@ enum ur_conn_flag {
     CF_EOF = 1u << 13,          /* peer finished sending; close once what was
                                    received has been delivered */
     CF_DETACHING = 1u << 14,    /* ur_conn_detach(): hand off once idle */
+    CF_RESOLVING = 1u << 15,    /* connect by name: look-up pending, no fd */
 };
 
 struct ur_tls_conn;
@@ -101,6 +103,13 @@ struct ur_conn {
     struct sockaddr_storage addr;
     socklen_t addr_len;
     struct __kernel_timespec connect_ts;
+    /* Connecting by name (ur_conn_connect_host): the look-up, then each
+     * address in turn until one accepts or the deadline passes. */
+    struct ur_dns_wait dns;
+    struct ur_dns_addrs *addrs;       /* malloc'd once resolved */
+    unsigned addr_next;
+    uint16_t port;
+    uint64_t connect_deadline_ns;
 
     struct ur_tls_conn *tls;
     struct ur_handoff *handoff;       /* being detached */

@@ -36,6 +36,7 @@ enum ur_tag {
     UR_TAG_CONNECT,         /* ptr = conn */
     UR_TAG_CONN_OP,         /* cancel / link timeout of a conn; ptr = conn */
     UR_TAG_FILE,            /* ptr = file op */
+    UR_TAG_DNS,             /* poll of a resolver socket; ptr = dns_sock */
 };
 #define UR_TAG_MASK 15u
 
@@ -103,6 +104,7 @@ struct ur_loop {
 
     struct ur_pool conn_pool, seg_pool, stash_pool, link_pool, fop_pool;
     struct ur_loop_stats stats;
+    struct ur_dns *dns;         /* resolver, created at the first look-up */
 };
 
 /* An SQE, submitting first if the SQ is full. Never NULL. */
@@ -142,5 +144,9 @@ void ur_conns_free(struct ur_loop *loop);
 
 /* file.c */
 void ur_file_cqe(struct ur_loop *loop, void *ptr, int res);
+
+/* dns.c */
+struct ur_dns;
+void ur_dns_cqe(struct ur_loop *loop, void *ptr, int res);
 
 #endif

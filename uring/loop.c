@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "uring/dns.h"
 #include "uring/internal.h"
 
 static _Thread_local struct ur_loop *current_loop;
@@ -173,6 +174,7 @@ void ur_loop_free(struct ur_loop *loop)
         return;
     ur_listeners_free(loop);
     ur_conns_free(loop);
+    ur_dns_free(loop);
     ur_timers_free(loop);
     /* Exiting the ring cancels and reaps every op still in the kernel, so
      * the memory below is no longer referenced after it. */
@@ -219,6 +221,9 @@ static void dispatch(struct ur_loop *loop, const struct io_uring_cqe *cqe)
         break;
     case UR_TAG_FILE:
         ur_file_cqe(loop, ptr, cqe->res);
+        break;
+    case UR_TAG_DNS:
+        ur_dns_cqe(loop, ptr, cqe->res);
         break;
     }
 }

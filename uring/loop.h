@@ -130,6 +130,9 @@ struct ur_loop_stats {
     uint64_t bufs_out;        /* ring buffers currently held (callbacks or refs) */
     uint64_t ring_copies;     /* sends copied, not referenced: ring 3/4 held */
     uint64_t timers;          /* timers currently armed */
+    uint64_t dns_queries;     /* look-ups sent to the resolver */
+    uint64_t dns_cache_hits;  /* look-ups answered from the loop's cache */
+    uint64_t dns_failures;    /* look-ups that failed (no such name, time-out, ...) */
 };
 void ur_loop_get_stats(const struct ur_loop *loop, struct ur_loop_stats *st);
 

@@ -379,7 +379,7 @@ Test(config, reference_lists_every_key)
         "tls_insecure_outbound", "relay_uri_host", "realm", "users_file", "user",
         "expires_default", "expires_min", "expires_max", "nonce_lifetime", "chunk_timeout",
         "bind_timeout", "max_chunk_out", "conn_mem_ceiling", "session_mem_ceiling",
-        "max_connections", "max_learned_uris", "connect_timeout", "idle_timeout", "max_header_bytes",
+        "max_connections", "max_learned_uris", "resolvers", "dns_timeout", "connect_timeout", "idle_timeout", "max_header_bytes",
         "max_headers", "max_path_uris", "max_uri_len", "max_tid_len", "level", "format",
         "file",
     };
