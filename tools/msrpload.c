@@ -54,6 +54,7 @@
 #include "gateway/load_hist.h"
 #include "gateway/session.h"
 #include "uring/log.h"
+#include "uring/dns.h"
 #include "uring/loop.h"
 #include "uring/runtime.h"
 #include "uring/timer.h"
@@ -889,7 +890,7 @@ static void usage(FILE *f)
           "                [--tls (--ca F | --insecure) [--cert F --key F]]\n"
           "                [--target-pid PID]... [--target-pgid PGID]...\n"
           "                [--listen-port P] [--response-timeout S] [--setup-timeout S]\n"
-          "                [--json] [--verbose]\n"
+          "                [--resolver HOST:PORT] [--json] [--verbose]\n"
           "Defaults: 10 sessions, 1 thread, 64 KiB chunks and messages, window 8,\n"
           "closed loop, 10 s when neither --messages nor --duration is given.\n"
           "Direct mode (no --relay) with --tls needs --cert/--key for the receivers.\n"
@@ -949,6 +950,7 @@ static void parse_args(int argc, char **argv)
         { "response-timeout", required_argument, 0, 'o' },
         { "setup-timeout", required_argument, 0, 'b' },
         { "listen-port", required_argument, 0, 'L' },
+        { "resolver", required_argument, 0, 'Z' },
         { "json", no_argument, 0, 'j' },             { "verbose", no_argument, 0, 'v' },
         { "help", no_argument, 0, 'h' },             { 0, 0, 0, 0 },
     };
@@ -1010,6 +1012,11 @@ static void parse_args(int argc, char **argv)
             O.setup_timeout_ms = (uint32_t)parse_u64("--setup-timeout", optarg, 1, 3600) * 1000;
             break;
         case 'L': O.listen_port = (uint16_t)parse_u64("--listen-port", optarg, 1, 65000); break;
+        case 'Z':
+            /* --relay and --via may name hosts: resolved on the loops. */
+            if (ur_dns_configure(optarg, 0) < 0)
+                die_usage("bad --resolver %s", optarg);
+            break;
         case 'j': O.json = true; break;
         case 'v': O.verbose = true; break;
         case 'h': usage(stdout); exit(0);

@@ -13,6 +13,7 @@ cd "$top"
 # Everything the build, the tests and the perf harness use, from Debian 12.
 PACKAGES=(build-essential cmake pkg-config clang llvm
           liburing-dev libwolfssl-dev libjemalloc-dev libcriterion-dev
+          libc-ares-dev dnsmasq-base
           python3 openssl socat tshark kamailio valgrind gnuplot-nox)
 
 deps() {
