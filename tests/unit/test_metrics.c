@@ -43,6 +43,7 @@ static void fill(struct gw_metrics *m, uint64_t base)
     m->drops[GW_DROP_BACKPRESSURE_CLOSE] = base + 11;
     m->loop.cqes = base + 12;
     m->loop.timers = base + 13;
+    m->loop.dns_failures = base + 14;
 }
 
 static char *render2(int *len)
@@ -99,11 +100,16 @@ Test(metrics, render_exact_blocks)
         "msrpgw_drops_total{core=\"0\",reason=\"backpressure_close\"} 111\n"
         "msrpgw_drops_total{core=\"1\",reason=\"backpressure_close\"} 211\n",
         "msrpgw_loop_cqes_total{core=\"1\"} 212\n",
-        /* ...and ends with the last one. */
         "# HELP msrpgw_loop_timers Timers currently armed.\n"
         "# TYPE msrpgw_loop_timers gauge\n"
         "msrpgw_loop_timers{core=\"0\"} 113\n"
         "msrpgw_loop_timers{core=\"1\"} 213\n",
+        /* ...and ends with the last one. */
+        "# HELP msrpgw_loop_dns_failures_total Name look-ups that failed (no such name, time-out, "
+        "server failure).\n"
+        "# TYPE msrpgw_loop_dns_failures_total counter\n"
+        "msrpgw_loop_dns_failures_total{core=\"0\"} 114\n"
+        "msrpgw_loop_dns_failures_total{core=\"1\"} 214\n",
     };
     cr_assert_eq(strncmp(t, blocks[0], strlen(blocks[0])), 0, "%s", t);
     for (size_t i = 1; i < sizeof(blocks) / sizeof(blocks[0]); i++)

@@ -304,8 +304,9 @@ Test(uring_conn, connect_refused_reports_error_once)
     cr_assert_eq(e.client_open_err, -ECONNREFUSED);
     cr_assert_eq(e.client_closed, 1);
     close(fd);
-    cr_assert_eq(ur_conn_connect_host(loop, "not-an-ip", 1, 0, NULL, NULL, &echo_cli_ops, &e,
-                                      &e.client), -EINVAL);
+    /* Names are resolved (test_uring_dns.c); a malformed host is refused. */
+    cr_assert_eq(ur_conn_connect_host(loop, "", 1, 0, NULL, NULL, &echo_cli_ops, &e, &e.client),
+                 -EINVAL);
     ur_loop_free(loop);
 }
 
