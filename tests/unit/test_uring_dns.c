@@ -70,13 +70,14 @@ static void tick_cb(struct ur_timer *t, void *arg)
     (*(int *)arg)++;
 }
 
-/* Runs the loop for ms milliseconds. */
+/* Runs the loop for ms milliseconds, or until a callback stops it. */
 static void run_for(struct ur_loop *loop, unsigned ms)
 {
     struct ur_timer t;
     ur_timer_init(&t, stop_cb, loop);
     ur_timer_arm(loop, &t, ms, 0);
     ur_loop_run(loop);
+    ur_timer_cancel(loop, &t); /* stopped early by a callback */
 }
 
 Test(uring_dns, silent_server_times_out_without_blocking_the_loop)
