@@ -52,6 +52,8 @@ struct rtable {
 };
 
 int rtable_init(struct rtable *t, size_t nb);
+/* SipHash-2-4 (Aumasson & Bernstein) of data under key: the tables' hash. */
+uint64_t relay_siphash24(const uint8_t key[16], const void *data, size_t n);
 void rtable_free(struct rtable *t);
 int rtable_put(struct rtable *t, struct rnode *n);   /* 0 or -ENOMEM */
 struct rnode *rtable_get(const struct rtable *t, const char *key, size_t klen);
@@ -67,6 +69,7 @@ struct tsteer;
 struct chunk;
 struct piece;
 struct rlearn;
+struct anchor_leg;
 
 struct rconn {
     struct gw_mconn *m;
@@ -115,6 +118,14 @@ struct rconn {
      * in on this conn (to forget their upstream when it closes). */
     struct piece *pieces;
     struct chunk *ups;
+
+    /* Anchored session (relay_anchor.c): the leg this connection carries;
+     * an outbound leg is "binding" from its empty SEND to that SEND's 200,
+     * and nothing else is written on it meanwhile. */
+    struct anchor_leg *leg;
+    bool binding;
+    char bind_tid[RELAY_TID_LEN];
+    struct ur_timer bind_timer;
 
     struct ur_timer kick;       /* deferred resume of this conn */
     struct ur_timer idle;
@@ -211,6 +222,8 @@ struct gw_relay_core {
     struct msrp_tid_gen tids;
     struct rtable sessions;     /* sessid -> rconn */
     struct rtable learned;      /* URI key -> rlearn */
+    struct rtable anchor_legs;  /* sessid -> anchor_leg (relay_anchor.c) */
+    struct anchor *anchors;     /* anchored sessions of this core */
     struct rtable pieces;       /* tid -> piece */
     struct rtable peers;        /* authority -> outgoing rconn */
     struct rconn *conns;
@@ -293,15 +306,41 @@ int relay_learn(struct rconn *rc, const struct msrp_uri *u);
 struct rconn *relay_learned(struct gw_relay_core *core, const struct msrp_uri *u);
 void relay_learn_forget(struct rconn *rc); /* every URI learned on rc */
 
+/* --- relay_anchor.c ------------------------------------------------------- */
+
+/* The anchored leg whose URI of ours is u, or NULL. */
+struct anchor_leg *anchor_leg_find(struct gw_relay_core *core, const struct msrp_uri *u);
+/* on_head for a request to an anchored leg (To-Path = that URI alone). */
+int anchor_route(struct rconn *rc, const struct msrp_head *h, struct anchor_leg *leg);
+/* A response on rc: its binding SEND's? Then handled (true). */
+bool anchor_bind_response(struct rconn *rc, const struct msrp_head *h);
+/* No 200 to an outbound leg's binding SEND in time (rc->bind_timer). */
+void anchor_bind_timeout(struct ur_timer *t, void *arg);
+/* n body bytes came from the endpoint of leg l (query's figures). */
+void anchor_count_bytes(struct anchor_leg *l, uint64_t n);
+/* rc is closing: detach it from its leg. */
+void anchor_conn_closed(struct rconn *rc);
+/* Tears down every anchored session of the core (shutdown). */
+void anchor_free_all(struct gw_relay_core *core);
+/* An outgoing connection of its own (never shared) to u's authority. */
+int relay_connect_private(struct gw_relay_core *core, const struct msrp_uri *u, struct rconn **out);
+
 /* --- relay_auth.c --------------------------------------------------------- */
 
 void relay_auth(struct rconn *rc, const struct msrp_head *h);
 
 /* --- relay_fwd.c ---------------------------------------------------------- */
 
-/* on_head for a SEND/REPORT to forward to down, its first skip To-Path
- * URIs (ours) moved to From-Path. */
-int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down);
+/* Paths of a forwarded request given outright (anchored sessions). */
+struct fwd_paths {
+    const struct msrp_slice *to, *from;
+    size_t nto, nfrom;
+};
+/* on_head for a SEND/REPORT to forward to down: its first skip To-Path
+ * URIs (ours) moved to From-Path, or with paths (not NULL) the paths
+ * replaced by those. */
+int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down,
+              const struct fwd_paths *paths);
 int fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf);
 int fwd_end(struct rconn *up, char flag);
 /* A response frame arrived on rc. */

@@ -2,28 +2,83 @@
  * relay_table.c: chained hash tables keyed by short strings (session ids,
  * transaction ids, next-hop authorities). Nodes are embedded in the owning
  * objects, so put/del never allocate; only growth does. One table per core,
- * never shared, so nothing is locked. Keys are random ids or our own
- * authority strings; FNV-1a is enough (a peer cannot choose a key that
- * lands in the table without knowing our random ids).
+ * never shared, so nothing is locked. Some keys are chosen by peers (the
+ * URIs senders arrive with, relay_learn.c; transaction ids of responses):
+ * keys are hashed with SipHash-2-4 under a key drawn per process, so a peer
+ * cannot aim its keys at one bucket.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "gateway/relay_internal.h"
 
+static uint8_t hash_key[16];
+static pthread_once_t hash_once = PTHREAD_ONCE_INIT;
+
+static void hash_key_init(void)
+{
+    /* Without randomness the tables still work, only predictably. */
+    if (getrandom(hash_key, sizeof(hash_key), 0) != (ssize_t)sizeof(hash_key))
+        memset(hash_key, 0x5a, sizeof(hash_key));
+}
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                   \
+    do {                                                                           \
+        v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);                  \
+        v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                     \
+        v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                     \
+        v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);                  \
+    } while (0)
+
+static uint64_t le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+uint64_t relay_siphash24(const uint8_t key[16], const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    uint64_t k0 = le64(key), k1 = le64(key + 8);
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
+    size_t full = n & ~(size_t)7;
+    for (size_t i = 0; i < full; i += 8) {
+        uint64_t m = le64(p + i);
+        v3 ^= m;
+        SIPROUND;
+        SIPROUND;
+        v0 ^= m;
+    }
+    uint64_t b = (uint64_t)n << 56;
+    for (size_t i = 0; i < (n & 7); i++)
+        b |= (uint64_t)p[full + i] << (8 * i);
+    v3 ^= b;
+    SIPROUND;
+    SIPROUND;
+    v0 ^= b;
+    v2 ^= 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
 static size_t hash(const char *k, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint8_t)k[i];
-        h *= 1099511628211ull;
-    }
-    return (size_t)(h ^ (h >> 29));
+    return (size_t)relay_siphash24(hash_key, k, n);
 }
 
 int rtable_init(struct rtable *t, size_t nb)
 {
+    pthread_once(&hash_once, hash_key_init);
     size_t n = 16;
     while (n < nb)
         n <<= 1;

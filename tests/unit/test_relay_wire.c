@@ -236,3 +236,18 @@ Test(relay_wire, forwarded_head_skips_two_own_uris)
     cr_assert_lt(gw_relay_write_fwd_head(buf, sizeof(buf), h, 3, MSRP_SLICE_LIT("T0123456789abcde"), NULL, NULL),
                  0);
 }
+
+/* The tables' hash is SipHash-2-4: the reference vectors of the SipHash
+ * paper (key 00..0f, messages 00, 00 01, ..., of length 0, 7, 8 and 15). */
+Test(relay_wire, table_hash_is_siphash24)
+{
+    uint8_t key[16], msg[64];
+    for (int i = 0; i < 16; i++)
+        key[i] = (uint8_t)i;
+    for (int i = 0; i < 64; i++)
+        msg[i] = (uint8_t)i;
+    cr_assert_eq(relay_siphash24(key, msg, 0), 0x726fdb47dd0e0e31ull);
+    cr_assert_eq(relay_siphash24(key, msg, 7), 0xab0200f58b01d137ull);
+    cr_assert_eq(relay_siphash24(key, msg, 8), 0x93f5f5799a932462ull);
+    cr_assert_eq(relay_siphash24(key, msg, 15), 0xa129ca6149be45e5ull);
+}
