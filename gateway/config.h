@@ -83,6 +83,11 @@ struct gw_config {
     struct msrp_limits limits;
     /* [metrics] */
     struct gw_addr_list metrics_listen; /* at most one; empty = off */
+    /* [sbc] */
+    struct gw_addr_list sbc_listen; /* ng over UDP; empty = off */
+    char sbc_unix[GW_CONFIG_STR_MAX];
+    uint32_t anchor_timeout;        /* seconds */
+    uint64_t sbc_max_size;          /* bytes; 0 = no clamp */
     /* [log] */
     enum gw_log_level log_level;
     enum gw_log_format log_format;

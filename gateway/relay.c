@@ -192,6 +192,7 @@ static struct rconn *rconn_new(struct gw_relay_core *core, bool tls, bool outgoi
     rc->outgoing = outgoing;
     ur_timer_init(&rc->kick, kick_cb, rc);
     ur_timer_init(&rc->idle, idle_cb, rc);
+    ur_timer_init(&rc->bind_timer, anchor_bind_timeout, rc);
     rc->last_use_ns = ur_now_ns();
     rc->next = core->conns;
     if (rc->next)
@@ -297,6 +298,8 @@ static int authority_key(const struct msrp_uri *u, char *buf, size_t cap)
 static int peer_get_at(struct gw_relay_core *core, const struct msrp_uri *u,
                        const char *server_name, struct ur_tls_ctx *tls_ctx, struct rconn **out,
                        bool *is_new);
+static int connect_new(struct gw_relay_core *core, const struct msrp_uri *u,
+                       const char *server_name, struct ur_tls_ctx *tls_ctx, struct rconn **out);
 
 int relay_peer_get(struct gw_relay_core *core, const struct msrp_uri *u, struct rconn **out,
                    bool *is_new)
@@ -358,6 +361,41 @@ static int peer_get_at(struct gw_relay_core *core, const struct msrp_uri *u,
     }
     if (!*is_new)
         return -ENOENT; /* caller may not open connections */
+    struct rconn *rc;
+    int err = connect_new(core, u, server_name, tls_ctx, &rc);
+    if (err < 0)
+        return err;
+    memcpy(rc->key, key, (size_t)kn + 1);
+    rc->peer_node.key = rc->key;
+    rc->peer_node.klen = (size_t)kn;
+    rtable_put(&core->peers, &rc->peer_node);
+    rc->in_peers = true;
+    const struct gw_relay_config *cfg = &core->r->cfg;
+    if (cfg->idle_timeout_ms)
+        ur_timer_arm(core->loop, &rc->idle, cfg->idle_timeout_ms, 0);
+    *out = rc;
+    *is_new = true;
+    RLOG(UR_LOG_INFO, rc, "connecting to next hop %s", key);
+    return 0;
+}
+
+int relay_connect_private(struct gw_relay_core *core, const struct msrp_uri *u, struct rconn **out)
+{
+    struct rconn *rc;
+    int err = connect_new(core, u, NULL, NULL, &rc);
+    if (err < 0)
+        return err;
+    int n = snprintf(rc->key, sizeof(rc->key), "%.*s", (int)u->raw.n, u->raw.p);
+    (void)n;
+    *out = rc;
+    return 0;
+}
+
+/* A new outgoing connection to u's authority (TLS for msrps: with tls_ctx,
+ * else the configured client context; server_name NULL = u's host). */
+static int connect_new(struct gw_relay_core *core, const struct msrp_uri *u,
+                       const char *server_name, struct ur_tls_ctx *tls_ctx, struct rconn **out)
+{
     const struct gw_relay_config *cfg = &core->r->cfg;
     bool tls = u->scheme == MSRP_SCHEME_MSRPS;
     if (!tls)
@@ -374,7 +412,6 @@ static int peer_get_at(struct gw_relay_core *core, const struct msrp_uri *u,
     struct rconn *rc = rconn_new(core, tls, true);
     if (!rc)
         return -ENOMEM;
-    memcpy(rc->key, key, (size_t)kn + 1);
     int err = gw_mconn_connect(core->loop, host, msrp_uri_port(u), cfg->connect_timeout_ms,
                                tls_ctx, server_name ? server_name : host, &cfg->limits,
                                &relay_ops, rc, &rc->m);
@@ -383,16 +420,8 @@ static int peer_get_at(struct gw_relay_core *core, const struct msrp_uri *u,
         free(rc);
         return err;
     }
-    rc->peer_node.key = rc->key;
-    rc->peer_node.klen = (size_t)kn;
-    rtable_put(&core->peers, &rc->peer_node);
-    rc->in_peers = true;
-    if (cfg->idle_timeout_ms)
-        ur_timer_arm(core->loop, &rc->idle, cfg->idle_timeout_ms, 0);
     RSTAT(core, conns_out);
     *out = rc;
-    *is_new = true;
-    RLOG(UR_LOG_INFO, rc, "connecting to next hop %s", key);
     return 0;
 }
 
@@ -426,6 +455,11 @@ static int route(struct rconn *rc, const struct msrp_head *h)
         relay_respond(rc, h, 400, "Missing path", NULL);
         return GW_MCONN_CONTINUE;
     }
+    /* A session anchored for an SBC: the endpoint sends to our URI alone,
+     * as to its peer (relay_anchor.c). */
+    struct anchor_leg *leg = h->n_to_path == 1 ? anchor_leg_find(core, &h->to_path[0]) : NULL;
+    if (leg)
+        return anchor_route(rc, h, leg);
     if (!relay_is_self(core, &h->to_path[0]) || h->n_to_path < 2) {
         /* Not for us, or for us alone: a relay is never the target of a
          * SEND (RFC 4976 section 6.2). */
@@ -516,7 +550,7 @@ static int route(struct rconn *rc, const struct msrp_head *h)
         relay_respond(rc, h, 500, "Out of memory", NULL);
         return GW_MCONN_CONTINUE;
     }
-    int r = fwd_start(rc, h, skip, down);
+    int r = fwd_start(rc, h, skip, down, NULL);
     if (r < 0) {
         relay_respond(rc, h, 400, "Cannot Forward", NULL);
         return GW_MCONN_CONTINUE;
@@ -547,7 +581,8 @@ static int rc_on_head(struct gw_mconn *m, const struct msrp_head *h)
     rc->frames++;
     rc->last_use_ns = ur_now_ns();
     if (h->kind == MSRP_RESPONSE) {
-        fwd_response(rc, h);
+        if (!anchor_bind_response(rc, h))
+            fwd_response(rc, h);
         return GW_MCONN_CONTINUE;
     }
     switch (h->method) {
@@ -611,6 +646,7 @@ static void rc_on_close(struct gw_mconn *m, int err)
         RSTAT(core, conn_errors);
         RLOG(UR_LOG_INFO, rc, "connection closed: %s", strerror(-err));
     }
+    anchor_conn_closed(rc);
     fwd_conn_closed(rc);
     relay_unbind_session(rc);
     relay_learn_forget(rc);
@@ -618,6 +654,7 @@ static void rc_on_close(struct gw_mconn *m, int err)
         rtable_del(&core->peers, &rc->peer_node);
     ur_timer_cancel(core->loop, &rc->kick);
     ur_timer_cancel(core->loop, &rc->idle);
+    ur_timer_cancel(core->loop, &rc->bind_timer);
     rconn_unlist(rc);
     free(rc);
 }
@@ -692,6 +729,7 @@ static void core_tables_free(struct gw_relay_core *core)
     rtable_free(&core->pieces);
     rtable_free(&core->peers);
     rtable_free(&core->learned);
+    rtable_free(&core->anchor_legs);
 }
 
 int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
@@ -707,7 +745,8 @@ int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
     core->met = r->cfg.metrics ? &r->cfg.metrics[idx] : NULL;
     core->idx = idx;
     if (rtable_init(&core->sessions, 1024) < 0 || rtable_init(&core->pieces, 1024) < 0 ||
-        rtable_init(&core->peers, 64) < 0 || rtable_init(&core->learned, 64) < 0) {
+        rtable_init(&core->peers, 64) < 0 || rtable_init(&core->learned, 64) < 0 ||
+        rtable_init(&core->anchor_legs, 64) < 0) {
         core_tables_free(core);
         free(core);
         return -ENOMEM;
@@ -756,6 +795,7 @@ void gw_relay_core_fini(struct ur_loop *loop, unsigned idx, void *ud)
         return;
     /* Connections still open are freed with the loop, without callbacks
      * (uring/loop.h); the relay's per-connection state goes with them. */
+    anchor_free_all(core);
     while (core->conns) {
         struct rconn *rc = core->conns;
         rconn_unlist(rc);
@@ -842,6 +882,17 @@ void gw_relay_get_stats(const struct gw_relay *r, struct gw_relay_stats *st)
         st->active_chunks += atomic_load_explicit(&c->stats.active_chunks, memory_order_relaxed);
     }
 }
+
+struct gw_relay_core *gw_relay_core_of(struct ur_loop *loop)
+{
+    return ur_loop_data(loop);
+}
+
+const char *gw_relay_sdp_addr(const struct gw_relay *r) { return r->cfg.uri_host; }
+
+uint16_t gw_relay_port(const struct gw_relay *r, bool tls) { return self_port(r, tls); }
+
+unsigned gw_relay_ncores(const struct gw_relay *r) { return r->ncores; }
 
 void gw_relay_set_tls(struct gw_relay *r, struct ur_tls_ctx *server, struct ur_tls_ctx *client,
                       struct ur_tls_ctx **old_server, struct ur_tls_ctx **old_client)

@@ -107,6 +107,7 @@ struct gw_relay_config {
     uint64_t max_chunk_out;        /* split above this many body bytes; 0 = never */
     uint32_t max_connections;      /* per core; 0 = unbounded */
     uint32_t max_learned_uris;     /* sender URIs remembered per connection; 0 = 4096 */
+    uint32_t anchor_timeout_s;     /* anchored session without connections; 0 = 60 */
     struct msrp_limits limits;
     struct ur_tls_ctx *tls_server; /* for tls listeners */
     struct ur_tls_ctx *tls_client; /* for msrps next hops; NULL = refuse them */
@@ -145,7 +146,8 @@ struct gw_relay_config {
     X(slot_waits, "chunks that waited for another chunk's frame slot")      \
     X(slot_yields, "split chunks that let waiters go first between pieces") \
     X(handovers, "connections handed over to another core")                \
-    X(core_hops, "chunks sent to another core's session over a loopback hop")
+    X(core_hops, "chunks sent to another core's session over a loopback hop")       \
+    X(anchors, "anchored MSRP sections alive (SBC sidecar)")
 
 struct gw_relay_stats {
 #define GW_RELAY_STAT_FIELD(name, help) uint64_t name;
@@ -209,6 +211,12 @@ int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h, un
                             struct msrp_slice tid, const struct msrp_byte_range *br,
                             size_t br_span[2]);
 
+/* The same with the paths given: To-Path = to[0..nto), From-Path =
+ * from[0..nfrom) (an anchored session replaces both, relay_anchor.c). */
+int gw_relay_write_head(char *buf, size_t cap, const struct msrp_head *h, struct msrp_slice tid,
+                        const struct msrp_slice *to, size_t nto, const struct msrp_slice *from,
+                        size_t nfrom, const struct msrp_byte_range *br, size_t br_span[2]);
+
 /*
  * Byte-Range of the piece that starts after `sent` body bytes of a chunk
  * whose own range is orig (has: whether it had one), when pieces carry at
@@ -219,6 +227,59 @@ int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h, un
  */
 struct msrp_byte_range gw_relay_piece_range(bool has, const struct msrp_byte_range *orig,
                                             uint64_t sent, uint64_t max);
+
+/* --- anchoring for an SBC (relay_anchor.c), on the anchor's owner core -- */
+
+#define GW_ANCHOR_ID_MAX 255 /* call-id, tags: longer ones are cut */
+
+/* One MSRP media section of an offer or an answer. */
+struct gw_anchor_media {
+    struct msrp_slice call_id, from_tag, to_tag;
+    unsigned media;            /* index among the SDP's MSRP sections */
+    bool tls;                  /* TCP/TLS/MSRP */
+    struct msrp_slice path;    /* the endpoint's a=path */
+    struct msrp_slice setup;   /* its a=setup, empty if none */
+};
+/* What the SDP going to the other side must say. */
+struct gw_anchor_result {
+    const char *uri;           /* our URI for that side's a=path */
+    size_t uri_n;
+    const char *setup;         /* a=setup value to state, NULL = none */
+};
+struct gw_anchor_info {
+    unsigned media;
+    uint64_t created_ns;
+    struct {
+        const char *uri, *peer, *state;
+        uint64_t chunks_in, bytes_in;
+    } leg[2];                  /* [0] the offerer's, [1] the answerer's */
+};
+struct gw_relay_core;
+/* The core a call's anchors live on (by call-id). */
+unsigned gw_anchor_core(const struct gw_relay *r, struct msrp_slice call_id);
+/* The core object of a loop (for ng commands run there), or NULL. */
+struct gw_relay_core *gw_relay_core_of(struct ur_loop *loop);
+/* Offer: creates (or, re-offered, updates) the anchor of one section;
+ * *out tells what the offer to the answerer says. 0 or -errno. */
+int gw_anchor_offer(struct gw_relay_core *core, const struct gw_anchor_media *m,
+                    struct gw_anchor_result *out);
+/* Answer: -ENOENT when no offer made that anchor; dials the legs we dial. */
+int gw_anchor_answer(struct gw_relay_core *core, const struct gw_anchor_media *m,
+                     struct gw_anchor_result *out);
+/* Tears down the call's anchors (from_tag empty: all of the call);
+ * returns how many. */
+int gw_anchor_delete(struct gw_relay_core *core, struct msrp_slice call_id,
+                     struct msrp_slice from_tag);
+/* The call's anchors, at most max; valid until the core runs on. */
+int gw_anchor_query(struct gw_relay_core *core, struct msrp_slice call_id,
+                    struct gw_anchor_info *info, size_t max);
+/* Calls with anchors on core (each once). */
+void gw_anchor_list(struct gw_relay_core *core, void (*fn)(void *arg, const char *call_id),
+                    void *arg);
+/* Our address and ports for SDP: c= (uri_host), the plain / TLS port. */
+const char *gw_relay_sdp_addr(const struct gw_relay *r);
+uint16_t gw_relay_port(const struct gw_relay *r, bool tls);
+unsigned gw_relay_ncores(const struct gw_relay *r);
 
 /*
  * Replaces the TLS contexts used for connections made from now on (SIGHUP

@@ -192,7 +192,7 @@ static int pump(struct chunk *c, const char *p, size_t n, struct ur_buf *buf, bo
  * next piece boundary, which simply lets the loop go on (no recursion). */
 void fwd_slot_next(struct rconn *down)
 {
-    while (!down->writer && down->wq_head) {
+    while (!down->writer && down->wq_head && !down->binding) {
         struct chunk *c = down->wq_head;
         down->wq_head = c->wq_next;
         if (!down->wq_head)
@@ -414,7 +414,8 @@ static int copy_texts(struct chunk *c, const struct msrp_head *h)
     return 0;
 }
 
-int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down)
+int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down,
+              const struct fwd_paths *paths)
 {
     struct gw_relay_core *core = up->core;
     const struct gw_relay_config *cfg = &core->r->cfg;
@@ -438,15 +439,20 @@ int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct
     /* From-Path grows by the URIs taken off To-Path: the head stays within
      * what was read plus the new tid. */
     size_t cap = cfg->limits.max_header_bytes + 256;
+    for (size_t i = 0; paths && i < paths->nto + paths->nfrom; i++)
+        cap += 1 + (i < paths->nto ? paths->to[i].n : paths->from[i - paths->nto].n);
     c->head = malloc(cap);
     c->split_range = cfg->max_chunk_out > 0 && c->has_body;
     struct msrp_byte_range br0;
     if (c->split_range && c->has_br)
         br0 = gw_relay_piece_range(true, &c->br, 0, cfg->max_chunk_out);
     size_t span[2];
-    int n = c->head ? gw_relay_write_fwd_head(c->head, cap, h, skip, MSRP_SLICE_LIT("0000000000000000"),
-                                              c->split_range && c->has_br ? &br0 : NULL, span)
-                    : -ENOMEM;
+    const struct msrp_byte_range *brp = c->split_range && c->has_br ? &br0 : NULL;
+    struct msrp_slice tid0 = MSRP_SLICE_LIT("0000000000000000");
+    int n = !c->head ? -ENOMEM
+            : paths ? gw_relay_write_head(c->head, cap, h, tid0, paths->to, paths->nto,
+                                          paths->from, paths->nfrom, brp, span)
+                    : gw_relay_write_fwd_head(c->head, cap, h, skip, tid0, brp, span);
     if (n < 0) {
         free(c->head);
         free(c->text);
@@ -470,7 +476,7 @@ int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct
     RSTAT_ADD(core, active_chunks, 1);
     MET(core, chunks_in);
 
-    if (!down->writer && !down->wq_head) {
+    if (!down->writer && !down->wq_head && !down->binding) {
         down->writer = c;
         if (send_piece_head(c) < 0) {
             c->dead = true;
@@ -563,6 +569,8 @@ static int pump(struct chunk *c, const char *p, size_t n, struct ur_buf *buf, bo
         c->sent += take;
         c->piece_bytes += take;
         RSTAT_ADD(core, body_bytes, take);
+        if (c->up && c->up->leg)
+            anchor_count_bytes(c->up->leg, take);
         MET_ADD(core, bytes_in, take);
         MET_ADD(core, bytes_out, take);
     }

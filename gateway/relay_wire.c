@@ -105,6 +105,16 @@ static void put_header(struct wb *w, const struct msrp_header *hd)
     put(w, "\r\n", 2);
 }
 
+static void put_path(struct wb *w, const char *name, const struct msrp_slice *uris, size_t n)
+{
+    puts_(w, name);
+    for (size_t i = 0; i < n; i++) {
+        put(w, " ", 1);
+        putsl(w, uris[i]);
+    }
+    put(w, "\r\n", 2);
+}
+
 int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h, unsigned skip,
                             struct msrp_slice tid, const struct msrp_byte_range *br,
                             size_t br_span[2])
@@ -112,28 +122,33 @@ int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h, un
     if (h->kind != MSRP_REQUEST || skip < 1 || h->n_to_path <= skip || h->n_from_path < 1 ||
         tid.n == 0)
         return MSRP_E_INVALID;
+    struct msrp_slice to[MSRP_PATH_CAP], from[2 * MSRP_PATH_CAP];
+    size_t nto = 0, nfrom = 0;
+    for (uint16_t i = (uint16_t)skip; i < h->n_to_path; i++)
+        to[nto++] = h->to_path[i].raw;
+    /* RFC 4976 section 7.2: each URI of ours taken off To-Path goes onto
+     * From-Path, byte for byte: the last one taken ends up first. */
+    for (unsigned i = skip; i-- > 0;)
+        from[nfrom++] = h->to_path[i].raw;
+    for (uint16_t i = 0; i < h->n_from_path; i++)
+        from[nfrom++] = h->from_path[i].raw;
+    return gw_relay_write_head(buf, cap, h, tid, to, nto, from, nfrom, br, br_span);
+}
+
+int gw_relay_write_head(char *buf, size_t cap, const struct msrp_head *h, struct msrp_slice tid,
+                        const struct msrp_slice *to, size_t nto, const struct msrp_slice *from,
+                        size_t nfrom, const struct msrp_byte_range *br, size_t br_span[2])
+{
+    if (h->kind != MSRP_REQUEST || nto < 1 || nfrom < 1 || tid.n == 0)
+        return MSRP_E_INVALID;
     struct wb w = { buf, 0, cap, 0 };
     puts_(&w, "MSRP ");
     putsl(&w, tid);
     put(&w, " ", 1);
     putsl(&w, h->method_name);
-    puts_(&w, "\r\nTo-Path:");
-    for (uint16_t i = (uint16_t)skip; i < h->n_to_path; i++) {
-        put(&w, " ", 1);
-        putsl(&w, h->to_path[i].raw);
-    }
-    /* RFC 4976 section 7.2: each URI of ours taken off To-Path goes onto
-     * From-Path, byte for byte: the last one taken ends up first. */
-    puts_(&w, "\r\nFrom-Path:");
-    for (unsigned i = skip; i-- > 0;) {
-        put(&w, " ", 1);
-        putsl(&w, h->to_path[i].raw);
-    }
-    for (uint16_t i = 0; i < h->n_from_path; i++) {
-        put(&w, " ", 1);
-        putsl(&w, h->from_path[i].raw);
-    }
     put(&w, "\r\n", 2);
+    put_path(&w, "To-Path:", to, nto);
+    put_path(&w, "From-Path:", from, nfrom);
     const struct msrp_header *ctype = NULL;
     size_t span_off = 0, span_len = 0;
     bool have_span = false;

@@ -381,7 +381,7 @@ Test(config, reference_lists_every_key)
         "bind_timeout", "max_chunk_out", "conn_mem_ceiling", "session_mem_ceiling",
         "max_connections", "max_learned_uris", "resolvers", "dns_timeout", "connect_timeout", "idle_timeout", "max_header_bytes",
         "max_headers", "max_path_uris", "max_uri_len", "max_tid_len", "level", "format",
-        "file",
+        "file", "unix", "anchor_timeout", "max_size",
     };
     size_t rows = 0;
 
@@ -389,7 +389,7 @@ Test(config, reference_lists_every_key)
                               "|---|---|---|---|---|---|\n", 82), 0, "%s", ref);
     for (const char *p = ref; (p = strstr(p, "\n| [")); p++)
         rows++;
-    cr_assert_eq(rows, sizeof(keys) / sizeof(keys[0]) + 1 /* [metrics] listen */);
+    cr_assert_eq(rows, sizeof(keys) / sizeof(keys[0]) + 2 /* [metrics] and [sbc] listen */);
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         char cell[64];
         snprintf(cell, sizeof(cell), "| `%s` |", keys[i]);
