@@ -288,7 +288,7 @@ int gw_session_connect(struct ur_loop *loop, const struct gw_session_config *cfg
             rc = gw_path_copy(&s->local_full, &s->local);
     }
     if (rc == 0 && relay) {
-        rc = gw_relay_start(s, relay, 0);
+        rc = gw_session_relay_start(s, relay, 0);
     } else if (rc == 0) {
         const struct msrp_uri *first = &s->to.uris[0];
         char host[256];
@@ -324,7 +324,7 @@ int gw_session_relay_accept(struct ur_loop *loop, const struct gw_session_config
             rc = gw_path_copy(&s->local_full, &s->local);
     }
     if (rc == 0)
-        rc = gw_relay_start(s, relay, 1);
+        rc = gw_session_relay_start(s, relay, 1);
     if (rc < 0) {
         session_discard(s);
         return rc;

@@ -178,7 +178,7 @@ static void srv_done(void *arg, int err, const struct ur_dns_srv *res)
         gw_session_fail(s, err);
 }
 
-int gw_relay_start(struct gw_session *s, const struct gw_relay_settings *rs, int receiver)
+int gw_session_relay_start(struct gw_session *s, const struct gw_relay_settings *rs, int receiver)
 {
     const char *where = rs->domain ? rs->domain : rs->host;
     if (!where || !*where || strlen(where) > UR_DNS_NAME_MAX ||
@@ -216,13 +216,13 @@ int gw_relay_start(struct gw_session *s, const struct gw_relay_settings *rs, int
         rc = dial_next(s, -EINVAL);
     }
     if (rc < 0) {
-        gw_relay_free(s);
+        gw_session_relay_free(s);
         return rc;
     }
     return 0;
 }
 
-void gw_relay_on_open(struct gw_session *s)
+void gw_session_relay_on_open(struct gw_session *s)
 {
     s->state = GW_S_AUTH;
     int rc = send_auth(s, NULL);
@@ -319,7 +319,7 @@ static void on_200(struct gw_session *s, const struct msrp_head *h)
         auth_failed(s, rc);
 }
 
-void gw_relay_on_response(struct gw_session *s, struct gw_tx *tx, const struct msrp_head *h)
+void gw_session_relay_on_response(struct gw_session *s, struct gw_tx *tx, const struct msrp_head *h)
 {
     (void)tx;
     if (!s->relay)
@@ -341,7 +341,7 @@ void gw_relay_on_response(struct gw_session *s, struct gw_tx *tx, const struct m
     }
 }
 
-void gw_relay_free(struct gw_session *s)
+void gw_session_relay_free(struct gw_session *s)
 {
     if (!s->relay)
         return;

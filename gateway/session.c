@@ -442,7 +442,7 @@ static void session_free(struct gw_session *s)
         free(s->free_bufs[i]);
     free(s->free_bufs);
     free(s->in);
-    gw_relay_free(s);
+    gw_session_relay_free(s);
     free(s);
 }
 
@@ -456,7 +456,7 @@ static void session_finalize(struct gw_session *s, int err)
     ur_timer_cancel(s->loop, &s->bind_timer);
     ur_timer_cancel(s->loop, &s->close_timer);
     gw_server_unregister(s);
-    gw_relay_free(s);
+    gw_session_relay_free(s);
     /* Outstanding transactions: their sends already failed (the mconn
      * cancels queued sends before on_close), so only timers remain. */
     for (struct gw_tx *tx = s->txs, *next; tx; tx = next) {
@@ -799,7 +799,7 @@ static void on_response_head(struct gw_session *s, const struct msrp_head *h)
     ur_timer_cancel(s->loop, &tx->timer);
     if (tx->kind == GW_TX_AUTH) {
         tx->resolved = true;
-        gw_relay_on_response(s, tx, h);
+        gw_session_relay_on_response(s, tx, h);
     } else {
         gw_tx_resolve(tx, h->status);
     }
@@ -995,7 +995,7 @@ static void sm_on_open(struct gw_mconn *m, int err)
     if (s->state != GW_S_CONNECTING)
         return;
     if (s->relay) {
-        gw_relay_on_open(s);
+        gw_session_relay_on_open(s);
         return;
     }
     int rc = gw_session_bind_send(s);

@@ -188,11 +188,11 @@ void gw_fq_fail_all(struct gw_session *s, int code);
 void gw_server_unregister(struct gw_session *s);
 
 /* relayconn.c */
-int gw_relay_start(struct gw_session *s, const struct gw_relay_settings *rs, int receiver);
+int gw_session_relay_start(struct gw_session *s, const struct gw_relay_settings *rs, int receiver);
 /* A response to an AUTH transaction. */
-void gw_relay_on_response(struct gw_session *s, struct gw_tx *tx, const struct msrp_head *h);
-void gw_relay_free(struct gw_session *s);
+void gw_session_relay_on_response(struct gw_session *s, struct gw_tx *tx, const struct msrp_head *h);
+void gw_session_relay_free(struct gw_session *s);
 /* The mconn is open: send the first AUTH. */
-void gw_relay_on_open(struct gw_session *s);
+void gw_session_relay_on_open(struct gw_session *s);
 
 #endif
