@@ -118,7 +118,7 @@ static long br_field(const char *s, size_t n, bool star_ok, uint64_t *out)
         *out = MSRP_BR_STAR;
         return 1;
     }
-    long k = parse_u64(s, n, MSRP_BR_STAR - 1, out);
+    long k = parse_u64(s, n, MSRP_BR_MAX, out);
     return k <= 0 ? -1 : k;
 }
 
@@ -147,6 +147,9 @@ int msrp_byte_range_parse(struct msrp_byte_range *br, const char *s, size_t n)
     if (end != MSRP_BR_STAR && end < start - 1)
         return MSRP_E_BYTE_RANGE;
     if (end != MSRP_BR_STAR && total != MSRP_BR_STAR && end > total)
+        return MSRP_E_BYTE_RANGE;
+    /* A chunk starts inside the message, or just after it (empty). */
+    if (total != MSRP_BR_STAR && start - 1 > total)
         return MSRP_E_BYTE_RANGE;
     br->start = start;
     br->end = end;

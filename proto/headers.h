@@ -48,6 +48,9 @@ enum msrp_hdr_id msrp_hdr_lookup(const char *name, size_t n);
 
 /* Byte-Range: start-end/total, end and total may be '*' (MSRP_BR_STAR). */
 #define MSRP_BR_STAR UINT64_MAX
+/* Largest start, end or total accepted (2^62): far beyond any message, and
+ * low enough that start + any count of bytes actually moved cannot wrap. */
+#define MSRP_BR_MAX (UINT64_C(1) << 62)
 struct msrp_byte_range {
     uint64_t start; /* 1-based, >= 1 */
     uint64_t end;   /* inclusive, or MSRP_BR_STAR */

@@ -25,7 +25,8 @@ Test(byte_range, valid_forms)
         { "1-0/0", 1, 0, 0 },             /* empty message */
         { "1-25/*", 1, 25, MSRP_BR_STAR },
         { "5-4/8", 5, 4, 8 },             /* empty chunk at 5 */
-        { "18446744073709551614-*/*", 18446744073709551614ull, MSRP_BR_STAR, MSRP_BR_STAR },
+        { "4611686018427387904-*/*", 4611686018427387904ull, MSRP_BR_STAR, MSRP_BR_STAR }, /* 2^62 */
+        { "11-10/10", 11, 10, 10 },       /* empty chunk just after the end */
         { "0001-0002/0003", 1, 2, 3 },
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -54,6 +55,11 @@ Test(byte_range, invalid_forms)
         "1-/10",
         "1-10/",
         "18446744073709551615-*/*", /* the '*' sentinel itself */
+        "18446744073709551614-*/*", /* past 2^62: start + bytes moved could wrap */
+        "4611686018427387905-*/*",
+        "1-*/4611686018427387905",
+        "12-*/10",                  /* starts past the end of the message */
+        "12-11/10",
         "18446744073709551616-*/*", /* overflow */
         "1-99999999999999999999999/*",
         "1-**/*",
