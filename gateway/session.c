@@ -737,6 +737,15 @@ static int on_send_head(struct gw_session *s, const struct msrp_head *h)
         return GW_MCONN_CONTINUE;
     }
     uint64_t start = h->has_byte_range ? h->byte_range.start - 1 : sl->next_pos;
+    uint64_t max = s->cfg.max_message_size;
+    if (max && ((h->has_byte_range && h->byte_range.total != MSRP_BR_STAR &&
+                 h->byte_range.total > max) || start >= max)) {
+        if (fresh)
+            in_release(sl);
+        gw_mconn_respond(s->m, h, 413, "Message Too Large", NULL);
+        cur->mode = 2;
+        return GW_MCONN_CONTINUE;
+    }
     if (h->has_byte_range && h->byte_range.total != MSRP_BR_STAR) {
         if (sl->m.total != UINT64_MAX && sl->m.total != h->byte_range.total) {
             gw_mconn_respond(s->m, h, 400, "Byte-Range total changed", NULL);
@@ -860,6 +869,14 @@ static int sm_on_body(struct gw_mconn *m, const struct msrp_head *h, const char 
         if (pos >= total)
             return GW_MCONN_CONTINUE;
         n = (size_t)(total - pos);
+    }
+    uint64_t max = s->cfg.max_message_size;
+    if (max && pos + n > max) {
+        /* Past what this receiver takes, total or not: no byte beyond. */
+        cur->code = 413;
+        if (pos >= max)
+            return GW_MCONN_CONTINUE;
+        n = (size_t)(max - pos);
     }
     if (s->logfn) {
         struct gw_slog_event ev = { .kind = GW_SLOG_IN_DATA, .head = h, .p = p, .n = n, .pos = pos };

@@ -76,6 +76,10 @@ struct gw_session_config {
      * remote path is learned from the first SEND when not given. */
     bool sessmatch;
     unsigned max_in_messages;     /* incoming messages in progress; 16 */
+    /* Largest incoming message taken, by its total or by where its bytes
+     * would go (413 beyond: a peer cannot make us write past it); 0 = no
+     * bound. */
+    uint64_t max_message_size;
 };
 void gw_session_config_default(struct gw_session_config *c);
 

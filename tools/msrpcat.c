@@ -7,7 +7,8 @@
  *                [--relay HOST:PORT [--user U --password P]]
  *                [--tls --cert C --key K] [--path-file F]
  *                [--accept-types T] [--bind-timeout S] [--expect-sha256 HEX]...
- *                [--expect-remote-path "URI..."] [--no-verify] [--sessmatch]
+ *                [--expect-remote-path "URI..."] [--max-size BYTES] [--no-verify]
+ *                [--sessmatch]
  *      Prints its full local path (the sender's To-Path) on stdout line 1
  *      (and atomically into --path-file), receives N messages (default 1)
  *      into FILE, FILE.1, FILE.2, ..., prints "sha256 HEX FILE" per file
@@ -15,7 +16,8 @@
  *      Every request's From-Path must be reverse(the relay's Use-Path) +
  *      the sender's path (--expect-remote-path, as SDP would give it; else
  *      learned from the first SEND and held): 481 otherwise, as deployed
- *      clients answer.
+ *      clients answer. A message larger than --max-size (default 64 GiB), by
+ *      its total or by where its bytes would go, is refused with 413.
  *
  *   msrpcat send FILE... --to-path "URI [URI...]"
  *                [--relay HOST:PORT [--user U --password P]]
@@ -647,7 +649,7 @@ int main(int argc, char **argv)
         fputs("usage: msrpcat recv [--listen HOST:PORT] [--out FILE] [--count N] [--relay HOST:PORT\n"
               "                    --user U --password P] [--tls --cert C --key K] [--path-file F]\n"
               "                    [--accept-types T] [--bind-timeout S] [--expect-sha256 HEX]\n"
-              "                    [--expect-remote-path \"URI [URI...]\"]\n"
+              "                    [--expect-remote-path \"URI [URI...]\"] [--max-size BYTES]\n"
               "       msrpcat send FILE... --to-path \"URI [URI...]\" [--relay HOST:PORT --user U\n"
               "                    --password P] [--chunk-size N] [--window N] [--content-type T]\n"
               "                    [--tls [--ca CA | --insecure]] [--fail-report yes|no|partial]\n"
@@ -676,6 +678,7 @@ int main(int argc, char **argv)
         { "relay-domain", required_argument, 0, 'D' },
         { "resolver", required_argument, 0, 'Z' },
         { "dns-timeout", required_argument, 0, 'W' },
+        { "max-size", required_argument, 0, 'M' },
         { "to-path", required_argument, 0, 't' },   { "chunk-size", required_argument, 0, 'C' },
         { "window", required_argument, 0, 'w' },    { "content-type", required_argument, 0, 'y' },
         { "fail-report", required_argument, 0, 'f' },
@@ -692,6 +695,8 @@ int main(int argc, char **argv)
     bool tls = false, insecure = false, verbose = false;
     struct gw_session_config cfg;
     gw_session_config_default(&cfg);
+    /* A peer names where its bytes go: never past this in our files. */
+    cfg.max_message_size = 64ull << 30;
     A.out = "msrpcat.out";
     A.count = 1;
     A.verify = true;
@@ -725,6 +730,7 @@ int main(int argc, char **argv)
         case 'L': local_uri = optarg; break;
         case 'D': relay_domain = optarg; break;
         case 'Z': resolver = optarg; break;
+        case 'M': cfg.max_message_size = parse_u64("--max-size", optarg, 1, UINT64_MAX - 1); break;
         case 'W': dns_timeout_ms = (unsigned)parse_u64("--dns-timeout", optarg, 1, 60) * 1000; break;
         case 'C': cfg.chunk_size = (uint32_t)parse_u64("--chunk-size", optarg, 1, 16u << 20); break;
         case 'w': cfg.window = (uint32_t)parse_u64("--window", optarg, 1, 1024); break;
