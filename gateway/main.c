@@ -24,6 +24,7 @@
 #include "gateway/config.h"
 #include "gateway/log.h"
 #include "gateway/metrics.h"
+#include "gateway/ng/server.h"
 #include "gateway/relay.h"
 #include "gateway/users.h"
 #include "uring/dns.h"
@@ -160,7 +161,8 @@ static void http_stop_cb(struct ur_loop *loop, void *arg)
     gw_metrics_http_stop(arg);
 }
 
-static int write_port_file(const char *path, const struct gw_relay_config *rc, uint16_t mport)
+static int write_port_file(const char *path, const struct gw_relay_config *rc, uint16_t mport,
+                           uint16_t ngport)
 {
     char tmp[4096];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -179,6 +181,8 @@ static int write_port_file(const char *path, const struct gw_relay_config *rc, u
     }
     if (mport)
         fprintf(f, "metrics %u\n", mport);
+    if (ngport)
+        fprintf(f, "ng %u\n", ngport);
     if (fclose(f) != 0 || rename(tmp, path) != 0)
         return -errno;
     return 0;
@@ -341,6 +345,7 @@ int main(int argc, char **argv)
     rcfg.max_chunk_out = d.cfg.max_chunk_out;
     rcfg.max_connections = d.cfg.max_connections;
     rcfg.max_learned_uris = d.cfg.max_learned_uris;
+    rcfg.anchor_timeout_s = d.cfg.anchor_timeout;
     rcfg.limits = d.cfg.limits;
     rcfg.user_lookup = user_lookup;
     rcfg.metrics = d.cfg.metrics_listen.n ? d.met : NULL;
@@ -413,7 +418,25 @@ int main(int argc, char **argv)
     }
     gw_log(GW_LOG_INFO, NULL, NULL, "msrpgw %s running on %u cores, relay host %s, realm %s",
            MSRPGW_VERSION, d.ncores, rcfg.uri_host, rcfg.realm);
-    if (port_file && (rc = write_port_file(port_file, &rcfg, d.metrics_port)) < 0)
+    /* The SBC control socket (rtpengine's ng protocol). */
+    struct gw_ng_server *ng = NULL;
+    if (d.cfg.sbc_listen.n || d.cfg.sbc_unix[0]) {
+        struct gw_ng_config nc = {
+            .udp_host = d.cfg.sbc_listen.n ? d.cfg.sbc_listen.a[0].host : NULL,
+            .udp_port = d.cfg.sbc_listen.n ? d.cfg.sbc_listen.a[0].port : 0,
+            .unix_path = d.cfg.sbc_unix[0] ? d.cfg.sbc_unix : NULL,
+            .max_size = d.cfg.sbc_max_size,
+        };
+        rc = gw_ng_server_start(&ng, &nc, d.relay, rt);
+        if (rc < 0) {
+            gw_log(GW_LOG_ERROR, NULL, NULL, "cannot open the ng control socket: %s", strerror(-rc));
+            ur_runtime_stop(rt);
+            ur_runtime_join(rt);
+            return 1;
+        }
+    }
+    if (port_file &&
+        (rc = write_port_file(port_file, &rcfg, d.metrics_port, ng ? gw_ng_server_port(ng) : 0)) < 0)
         gw_log(GW_LOG_ERROR, NULL, NULL, "port file %s: %s", port_file, strerror(-rc));
 
     for (;;) {
@@ -437,6 +460,7 @@ int main(int argc, char **argv)
             break;
     }
 
+    gw_ng_server_stop(ng);
     gw_log(GW_LOG_INFO, NULL, NULL, "draining: no new connections, finishing chunks in flight");
     gw_relay_drain(d.relay);
     struct timespec step = { 0, 50 * 1000 * 1000 };

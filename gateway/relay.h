@@ -248,7 +248,7 @@ struct gw_anchor_result {
 };
 struct gw_anchor_info {
     unsigned media;
-    uint64_t created_ns;
+    uint64_t created_s;        /* Unix time */
     struct {
         const char *uri, *peer, *state;
         uint64_t chunks_in, bytes_in;

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gateway/relay_internal.h"
 #include "proto/writer.h"
@@ -59,7 +60,7 @@ struct anchor {
     unsigned media;             /* MSRP section index within the SDP */
     int setup_a;                /* the offerer's a=setup (setup_of) */
     bool answered;
-    uint64_t created_ns;
+    uint64_t created_s;         /* Unix time, as rtpengine reports it */
     struct ur_timer expire;
     struct anchor_leg leg[2];
 };
@@ -395,7 +396,7 @@ int gw_anchor_offer(struct gw_relay_core *core, const struct gw_anchor_media *m,
         a->media = m->media;
         copy_id(a->call_id, m->call_id);
         copy_id(a->from_tag, m->from_tag);
-        a->created_ns = ur_now_ns();
+        a->created_s = (uint64_t)time(NULL);
         ur_timer_init(&a->expire, expire_cb, a);
         a->leg[0].a = a->leg[1].a = a;
         int err = leg_init(a, 0, m->tls);
@@ -497,7 +498,7 @@ int gw_anchor_query(struct gw_relay_core *core, struct msrp_slice call_id,
             continue;
         struct gw_anchor_info *in = &info[n++];
         in->media = a->media;
-        in->created_ns = a->created_ns;
+        in->created_s = a->created_s;
         for (int i = 0; i < 2; i++) {
             in->leg[i].uri = a->leg[i].self;
             in->leg[i].peer = a->leg[i].path_text ? a->leg[i].path_text : "";
