@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "gateway/relay_internal.h"
@@ -286,6 +287,11 @@ static bool slice_is(const char *s, struct msrp_slice v)
     return strlen(s) == v.n && memcmp(s, v.p, v.n) == 0;
 }
 
+static bool slice_caseis(const char *s, struct msrp_slice v)
+{
+    return strlen(s) == v.n && strncasecmp(s, v.p, v.n) == 0;
+}
+
 static struct anchor *anchor_find(struct gw_relay_core *core, struct msrp_slice call_id,
                                   struct msrp_slice from_tag, unsigned media)
 {
@@ -375,11 +381,12 @@ static void copy_id(char *dst, struct msrp_slice v)
 /* The value of a=setup, as a small enum. */
 static int setup_of(struct msrp_slice v)
 {
-    if (slice_is("active", v))
+    /* RFC 4145 values are case-insensitive tokens. */
+    if (slice_caseis("active", v))
         return 1;
-    if (slice_is("passive", v))
+    if (slice_caseis("passive", v))
         return 2;
-    if (slice_is("actpass", v))
+    if (slice_caseis("actpass", v))
         return 3;
     return v.n ? 4 : 0; /* holdconn or unknown: treated as absent */
 }
@@ -523,7 +530,11 @@ unsigned gw_anchor_core(const struct gw_relay *r, struct msrp_slice call_id)
 void gw_anchor_list(struct gw_relay_core *core, void (*fn)(void *arg, const char *call_id),
                     void *arg)
 {
-    for (struct anchor *a = core->anchors; a; a = a->next)
-        if (a->media == 0)
+    for (struct anchor *a = core->anchors; a; a = a->next) {
+        struct anchor *b = core->anchors;
+        while (b != a && strcmp(b->call_id, a->call_id))
+            b = b->next;
+        if (b == a) /* the call's first anchor in the list */
             fn(arg, a->call_id);
+    }
 }

@@ -65,7 +65,9 @@ static int offer_answer(struct gw_relay *r, struct gw_relay_core *core, uint64_t
     char uris[NG_SDP_MAX_MSRP][320];
     for (size_t i = 0; i < nms; i++) {
         struct gw_anchor_media m = {
-            .call_id = call_id, .from_tag = from_tag, .to_tag = to_tag, .media = (unsigned)i,
+            /* The m= line's index: an answer that rejects a section (port
+             * 0, skipped by the parser) keeps the others paired. */
+            .call_id = call_id, .from_tag = from_tag, .to_tag = to_tag, .media = ms[i].media_index,
             .tls = ms[i].tls, .path = ms[i].path, .setup = ms[i].setup,
         };
         struct gw_anchor_result res;

@@ -346,7 +346,7 @@ static int scan(const char *s, size_t n, struct ng_sdp_msrp *out, size_t max, si
 
 int ng_sdp_parse(const char *sdp, size_t n, struct ng_sdp_msrp *out, size_t max, size_t *count)
 {
-    if (!count || (!sdp && n))
+    if (!count)
         return -EINVAL;
     *count = 0;
     if (!sdp)
@@ -374,7 +374,7 @@ static void put(struct out *o, const void *s, size_t k)
     o->n += k;
 }
 
-static void puts_(struct out *o, const char *s)
+static void put_str(struct out *o, const char *s)
 {
     put(o, s, strlen(s));
 }
@@ -399,8 +399,8 @@ static void put_u64(struct out *o, uint64_t v)
 
 static void put_c(struct out *o, const char *addr, const char *eol, size_t eoln)
 {
-    puts_(o, strchr(addr, ':') ? "c=IN IP6 " : "c=IN IP4 ");
-    puts_(o, addr);
+    put_str(o, strchr(addr, ':') ? "c=IN IP6 " : "c=IN IP4 ");
+    put_str(o, addr);
     put(o, eol, eoln);
 }
 
@@ -449,15 +449,15 @@ static int emit_section(struct out *o, const char *s, size_t n, const struct sec
         switch (is_type(&l, 'a') ? attr_of(&l, &prefix, &v) : A_OTHER) {
         case A_PATH:
             put(o, l.p, prefix);
-            puts_(o, rw->path);
+            put_str(o, rw->path);
             if (rw->setup && !sec->has_setup) {
                 /* After a last line without an ending, the body still ends without one. */
                 if (l.eol)
                     put(o, eol, l.eol);
                 else
                     put(o, meol, meoln);
-                puts_(o, "a=setup:");
-                puts_(o, rw->setup);
+                put_str(o, "a=setup:");
+                put_str(o, rw->setup);
                 if (l.eol)
                     put(o, meol, meoln);
             } else {
@@ -470,7 +470,7 @@ static int emit_section(struct out *o, const char *s, size_t n, const struct sec
                 break;
             }
             put(o, l.p, prefix);
-            puts_(o, rw->setup);
+            put_str(o, rw->setup);
             put(o, eol, l.eol);
             break;
         case A_MAX_SIZE:
