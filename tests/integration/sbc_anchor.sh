@@ -16,7 +16,8 @@
 #  5. roles reversed (a=setup:passive in the offer, B answers active):
 #     msrpgw dials A, B dials msrpgw; a file goes from B to A;
 #  6. an offer with no MSRP section comes back unchanged; bad requests get
-#     result error with a reason.
+#     result error with a reason;
+#  7. a call whose endpoints never connect is removed after anchor_timeout.
 . "$(dirname "$0")/lib/msrpgw.sh"
 it_init sbc_anchor
 CAT=$MSRP_BUILD/tools/msrpcat
@@ -24,6 +25,7 @@ CTL=$MSRP_BUILD/tools/msrpgw-ctl
 D=$IT_DIR
 IT_THREADS=2 gw_start GW "[sbc]
 listen = 127.0.0.1:0
+anchor_timeout = 3
 [gateway]"
 NG=127.0.0.1:$(awk '$1=="ng"{print $2}' "$D/GW/ports")
 ctl() { "$CTL" --ng "$NG" "$@"; }
@@ -133,5 +135,15 @@ ctl offer "$D/audio.sdp" --call-id c3 --from-tag t3 >"$D/audio.out"
 check "cmp -s \"$D/audio.sdp\" \"$D/audio.out\"" "an offer without MSRP comes back unchanged"
 ctl answer "$D/answer.sdp" --call-id nosuch --from-tag x --to-tag y 2>"$D/e1.err" >/dev/null
 check "[ $? = 1 ] && grep -q 'no offer' \"$D/e1.err\"" "answer without an offer: error ($(cat "$D/e1.err"))"
+
+# 7. Offered, never answered, nobody connects: gone after anchor_timeout.
+ctl offer "$D/offer.sdp" --call-id c4 --from-tag t4 >/dev/null
+check "ctl query --call-id c4 >/dev/null" "an offered call is there"
+for i in $(seq 1 100); do # bounded: 10 s for a 3 s timeout
+    ctl query --call-id c4 >/dev/null 2>&1 || break
+    sleep 0.1
+done
+check "! ctl query --call-id c4 >/dev/null 2>&1" "the unconnected call is removed after anchor_timeout"
+check "grep -q 'anchor c4: no connection within anchor_timeout' \"$GW_LOG\"" "its removal is logged"
 gw_stop GW
 it_done
