@@ -275,26 +275,29 @@ int main(int argc, char **argv)
 
     static struct ng_bval nodes[65536];
     int k = ng_bdecode(buf + cn + 1, got - cn - 1, nodes, 65536, 32);
-    if (k < 1 || nodes[0].type != NG_BDICT) {
+    int status = 0;
+    const struct ng_bval *result = k >= 1 && nodes[0].type == NG_BDICT
+                                       ? ng_bdict_get(nodes, &nodes[0], "result")
+                                       : NULL;
+    if (!result) {
         fprintf(stderr, "msrpgw-ctl: malformed reply\n");
-        return 3;
-    }
-    const struct ng_bval *result = ng_bdict_get(nodes, &nodes[0], "result");
-    if (!ng_bstr_eq(result, "ok") && !ng_bstr_eq(result, "pong")) {
+        status = 3;
+    } else if (!ng_bstr_eq(result, "ok") && !ng_bstr_eq(result, "pong")) {
         const struct ng_bval *why = ng_bdict_get(nodes, &nodes[0], "error-reason");
         fprintf(stderr, "msrpgw-ctl: %s: %.*s\n", cmd, why ? (int)why->s.n : 5,
                 why ? why->s.p : "error");
-        return 1;
-    }
-    const struct ng_bval *out_sdp = sdp_cmd ? ng_bdict_get(nodes, &nodes[0], "sdp") : NULL;
-    if (out_sdp && out_sdp->type == NG_BSTR) {
-        fwrite(out_sdp->s.p, 1, out_sdp->s.n, stdout);
+        status = 1;
     } else {
-        json(nodes, &nodes[0], 0);
-        putchar('\n');
+        const struct ng_bval *out_sdp = sdp_cmd ? ng_bdict_get(nodes, &nodes[0], "sdp") : NULL;
+        if (out_sdp && out_sdp->type == NG_BSTR) {
+            fwrite(out_sdp->s.p, 1, out_sdp->s.n, stdout);
+        } else {
+            json(nodes, &nodes[0], 0);
+            putchar('\n');
+        }
     }
     free(sdp);
     free(msg);
     free(buf);
-    return 0;
+    return status;
 }
