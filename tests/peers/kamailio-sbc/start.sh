@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# start.sh: run Kamailio with sbc.cfg (an SBC whose rtpengine module drives
+# msrpgw's ng socket(s)) on 127.0.0.1.
+#
+#   start.sh [--debug] WORKDIR NG_SOCKS [NAME=VALUE...]
+#                                 start; prints "PORT PID" on stdout
+#   start.sh --stop WORKDIR       stop (tests/peers/kamailio/stop.sh WORKDIR)
+#
+# NG_SOCKS is the rtpengine_sock value, e.g. "udp:127.0.0.1:40000" or
+# "udp:127.0.0.1:40000=1 udp:127.0.0.1:40001=1"; NAME=VALUE pairs are more
+# defines for sbc.cfg (NG_TOUT_MS, NG_RETR, NG_DISABLE).
+#
+# Picks a free ephemeral UDP port on 127.0.0.1, checks the config with
+# `kamailio -c` (printing its errors on failure), starts Kamailio in the
+# foreground mode (-DD -E) in its own session/process group, pid file (-P)
+# and runtime dir (-Y) inside WORKDIR, log in WORKDIR/kamailio.log, then
+# waits (at most 10 s) until it answers a SIP OPTIONS with 200 (sbc.cfg
+# answers OPTIONS addressed to itself).  On failure it kills what it
+# started, prints the log tail to stderr and exits non-zero.  Runs as root
+# without switching user.  --debug (or KAMAILIO_DEBUG=1) defines SBC_DEBUG.
+#
+# Files in WORKDIR: kamailio.pid, kamailio.pgid (process group to kill),
+# kamailio.port, kamailio.log -- the names tests/peers/kamailio/stop.sh
+# expects.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cfg="$here/sbc.cfg"
+KAMAILIO=${KAMAILIO:-kamailio}
+
+debug=${KAMAILIO_DEBUG:-0}
+if [ "${1:-}" = "--stop" ]; then
+    shift
+    exec "$here/../kamailio/stop.sh" "$@"
+fi
+if [ "${1:-}" = "--debug" ]; then
+    debug=1
+    shift
+fi
+if [ $# -lt 2 ]; then
+    echo "usage: $0 [--debug] WORKDIR NG_SOCKS [NAME=VALUE...] | --stop WORKDIR" >&2
+    exit 2
+fi
+work=$1
+socks=$2
+shift 2
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+command -v "$KAMAILIO" >/dev/null || { echo "start.sh: kamailio not installed" >&2; exit 1; }
+
+if [ -f "$work/kamailio.pgid" ] && kill -0 -- "-$(cat "$work/kamailio.pgid")" 2>/dev/null; then
+    echo "start.sh: a Kamailio started from $work is still running; stop it first" >&2
+    exit 1
+fi
+
+defs=(-A "NG_SOCKS=\"$socks\"")
+for kv in "$@"; do
+    defs+=(-A "$kv")
+done
+[ "$debug" = 1 ] && defs+=(-A SBC_DEBUG)
+
+free_port() {
+    python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Ready = answers an OPTIONS (one try, 0.3 s).
+sip_ready() {
+    python3 -c 'import socket, sys
+p = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); s.settimeout(0.3)
+me = s.getsockname()[1]
+m = ("OPTIONS sip:ping@127.0.0.1:%d SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKready%d\r\n"
+     "Max-Forwards: 70\r\nFrom: <sip:start@127.0.0.1>;tag=r\r\nTo: <sip:ping@127.0.0.1>\r\n"
+     "Call-ID: ready-%d\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n" % (p, me, me, me))
+s.sendto(m.encode(), ("127.0.0.1", p))
+try:
+    d = s.recv(65535)
+except OSError:
+    sys.exit(1)
+sys.exit(0 if d.startswith(b"SIP/2.0 200") else 1)' "$1"
+}
+
+kill_group() {
+    local pgid=$1 i
+    kill -TERM -- "-$pgid" 2>/dev/null || return 0
+    for i in $(seq 50); do
+        kill -0 -- "-$pgid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL -- "-$pgid" 2>/dev/null || true
+}
+
+check_out=$("$KAMAILIO" -c -f "$cfg" -A SIP_PORT=5060 "${defs[@]}" 2>&1) || {
+    echo "start.sh: kamailio -c rejected $cfg:" >&2
+    echo "$check_out" >&2
+    exit 1
+}
+
+for _ in 1 2 3; do
+    port=$(free_port)
+    rm -f "$work/kamailio.pid"
+    # setsid: own process group (see tests/peers/kamailio/start.sh).
+    setsid "$KAMAILIO" -f "$cfg" -A "SIP_PORT=$port" "${defs[@]}" \
+        -P "$work/kamailio.pid" -Y "$work" -w "$work" -DD -E -m 64 -M 8 \
+        </dev/null >"$work/kamailio.log" 2>&1 &
+    pid=$!
+    echo "$pid" >"$work/kamailio.pgid"
+    echo "$port" >"$work/kamailio.port"
+    ready=0
+    for _ in $(seq 30); do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            break
+        fi
+        if sip_ready "$port"; then
+            ready=1
+            break
+        fi
+        sleep 0.05
+    done
+    if [ $ready = 1 ]; then
+        echo "$port $pid"
+        exit 0
+    fi
+    kill_group "$pid"
+    wait "$pid" 2>/dev/null || true
+    rm -f "$work/kamailio.pgid"
+    if ! grep -qi "address already in use" "$work/kamailio.log"; then
+        break
+    fi
+done
+echo "start.sh: Kamailio did not start on 127.0.0.1:$port; log tail:" >&2
+tail -n 30 "$work/kamailio.log" >&2
+exit 1
