@@ -77,6 +77,8 @@ static const struct family families[] = {
     {"msrpgw_learned_uris_current", G,
      "Sender URIs remembered for reverse traffic (senders without a reservation).",
      M(learned_uris), 0, NULL, NULL},
+    {"msrpgw_anchors_current", G, "MSRP media sections anchored for an SBC (ng offer/answer).",
+     M(anchors_current), 0, NULL, NULL},
     {"msrpgw_learned_uri_evictions_total", C,
      "Sender URIs forgotten to stay within max_learned_uris per connection.",
      M(learned_evictions), 0, NULL, NULL},

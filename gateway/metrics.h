@@ -84,6 +84,7 @@ struct gw_metrics {
     uint64_t sessions_current;  /* gauge */
     uint64_t learned_uris;      /* gauge: sender URIs remembered (relay_learn.c) */
     uint64_t learned_evictions; /* ... forgotten to stay within max_learned_uris */
+    uint64_t anchors_current;   /* gauge: MSRP sections anchored for an SBC */
     uint64_t auth_ok;
     uint64_t auth_failed[GW_AUTHF_N];
     uint64_t chunks_in, chunks_out;

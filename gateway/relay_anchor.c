@@ -325,6 +325,7 @@ static void anchor_free(struct anchor *a, bool fini)
     if (a->next)
         a->next->prev = a->prev;
     RSTAT_SUB(core, anchors, 1);
+    MET_SUB(core, anchors_current, 1);
     free(a);
 }
 
@@ -421,6 +422,7 @@ int gw_anchor_offer(struct gw_relay_core *core, const struct gw_anchor_media *m,
             a->next->prev = a;
         core->anchors = a;
         RSTAT_ADD(core, anchors, 1);
+        MET(core, anchors_current);
         expire_arm(a);
     }
     int err = leg_set_path(&a->leg[0], m->path.p, m->path.n);

@@ -25,7 +25,10 @@ CTL=$MSRP_BUILD/tools/msrpgw-ctl
 D=$IT_DIR
 IT_THREADS=2 gw_start GW "[sbc]
 listen = 127.0.0.1:0
+unix = $D/ng.sock
 anchor_timeout = 3
+[metrics]
+listen = 127.0.0.1:0
 [gateway]"
 NG=127.0.0.1:$(awk '$1=="ng"{print $2}' "$D/GW/ports")
 ctl() { "$CTL" --ng "$NG" "$@"; }
@@ -34,6 +37,17 @@ WANT=$(sha256sum "$D/file" | cut -c1-64)
 
 PONG=$(ctl ping)
 check '[ "$PONG" = "{\"result\":\"pong\"}" ]' "ping answers pong ($PONG)"
+UPONG=$("$CTL" --unix "$D/ng.sock" ping)
+check '[ "$UPONG" = "{\"result\":\"pong\"}" ]' "ping over the unix stream socket ($UPONG)"
+ctl frobnicate 2>"$D/unk.err" >/dev/null
+check "[ $? = 1 ] && grep -q 'Unrecognized command' \"$D/unk.err\"" "an unknown command: result error, Unrecognized command"
+metric() { # NAME: the sum over cores
+    python3 - "$(awk '$1=="metrics"{print $2}' "$D/GW/ports")" "$1" <<'PY'
+import sys, urllib.request
+t = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5).read().decode()
+print(int(sum(float(l.split()[-1]) for l in t.splitlines() if l.startswith(sys.argv[2] + "{"))))
+PY
+}
 
 # 1. offer
 S_A="msrp://127.0.0.1:9/alice$$;tcp"
@@ -62,8 +76,9 @@ wait_file "$D/b.path" 10 || check false "B ready"
 R_B=$(cat "$D/b.path")
 B_PORT=$(echo "$R_B" | sed 's|msrp://127.0.0.1:\([0-9]*\)/.*|\1|')
 sdp 127.0.0.1 "$B_PORT" "$R_B" >"$D/answer.sdp"
-ctl answer "$D/answer.sdp" --call-id c1 --from-tag ta --to-tag tb >"$D/answer.out"
-check "[ $? = 0 ]" "answer: result ok"
+"$CTL" --unix "$D/ng.sock" answer "$D/answer.sdp" --call-id c1 --from-tag ta --to-tag tb >"$D/answer.out"
+check "[ $? = 0 ]" "answer (over the unix socket): result ok"
+check "[ \"$(metric msrpgw_anchors_current)\" = 1 ]" "msrpgw_anchors_current is 1"
 U_A=$(sed -n 's/^a=path:\(.*\)\r$/\1/p' "$D/answer.out")
 check "[[ \"$U_A\" =~ ^msrp://127\\.0\\.0\\.1:$GW_PORT/[0-9A-Za-z]{16}\\;tcp\$ ]] && [ \"$U_A\" != \"$U_B\" ]" \
     "answer: a=path is our other URI ($U_A)"
@@ -103,6 +118,7 @@ PY
 check "[ \"$(cat "$D/retx.txt")\" = same ]" "a retransmitted request gets the same reply"
 ctl delete --call-id c1 --from-tag ta >/dev/null
 check "[ $? = 0 ]" "delete: result ok"
+check "[ \"$(metric msrpgw_anchors_current)\" = 0 ]" "msrpgw_anchors_current back to 0"
 ctl query --call-id c1 >/dev/null 2>"$D/q2.err"
 check "[ $? = 1 ] && grep -q 'Unknown call-id' \"$D/q2.err\"" "query after delete: Unknown call-id"
 

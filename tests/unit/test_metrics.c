@@ -148,10 +148,10 @@ Test(metrics, render_structure_and_line_count)
             samples++;
         }
     }
-    cr_assert_eq(help, 28);
-    cr_assert_eq(type, 28);
-    /* 24 single-value families + 7 + 13 + 13 + 11 labelled values, x2 cores */
-    cr_assert_eq(samples, (24 + 7 + 13 + 13 + 11) * 2);
+    cr_assert_eq(help, 29);
+    cr_assert_eq(type, 29);
+    /* 25 single-value families + 7 + 13 + 13 + 11 labelled values, x2 cores */
+    cr_assert_eq(samples, (25 + 7 + 13 + 13 + 11) * 2);
     free(t);
 }
 
