@@ -192,16 +192,23 @@ static void job_free(struct ng_job *j)
     free(j);
 }
 
+/* The jobs the cores finished, all at once. */
+static struct ng_job *take_done(struct gw_ng_server *s)
+{
+    pthread_mutex_lock(&s->qlock);
+    struct ng_job *j = s->done;
+    s->done = NULL;
+    pthread_mutex_unlock(&s->qlock);
+    return j;
+}
+
 static void drain_done(struct gw_ng_server *s)
 {
     uint64_t v;
     if (read(s->efd, &v, sizeof(v)) < 0) {
         /* nothing pending: another wakeup consumed it */
     }
-    pthread_mutex_lock(&s->qlock);
-    struct ng_job *j = s->done;
-    s->done = NULL;
-    pthread_mutex_unlock(&s->qlock);
+    struct ng_job *j = take_done(s);
     while (j) {
         struct ng_job *next = j->next;
         if (j->reply_n > 0)
@@ -632,10 +639,7 @@ void gw_ng_server_stop(struct gw_ng_server *s)
      * for them (bounded: each is one command on a running loop). */
     for (int i = 0; i < 200 && atomic_load(&s->inflight) > 0; i++) {
         usleep(10000);
-        pthread_mutex_lock(&s->qlock);
-        struct ng_job *j = s->done;
-        s->done = NULL;
-        pthread_mutex_unlock(&s->qlock);
+        struct ng_job *j = take_done(s);
         while (j) {
             struct ng_job *next = j->next;
             atomic_fetch_sub(&s->inflight, 1);
