@@ -29,8 +29,8 @@ it_init dns_names
 CAT=$MSRP_BUILD/tools/msrpcat
 DNSMASQ=${DNSMASQ:-/usr/sbin/dnsmasq}
 D=$IT_DIR
-[ -x "$DNSMASQ" ] || { echo "SKIP: no dnsmasq at $DNSMASQ"; exit 0; }
-command -v openssl >/dev/null || { echo "SKIP: openssl not installed"; exit 0; }
+[ -x "$DNSMASQ" ] || { echo "SKIP: no dnsmasq at $DNSMASQ"; exit 77; }
+command -v openssl >/dev/null || { echo "SKIP: openssl not installed"; exit 77; }
 [ -x "$CAT" ] || { echo "FAIL: no msrpcat at $CAT"; exit 1; }
 
 head -c 200003 /dev/urandom >"$D/file"
