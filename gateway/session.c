@@ -701,39 +701,39 @@ static int on_send_head(struct gw_session *s, const struct msrp_head *h)
         gw_session_slog(s, GW_SLOG_WARN, "SEND %.*s for another session: 481",
                         (int)h->tid.n, h->tid.p);
         gw_mconn_respond(s->m, h, 481, "Session Does Not Exist", NULL);
-        cur->mode = 2;
+        cur->mode = GW_IN_DISCARD;
         return GW_MCONN_CONTINUE;
     }
     if (!gw_session_from_path_ok(s, h, false)) {
         log_bad_from(s, h);
         gw_mconn_respond(s->m, h, 481, "Invalid From-Path", NULL);
-        cur->mode = 2;
+        cur->mode = GW_IN_DISCARD;
         return GW_MCONN_CONTINUE;
     }
     learn_remote(s, h);
     if (s->to.n == 0)
         gw_path_set_uris(&s->to, h->from_path, h->n_from_path);
     if (!h->has_body && h->content_type.n == 0) {
-        cur->mode = 3; /* empty SEND: binding or keep-alive */
+        cur->mode = GW_IN_BIND; /* empty SEND: binding or keep-alive */
         return GW_MCONN_CONTINUE;
     }
     if (h->content_type.n && !gw_accept_types_match(s->accept_types, h->content_type)) {
         gw_session_slog(s, GW_SLOG_INFO, "Content-Type %.*s not accepted: 415",
                         (int)h->content_type.n, h->content_type.p);
         gw_mconn_respond(s->m, h, 415, "Unsupported Media Type", NULL);
-        cur->mode = 2;
+        cur->mode = GW_IN_DISCARD;
         return GW_MCONN_CONTINUE;
     }
     if (h->message_id.n > GW_MSGID_MAX) {
         gw_mconn_respond(s->m, h, 400, "Message-ID too long", NULL);
-        cur->mode = 2;
+        cur->mode = GW_IN_DISCARD;
         return GW_MCONN_CONTINUE;
     }
     bool fresh = in_find(s, h->message_id, false) == NULL;
     struct gw_in_slot *sl = in_find(s, h->message_id, true);
     if (!sl) {
         gw_mconn_respond(s->m, h, 413, "Too many messages in progress", NULL);
-        cur->mode = 2;
+        cur->mode = GW_IN_DISCARD;
         return GW_MCONN_CONTINUE;
     }
     uint64_t start = h->has_byte_range ? h->byte_range.start - 1 : sl->next_pos;
@@ -743,13 +743,13 @@ static int on_send_head(struct gw_session *s, const struct msrp_head *h)
         if (fresh)
             in_release(sl);
         gw_mconn_respond(s->m, h, 413, "Message Too Large", NULL);
-        cur->mode = 2;
+        cur->mode = GW_IN_DISCARD;
         return GW_MCONN_CONTINUE;
     }
     if (h->has_byte_range && h->byte_range.total != MSRP_BR_STAR) {
         if (sl->m.total != UINT64_MAX && sl->m.total != h->byte_range.total) {
             gw_mconn_respond(s->m, h, 400, "Byte-Range total changed", NULL);
-            cur->mode = 2;
+            cur->mode = GW_IN_DISCARD;
             return GW_MCONN_CONTINUE;
         }
         sl->m.total = h->byte_range.total;
@@ -765,13 +765,13 @@ static int on_send_head(struct gw_session *s, const struct msrp_head *h)
         if (code) {
             in_release(sl);
             gw_mconn_respond(s->m, h, (uint16_t)code, NULL, NULL);
-            cur->mode = 2;
+            cur->mode = GW_IN_DISCARD;
             return GW_MCONN_CONTINUE;
         }
     }
     if (h->success_report == MSRP_REPORT_YES)
         sl->m.success_report = true;
-    cur->mode = 1;
+    cur->mode = GW_IN_DELIVER;
     cur->slot = sl;
     cur->start = start;
     cur->len = 0;
@@ -821,7 +821,7 @@ int gw_session_on_head(struct gw_mconn *m, const struct msrp_head *h)
 {
     struct gw_session *s = gw_mconn_data(m);
     struct gw_in_cur *cur = &s->cur;
-    cur->mode = 2;
+    cur->mode = GW_IN_DISCARD;
     if (s->logfn) {
         struct gw_slog_event ev = { .kind = GW_SLOG_IN_START, .head = h };
         s->logfn(s, &ev, s->logud);
@@ -858,7 +858,7 @@ static int sm_on_body(struct gw_mconn *m, const struct msrp_head *h, const char 
     (void)h;
     struct gw_session *s = gw_mconn_data(m);
     struct gw_in_cur *cur = &s->cur;
-    if (cur->mode != 1 || cur->code)
+    if (cur->mode != GW_IN_DELIVER || cur->code)
         return GW_MCONN_CONTINUE;
     uint64_t pos = cur->start + off;
     cur->len = off + n;
@@ -911,13 +911,13 @@ static int sm_on_end(struct gw_mconn *m, const struct msrp_head *h, char flag)
         struct gw_slog_event ev = { .kind = GW_SLOG_IN_END, .head = h, .p = &flag, .n = 1 };
         s->logfn(s, &ev, s->logud);
     }
-    int mode = cur->mode;
-    cur->mode = 0;
-    if (mode == 3) {
+    enum gw_in_mode mode = cur->mode;
+    cur->mode = GW_IN_IDLE;
+    if (mode == GW_IN_BIND) {
         gw_mconn_respond(m, h, 200, "OK", NULL);
         return GW_MCONN_CONTINUE;
     }
-    if (mode != 1)
+    if (mode != GW_IN_DELIVER)
         return GW_MCONN_CONTINUE;
     struct gw_in_slot *sl = cur->slot;
     uint16_t code = cur->code ? cur->code : 200;

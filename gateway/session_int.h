@@ -88,9 +88,17 @@ struct gw_in_slot {
     struct msrp_range store[GW_IN_RANGES];
 };
 
+/* What the chunk being received is for. */
+enum gw_in_mode {
+    GW_IN_IDLE = 0,
+    GW_IN_DELIVER,           /* a SEND whose body goes to on_data */
+    GW_IN_DISCARD,           /* answered or dropped at its head */
+    GW_IN_BIND,              /* an empty SEND: binding or keep-alive */
+};
+
 /* The chunk being received. */
 struct gw_in_cur {
-    int mode;                /* 0 idle, 1 deliver SEND, 2 discard, 3 empty/bind SEND */
+    enum gw_in_mode mode;
     struct gw_in_slot *slot;
     uint64_t start;          /* absolute position of body byte 0 */
     uint64_t len;            /* body bytes seen */
