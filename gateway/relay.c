@@ -571,7 +571,8 @@ static void rc_on_open(struct gw_mconn *m, int err)
     MET(rc->core, drops[GW_DROP_NEXT_HOP_FAILED]);
     const char *dns = ur_dns_strerror(err);
     RLOG(UR_LOG_WARN, rc, "connection to %s failed: %s%s", rc->key[0] ? rc->key : "peer",
-         dns ? "cannot resolve its host: " : "", dns ? dns : strerror(-err));
+         dns ? "cannot resolve its host: " : "",
+         dns ? dns : err == -EKEYREJECTED ? "its TLS certificate was not accepted" : strerror(-err));
 }
 
 static int rc_on_head(struct gw_mconn *m, const struct msrp_head *h)

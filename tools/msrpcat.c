@@ -339,9 +339,15 @@ static void send_tap(void *arg, const char *p, size_t n)
 
 static const char *content_type = "application/octet-stream";
 
-/* A name that did not resolve: say which and why (exit 3). */
+/* A name that did not resolve, or a certificate we refused: say which
+ * and why (exit 3). */
 static bool report_dns(int err)
 {
+    if (err == -EKEYREJECTED) {
+        fprintf(stderr, "msrpcat: the TLS certificate of %s was not accepted (not signed by a "
+                        "trusted CA, expired, or not issued for that name)\n", A.dial_host);
+        return true;
+    }
     const char *why = ur_dns_strerror(err);
     if (!why)
         return false;

@@ -97,6 +97,8 @@ if timeout 20 "$CAT" send "$T/tlsf" --to-path "$RPATH" --ca "$T/other.pem" \
     >/dev/null 2>"$T/tls_bad.serr"; then
     fail "tls_bad: send succeeded with an untrusted certificate"
 fi
+grep -q "TLS certificate of 127.0.0.1 was not accepted" "$T/tls_bad.serr" ||
+    fail "tls_bad: the refusal is not named: $(cat "$T/tls_bad.serr")"
 wait "$RPID" && fail "tls_bad: receiver succeeded"
 n=$((n + 1))
 
