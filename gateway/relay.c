@@ -385,8 +385,8 @@ int relay_connect_private(struct gw_relay_core *core, const struct msrp_uri *u, 
     int err = connect_new(core, u, NULL, NULL, &rc);
     if (err < 0)
         return err;
-    int n = snprintf(rc->key, sizeof(rc->key), "%.*s", (int)u->raw.n, u->raw.p);
-    (void)n;
+    /* For the logs; cut to the key's size. */
+    snprintf(rc->key, sizeof(rc->key), "%.*s", (int)u->raw.n, u->raw.p);
     *out = rc;
     return 0;
 }

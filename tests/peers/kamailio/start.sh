@@ -65,57 +65,5 @@ except OSError:
 s.close()' "$1"
 }
 
-kill_group() {
-    local pgid=$1 i
-    kill -TERM -- "-$pgid" 2>/dev/null || return 0
-    for i in $(seq 50); do
-        kill -0 -- "-$pgid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -KILL -- "-$pgid" 2>/dev/null || true
-}
-
-check_out=$("$KAMAILIO" -c -f "$cfg" -A MSRP_PORT=2855 "${defs[@]}" 2>&1) || {
-    echo "start.sh: kamailio -c rejected $cfg:" >&2
-    echo "$check_out" >&2
-    exit 1
-}
-
-for attempt in 1 2 3; do
-    port=$(free_port)
-    rm -f "$work/kamailio.pid"
-    # setsid: own process group, so stop.sh can reach every child even if
-    # the main process dies first.  (Started from a non-interactive script
-    # we are not a group leader, so setsid execs in place and $! is
-    # Kamailio's main pid and its process group id.)
-    setsid "$KAMAILIO" -f "$cfg" -A "MSRP_PORT=$port" "${defs[@]}" \
-        -P "$work/kamailio.pid" -Y "$work" -w "$work" -DD -E -m 64 -M 8 \
-        </dev/null >"$work/kamailio.log" 2>&1 &
-    pid=$!
-    echo "$pid" >"$work/kamailio.pgid"
-    echo "$port" >"$work/kamailio.port"
-    ready=0
-    for i in $(seq 100); do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            break
-        fi
-        if port_open "$port"; then
-            ready=1
-            break
-        fi
-        sleep 0.1
-    done
-    if [ $ready = 1 ]; then
-        echo "$port $pid"
-        exit 0
-    fi
-    kill_group "$pid"
-    wait "$pid" 2>/dev/null || true
-    rm -f "$work/kamailio.pgid"
-    if ! grep -qi "address already in use" "$work/kamailio.log"; then
-        break
-    fi
-done
-echo "start.sh: Kamailio did not start on 127.0.0.1:$port; log tail:" >&2
-tail -n 30 "$work/kamailio.log" >&2
-exit 1
+. "$here/launch.sh"
+kamailio_launch MSRP_PORT free_port port_open 100 0.1
