@@ -33,6 +33,9 @@ const char *const gw_auth_fail_names[GW_AUTHF_N] = {
     [GW_AUTHF_BAD_PARAM] = "bad_param",
     [GW_AUTHF_REPLAY] = "replay",
     [GW_AUTHF_EXPIRES] = "expires_too_short",
+    [GW_AUTHF_THROTTLED] = "throttled",
+    [GW_AUTHF_FOREIGN_NONCE] = "foreign_nonce",
+    [GW_AUTHF_RESERVATION_LIMIT] = "reservation_limit",
 };
 
 const char *const gw_drop_names[GW_DROP_N] = {
@@ -47,6 +50,10 @@ const char *const gw_drop_names[GW_DROP_N] = {
     [GW_DROP_CONN_LIMIT] = "conn_limit",
     [GW_DROP_BIND_TIMEOUT] = "bind_timeout",
     [GW_DROP_IDLE_TIMEOUT] = "idle_timeout",
+    [GW_DROP_HEADER_TIMEOUT] = "header_timeout",
+    [GW_DROP_CHUNK_STALL] = "chunk_stall",
+    [GW_DROP_OUTPUT_OVERFLOW] = "output_overflow",
+    [GW_DROP_DEST_DENIED] = "dest_denied",
 };
 
 /* ---- rendering ---------------------------------------------------------- */

@@ -51,6 +51,9 @@ enum gw_auth_fail {
     GW_AUTHF_BAD_PARAM,       /* unparsable or incomplete Authorization */
     GW_AUTHF_REPLAY,          /* nonce-count not increasing */
     GW_AUTHF_EXPIRES,         /* Expires below expires_min: 423 */
+    GW_AUTHF_THROTTLED,       /* too many failures from the address or user: 403 */
+    GW_AUTHF_FOREIGN_NONCE,   /* nonce issued to another connection */
+    GW_AUTHF_RESERVATION_LIMIT, /* user holds max_reservations_per_user: 403 */
     GW_AUTHF_N
 };
 
@@ -67,6 +70,10 @@ enum gw_drop {
     GW_DROP_CONN_LIMIT,         /* accept over max_connections */
     GW_DROP_BIND_TIMEOUT,       /* connection sent nothing in bind_timeout */
     GW_DROP_IDLE_TIMEOUT,       /* connection idle for idle_timeout */
+    GW_DROP_HEADER_TIMEOUT,     /* header section not complete in header_timeout */
+    GW_DROP_CHUNK_STALL,        /* chunk body made no progress in chunk_stall_timeout */
+    GW_DROP_OUTPUT_OVERFLOW,    /* peer does not read: queued output over the hard bound */
+    GW_DROP_DEST_DENIED,        /* next hop refused by the destination policy */
     GW_DROP_N
 };
 

@@ -150,8 +150,11 @@ Test(metrics, render_structure_and_line_count)
     }
     cr_assert_eq(help, 29);
     cr_assert_eq(type, 29);
-    /* 25 single-value families + 7 + 13 + 13 + 11 labelled values, x2 cores */
-    cr_assert_eq(samples, (25 + 7 + 13 + 13 + 11) * 2);
+    /* 25 single-value families + GW_AUTHF_N + 13 + 13 + GW_DROP_N labelled
+     * values, x2 cores */
+    cr_assert_eq(samples, (25 + 10 + 13 + 13 + 15) * 2);
+    cr_assert_eq(GW_AUTHF_N, 10);
+    cr_assert_eq(GW_DROP_N, 15);
     free(t);
 }
 
