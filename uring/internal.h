@@ -105,9 +105,22 @@ struct ur_loop {
     struct ur_pool conn_pool, seg_pool, stash_pool, link_pool, fop_pool;
     struct ur_loop_stats stats;
     struct ur_dns *dns;         /* resolver, created at the first look-up */
+    /* Completions reaped by ur_sqe to make room for a submission, in CQ
+     * order; the loop dispatches them before any completion posted later. */
+    struct io_uring_cqe *spill;
+    unsigned spill_n, spill_cap;
+    /* ur_sqe's submission when the SQ is full: io_uring_submit (tests put
+     * a refusing one here). */
+    int (*submit_full)(struct io_uring *ring);
 };
 
-/* An SQE, submitting first if the SQ is full. Never NULL. */
+/* An SQE, submitting first if the SQ is full. When the kernel refuses the
+ * submission until completions are reaped (-EBUSY/-EAGAIN: CQ overflow), the
+ * CQ is moved into loop->spill, never dispatched from here (callers may be
+ * inside a handler). Never NULL: a ring that refuses every submission for
+ * UR_SQE_TRIES rounds without anything to reap is broken, and the process
+ * aborts with a log line rather than spinning. */
+#define UR_SQE_TRIES 1000
 struct io_uring_sqe *ur_sqe(struct ur_loop *loop);
 
 /* Feature enabled on this loop. */

@@ -58,13 +58,64 @@ void ur_feature_lost(struct ur_loop *loop, unsigned feat, const char *key, int e
     ur_log_once(UR_LOG_WARN, key, "kernel refused %s (%s): falling back", key, strerror(-err));
 }
 
+static void dispatch(struct ur_loop *loop, const struct io_uring_cqe *cqe);
+
+/* Moves the completions waiting in the CQ (and those the kernel holds in
+ * its overflow list) into loop->spill; returns how many. */
+static unsigned spill_cqes(struct ur_loop *loop)
+{
+    struct io_uring_cqe *cqe;
+    unsigned head, n = 0;
+
+    io_uring_get_events(&loop->ring);
+    io_uring_for_each_cqe(&loop->ring, head, cqe) {
+        if (loop->spill_n == loop->spill_cap) {
+            unsigned cap = loop->spill_cap ? loop->spill_cap * 2 : 256;
+            void *p = realloc(loop->spill, cap * sizeof(*loop->spill));
+            if (!p)
+                break; /* the CQ keeps the rest */
+            loop->spill = p;
+            loop->spill_cap = cap;
+        }
+        loop->spill[loop->spill_n++] = *cqe;
+        n++;
+    }
+    io_uring_cq_advance(&loop->ring, n);
+    return n;
+}
+
 struct io_uring_sqe *ur_sqe(struct ur_loop *loop)
 {
     struct io_uring_sqe *sqe;
+    unsigned refused = 0;
+    int rc = 0;
 
-    while (!(sqe = io_uring_get_sqe(&loop->ring)))
-        io_uring_submit(&loop->ring);
+    while (!(sqe = io_uring_get_sqe(&loop->ring))) {
+        rc = loop->submit_full(&loop->ring);
+        if (rc > 0 || rc == -EINTR)
+            continue;
+        if (spill_cqes(loop) > 0) {
+            refused = 0;
+            continue;
+        }
+        if (++refused >= UR_SQE_TRIES) {
+            ur_log(UR_LOG_ERROR, "io_uring refuses every submission (%s): aborting",
+                   strerror(rc < 0 ? -rc : EAGAIN));
+            abort();
+        }
+    }
     return sqe;
+}
+
+/* Dispatches the completions ur_sqe spilled, oldest first; handlers may
+ * spill more (appended, dispatched in this call too). */
+static void dispatch_spill(struct ur_loop *loop)
+{
+    for (unsigned i = 0; i < loop->spill_n; i++) {
+        struct io_uring_cqe c = loop->spill[i];
+        dispatch(loop, &c);
+    }
+    loop->spill_n = 0;
 }
 
 /* Table of what each optional feature needs and what replaces it. */
@@ -148,6 +199,7 @@ int ur_loop_new(struct ur_loop **out, const struct ur_loop_config *cfg)
     loop->features &= ~loop->cfg.disable;
     loop->efd = -1;
 
+    loop->submit_full = io_uring_submit;
     rc = ring_init(loop);
     if (rc < 0) {
         free(loop);
@@ -179,6 +231,7 @@ void ur_loop_free(struct ur_loop *loop)
     /* Exiting the ring cancels and reaps every op still in the kernel, so
      * the memory below is no longer referenced after it. */
     io_uring_queue_exit(&loop->ring);
+    free(loop->spill);
     ur_post_free(loop);
     ur_bufring_free(loop);
     ur_pool_destroy(&loop->conn_pool);
@@ -238,7 +291,7 @@ int ur_loop_run_once(struct ur_loop *loop, int timeout_ms)
     int rc;
 
     ur_timers_arm_sqe(loop);
-    if (loop->deferred || loop->stop || timeout_ms == 0) {
+    if (loop->deferred || loop->stop || loop->spill_n || timeout_ms == 0) {
         rc = io_uring_submit_and_get_events(&loop->ring);
     } else if (timeout_ms > 0) {
         struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000,
@@ -253,6 +306,7 @@ int ur_loop_run_once(struct ur_loop *loop, int timeout_ms)
     if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
         return rc;
 
+    dispatch_spill(loop);
     /* Copy a batch out and release the CQ slots before dispatching, so the
      * handlers may submit (and the kernel may post) freely. */
     while ((n = io_uring_peek_batch_cqe(&loop->ring, batch, CQE_BATCH)) > 0) {
@@ -261,6 +315,7 @@ int ur_loop_run_once(struct ur_loop *loop, int timeout_ms)
         io_uring_cq_advance(&loop->ring, n);
         for (unsigned i = 0; i < n; i++)
             dispatch(loop, &copy[i]);
+        dispatch_spill(loop); /* reaped by those handlers: newer than copy[] */
     }
     ur_timers_run(loop);
     ur_conns_deferred(loop);
