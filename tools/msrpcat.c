@@ -151,7 +151,7 @@ struct app {
     unsigned started;
 };
 
-static struct app A;
+static struct app app;
 
 static void die_usage(const char *fmt, ...)
 {
@@ -166,14 +166,14 @@ static void die_usage(const char *fmt, ...)
 
 static void finish(int code)
 {
-    if (A.done)
+    if (app.done)
         return;
-    A.done = true;
-    A.exit_code = code;
-    if (A.s)
-        gw_session_shutdown(A.s, code == 0);
+    app.done = true;
+    app.exit_code = code;
+    if (app.s)
+        gw_session_shutdown(app.s, code == 0);
     else
-        ur_loop_stop(A.loop);
+        ur_loop_stop(app.loop);
 }
 
 /* ---- hashing ---- */
@@ -237,14 +237,14 @@ static void fmt_bytes(char *buf, size_t cap, double b)
 static void progress_cb(struct ur_timer *t, void *arg)
 {
     (void)t, (void)arg;
-    double secs = (double)(ur_now_ns() - A.t0) / 1e9;
-    double rate = secs > 0 ? (double)A.moved / secs : 0;
+    double secs = (double)(ur_now_ns() - app.t0) / 1e9;
+    double rate = secs > 0 ? (double)app.moved / secs : 0;
     char a[32], b[32];
-    fmt_bytes(a, sizeof(a), (double)A.moved);
-    fmt_bytes(b, sizeof(b), (double)A.total_bytes);
-    if (A.total_bytes) {
-        double pct = 100.0 * (double)A.moved / (double)A.total_bytes;
-        double eta = rate > 0 ? (double)(A.total_bytes - A.moved) / rate : 0;
+    fmt_bytes(a, sizeof(a), (double)app.moved);
+    fmt_bytes(b, sizeof(b), (double)app.total_bytes);
+    if (app.total_bytes) {
+        double pct = 100.0 * (double)app.moved / (double)app.total_bytes;
+        double eta = rate > 0 ? (double)(app.total_bytes - app.moved) / rate : 0;
         fprintf(stderr, "\r%s / %s %5.1f%% %8.1f MB/s ETA %.0fs   ", a, b, pct, rate / 1e6, eta);
     } else {
         fprintf(stderr, "\r%s %8.1f MB/s   ", a, rate / 1e6);
@@ -253,17 +253,17 @@ static void progress_cb(struct ur_timer *t, void *arg)
 
 static void progress_start(void)
 {
-    A.t0 = ur_now_ns();
-    if (!A.tty)
+    app.t0 = ur_now_ns();
+    if (!app.tty)
         return;
-    ur_timer_init(&A.progress, progress_cb, NULL);
-    ur_timer_arm(A.loop, &A.progress, 250, 250);
+    ur_timer_init(&app.progress, progress_cb, NULL);
+    ur_timer_arm(app.loop, &app.progress, 250, 250);
 }
 
 static void progress_stop(void)
 {
-    if (A.tty && ur_timer_armed(&A.progress)) {
-        ur_timer_cancel(A.loop, &A.progress);
+    if (app.tty && ur_timer_armed(&app.progress)) {
+        ur_timer_cancel(app.loop, &app.progress);
         progress_cb(NULL, NULL);
         fputc('\n', stderr);
     }
@@ -271,27 +271,27 @@ static void progress_stop(void)
 
 static void print_rate(const char *what)
 {
-    double secs = (double)(ur_now_ns() - A.t0) / 1e9;
-    fprintf(stderr, "msrpcat: %s %" PRIu64 " bytes in %.3f s (%.1f MB/s)\n", what, A.moved,
-            secs, secs > 0 ? (double)A.moved / secs / 1e6 : 0.0);
+    double secs = (double)(ur_now_ns() - app.t0) / 1e9;
+    fprintf(stderr, "msrpcat: %s %" PRIu64 " bytes in %.3f s (%.1f MB/s)\n", what, app.moved,
+            secs, secs > 0 ? (double)app.moved / secs / 1e6 : 0.0);
 }
 
 /* ---- send ---- */
 
 static void send_check_all(void)
 {
-    if (A.finished < A.n_files)
+    if (app.finished < app.n_files)
         return;
-    for (unsigned i = 0; i < A.n_files; i++)
-        if (A.files[i].result != GW_CODE_OK) {
+    for (unsigned i = 0; i < app.n_files; i++)
+        if (app.files[i].result != GW_CODE_OK) {
             finish(1);
             return;
         }
-    if (A.want_report) {
-        for (unsigned i = 0; i < A.n_files; i++)
-            if (!A.files[i].report_ok)
+    if (app.want_report) {
+        for (unsigned i = 0; i < app.n_files; i++)
+            if (!app.files[i].report_ok)
                 return; /* report_timer bounds the wait */
-        ur_timer_cancel(A.loop, &A.report_timer);
+        ur_timer_cancel(app.loop, &app.report_timer);
     }
     finish(0);
 }
@@ -309,31 +309,31 @@ static void on_sent(struct gw_session *s, struct gw_msg_out *m, int code, void *
     struct file_slot *f = arg;
     f->result = code;
     f->msg = NULL;
-    A.finished++;
+    app.finished++;
     if (code != GW_CODE_OK)
         fprintf(stderr, "msrpcat: sending %s failed: %d %s\n", f->path, code, code_name(code));
-    if (A.finished == A.n_files && A.want_report && !A.done)
-        ur_timer_arm(A.loop, &A.report_timer, 30000, 0);
+    if (app.finished == app.n_files && app.want_report && !app.done)
+        ur_timer_arm(app.loop, &app.report_timer, 30000, 0);
     send_check_all();
 }
 
 static void abort_cb(struct ur_timer *t, void *arg)
 {
     (void)t, (void)arg;
-    for (unsigned i = 0; i < A.n_files; i++)
-        if (A.files[i].msg && gw_session_abort_message(A.s, A.files[i].msg) == 0)
-            fprintf(stderr, "msrpcat: aborting %s after %" PRIu64 " bytes\n", A.files[i].path,
-                    A.moved);
+    for (unsigned i = 0; i < app.n_files; i++)
+        if (app.files[i].msg && gw_session_abort_message(app.s, app.files[i].msg) == 0)
+            fprintf(stderr, "msrpcat: aborting %s after %" PRIu64 " bytes\n", app.files[i].path,
+                    app.moved);
 }
 
 static void send_tap(void *arg, const char *p, size_t n)
 {
     (void)arg, (void)p;
-    A.moved += n;
-    if (A.abort_after && !A.abort_asked && A.moved >= A.abort_after) {
+    app.moved += n;
+    if (app.abort_after && !app.abort_asked && app.moved >= app.abort_after) {
         /* Not from inside the queue's own callback: next loop turn. */
-        A.abort_asked = true;
-        ur_timer_arm(A.loop, &A.abort_timer, 0, 0);
+        app.abort_asked = true;
+        ur_timer_arm(app.loop, &app.abort_timer, 0, 0);
     }
 }
 
@@ -345,13 +345,13 @@ static bool report_dns(int err)
 {
     if (err == -EKEYREJECTED) {
         fprintf(stderr, "msrpcat: the TLS certificate of %s was not accepted (not signed by a "
-                        "trusted CA, expired, or not issued for that name)\n", A.dial_host);
+                        "trusted CA, expired, or not issued for that name)\n", app.dial_host);
         return true;
     }
     const char *why = ur_dns_strerror(err);
     if (!why)
         return false;
-    fprintf(stderr, "msrpcat: cannot resolve %s: %s\n", A.dial_host, why);
+    fprintf(stderr, "msrpcat: cannot resolve %s: %s\n", app.dial_host, why);
     return true;
 }
 
@@ -364,13 +364,13 @@ static void send_on_ready(struct gw_session *s, int err)
         else if (!report_dns(err))
             fprintf(stderr, "msrpcat: cannot bind the session: %s\n",
                     err == -ETIMEDOUT ? "408 Request Timeout (no answer)" : strerror(-err));
-        A.exit_code = 3;
-        A.done = true;
+        app.exit_code = 3;
+        app.done = true;
         return; /* on_close follows */
     }
     progress_start();
-    for (unsigned i = 0; i < A.n_files; i++) {
-        struct file_slot *f = &A.files[i];
+    for (unsigned i = 0; i < app.n_files; i++) {
+        struct file_slot *f = &app.files[i];
         struct gw_send_opts o = { .content_type = content_type, .tap = send_tap };
         int rc = gw_session_send_file(s, f->fd, NULL, f->size, &o, on_sent, f, &f->msg);
         if (rc < 0) {
@@ -387,8 +387,8 @@ static void send_on_report(struct gw_session *s, struct msrp_slice mid, uint16_t
 {
     (void)s;
     const struct msrp_header *fp = msrp_head_find(h, MSRP_H_FROM_PATH);
-    for (unsigned i = 0; i < A.n_files; i++) {
-        struct file_slot *f = &A.files[i];
+    for (unsigned i = 0; i < app.n_files; i++) {
+        struct file_slot *f = &app.files[i];
         if (strlen(f->msgid) != mid.n || memcmp(f->msgid, mid.p, mid.n) != 0)
             continue;
         if (fp)
@@ -409,20 +409,20 @@ static void recv_try_finish(void);
 static void on_close(struct gw_session *s, int err)
 {
     (void)s;
-    A.s = NULL;
-    if (A.messages_done && !A.done) {
+    app.s = NULL;
+    if (app.messages_done && !app.done) {
         /* Everything arrived; the sender hung up first. Finish once the
          * last file writes are done (recv_try_finish stops the loop). */
         recv_try_finish();
         return;
     }
-    if (!A.done) {
+    if (!app.done) {
         fprintf(stderr, "msrpcat: connection closed%s%s\n", err ? ": " : "",
                 err ? strerror(-err) : "");
-        A.done = true;
-        A.exit_code = 1;
+        app.done = true;
+        app.exit_code = 1;
     }
-    ur_loop_stop(A.loop);
+    ur_loop_stop(app.loop);
 }
 
 static const struct gw_session_ops send_ops = {
@@ -435,7 +435,7 @@ static const struct gw_session_ops send_ops = {
 
 static void recv_try_finish(void)
 {
-    if (!A.messages_done || A.done)
+    if (!app.messages_done || app.done)
         return;
     progress_stop();
     print_rate("received");
@@ -446,17 +446,17 @@ static void recv_try_finish(void)
 static int recv_verify(void)
 {
     int rc = 0;
-    for (unsigned i = 0; A.verify && i < A.received; i++) {
+    for (unsigned i = 0; app.verify && i < app.received; i++) {
         char hex[65];
-        if (sha256_file(A.names[i], hex) != 0) {
-            fprintf(stderr, "msrpcat: cannot read back %s\n", A.names[i]);
+        if (sha256_file(app.names[i], hex) != 0) {
+            fprintf(stderr, "msrpcat: cannot read back %s\n", app.names[i]);
             rc = 1;
             continue;
         }
-        printf("sha256 %s %s\n", hex, A.names[i]);
-        if (i < A.n_expect && strcasecmp(hex, A.expect[i]) != 0) {
+        printf("sha256 %s %s\n", hex, app.names[i]);
+        if (i < app.n_expect && strcasecmp(hex, app.expect[i]) != 0) {
             fprintf(stderr, "msrpcat: SHA-256 mismatch for %s: got %s, expected %s\n",
-                    A.names[i], hex, A.expect[i]);
+                    app.names[i], hex, app.expect[i]);
             rc = 1;
         }
     }
@@ -467,29 +467,29 @@ static int recv_verify(void)
 static int recv_on_start(struct gw_session *s, struct gw_msg_in *m)
 {
     (void)s;
-    if (A.started >= A.count)
+    if (app.started >= app.count)
         return 413; /* no more than asked for */
-    unsigned idx = A.started;
-    char *name = A.names[idx];
+    unsigned idx = app.started;
+    char *name = app.names[idx];
     if (idx == 0)
-        snprintf(name, sizeof(A.names[0]), "%s", A.out);
+        snprintf(name, sizeof(app.names[0]), "%s", app.out);
     else
-        snprintf(name, sizeof(A.names[0]), "%s.%u", A.out, idx);
+        snprintf(name, sizeof(app.names[0]), "%s.%u", app.out, idx);
     int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         fprintf(stderr, "msrpcat: cannot create %s: %s\n", name, strerror(errno));
         return 403;
     }
-    A.fds[idx] = fd;
-    A.started++;
+    app.fds[idx] = fd;
+    app.started++;
     /* What the path checks accepted, for scripts that assert it. */
     const struct msrp_header *fp = msrp_head_find(m->head, MSRP_H_FROM_PATH);
     if (fp)
         printf("from-path %.*s\n", (int)fp->value.n, fp->value.p);
     fflush(stdout);
-    m->ud = &A.fds[idx];
+    m->ud = &app.fds[idx];
     if (m->total != UINT64_MAX)
-        A.total_bytes += m->total;
+        app.total_bytes += m->total;
     if (idx == 0)
         progress_start();
     return 0;
@@ -520,7 +520,7 @@ static int recv_on_data(struct gw_session *s, struct gw_msg_in *m, const char *p
         p += w;
         n -= (size_t)w;
         pos += (uint64_t)w;
-        A.moved += (uint64_t)w;
+        app.moved += (uint64_t)w;
     }
     return GW_MCONN_CONTINUE;
 }
@@ -538,35 +538,35 @@ static void recv_on_end(struct gw_session *s, struct gw_msg_in *m, int status)
                                                     : code_name(status);
         fprintf(stderr, "msrpcat: message %s: %s after %" PRIu64 " bytes\n", m->message_id,
                 why, m->received);
-        A.received++;
+        app.received++;
         finish(1);
         return;
     }
     fprintf(stderr, "msrpcat: message %s complete: %" PRIu64 " bytes -> %s\n", m->message_id,
-            m->received, A.names[fdp - A.fds]);
-    A.received++;
-    if (A.received >= A.count) {
-        A.messages_done = true;
+            m->received, app.names[fdp - app.fds]);
+    app.received++;
+    if (app.received >= app.count) {
+        app.messages_done = true;
         recv_try_finish();
     }
 }
 
 static void write_path_file(const char *path)
 {
-    if (!A.path_file)
+    if (!app.path_file)
         return;
     char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", A.path_file);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", app.path_file);
     FILE *f = fopen(tmp, "w");
-    if (!f || fprintf(f, "%s\n", path) < 0 || fclose(f) != 0 || rename(tmp, A.path_file) != 0) {
-        fprintf(stderr, "msrpcat: cannot write %s\n", A.path_file);
+    if (!f || fprintf(f, "%s\n", path) < 0 || fclose(f) != 0 || rename(tmp, app.path_file) != 0) {
+        fprintf(stderr, "msrpcat: cannot write %s\n", app.path_file);
         finish(2);
     }
 }
 
 static void announce_path(void)
 {
-    const char *path = gw_session_local_path(A.s);
+    const char *path = gw_session_local_path(app.s);
     printf("%s\n", path);
     fflush(stdout);
     write_path_file(path);
@@ -582,11 +582,11 @@ static void recv_on_ready(struct gw_session *s, int err)
             fprintf(stderr, "msrpcat: %s: %s\n",
                     err == -ETIMEDOUT ? "no sender bound the session in time" : "session failed",
                     strerror(-err));
-        A.exit_code = 3;
-        A.done = true;
+        app.exit_code = 3;
+        app.done = true;
         return;
     }
-    if (A.sv == NULL)
+    if (app.sv == NULL)
         announce_path(); /* relay: the path is known once AUTH succeeded */
 }
 
@@ -703,17 +703,17 @@ int main(int argc, char **argv)
     gw_session_config_default(&cfg);
     /* A peer names where its bytes go: never past this in our files. */
     cfg.max_message_size = 64ull << 30;
-    A.out = "msrpcat.out";
-    A.count = 1;
-    A.verify = true;
+    app.out = "msrpcat.out";
+    app.count = 1;
+    app.verify = true;
     for (unsigned i = 0; i < MAX_FILES; i++)
-        A.fds[i] = -1;
+        app.fds[i] = -1;
     optind = 2;
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'l': listen = optarg; break;
-        case 'o': A.out = optarg; break;
+        case 'o': app.out = optarg; break;
         case 'r': relay = optarg; break;
         case 'u': user = optarg; break;
         case 'p': password = optarg; break;
@@ -722,14 +722,14 @@ int main(int argc, char **argv)
         case 'k': key = optarg; break;
         case 'A': ca = optarg; tls = true; break;
         case 'I': insecure = true; tls = true; break;
-        case 'P': A.path_file = optarg; break;
+        case 'P': app.path_file = optarg; break;
         case 'a': cfg.accept_types = optarg; break;
         case 'b': cfg.bind_timeout_ms = (uint32_t)parse_u64("--bind-timeout", optarg, 1, 86400) * 1000; break;
         case 'R': cfg.response_timeout_ms = (uint32_t)parse_u64("--response-timeout", optarg, 1, 86400) * 1000; break;
         case 'e':
-            if (A.n_expect >= MAX_FILES)
+            if (app.n_expect >= MAX_FILES)
                 die_usage("too many --expect-sha256");
-            A.expect[A.n_expect++] = optarg;
+            app.expect[app.n_expect++] = optarg;
             break;
         case 't': to_path = optarg; break;
         case 'E': remote_path = optarg; break;
@@ -742,10 +742,10 @@ int main(int argc, char **argv)
         case 'w': cfg.window = (uint32_t)parse_u64("--window", optarg, 1, 1024); break;
         case 'y': content_type = optarg; break;
         case 'f': cfg.failure_report = parse_report(optarg); break;
-        case 's': cfg.success_report = MSRP_REPORT_YES; A.want_report = true; break;
-        case 'n': A.count = (unsigned)parse_u64("--count", optarg, 1, MAX_FILES); break;
-        case 'X': A.abort_after = parse_u64("--abort-after", optarg, 1, UINT64_MAX - 1); break;
-        case 'N': A.verify = false; break;
+        case 's': cfg.success_report = MSRP_REPORT_YES; app.want_report = true; break;
+        case 'n': app.count = (unsigned)parse_u64("--count", optarg, 1, MAX_FILES); break;
+        case 'X': app.abort_after = parse_u64("--abort-after", optarg, 1, UINT64_MAX - 1); break;
+        case 'N': app.verify = false; break;
         case 'S': cfg.sessmatch = true; break;
         case 'v': verbose = true; break;
         default: die_usage("unknown option");
@@ -755,7 +755,7 @@ int main(int argc, char **argv)
         die_usage("--relay and --relay-domain exclude each other");
     if (relay_domain)
         relay = relay_domain; /* through a relay, found by SRV */
-    A.tty = isatty(2);
+    app.tty = isatty(2);
     ur_log_set(log_hook, NULL, verbose ? UR_LOG_DEBUG : UR_LOG_WARN);
 
     /* Files first: fail before touching the network. */
@@ -763,9 +763,9 @@ int main(int argc, char **argv)
         if (!to_path)
             die_usage("send needs --to-path");
         for (int i = optind; i < argc; i++) {
-            if (A.n_files >= MAX_FILES)
+            if (app.n_files >= MAX_FILES)
                 die_usage("at most %d files", MAX_FILES);
-            struct file_slot *f = &A.files[A.n_files++];
+            struct file_slot *f = &app.files[app.n_files++];
             f->path = argv[i];
             f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
             struct stat st;
@@ -774,15 +774,15 @@ int main(int argc, char **argv)
                 return 2;
             }
             f->size = (uint64_t)st.st_size;
-            A.total_bytes += f->size;
+            app.total_bytes += f->size;
         }
-        if (A.n_files == 0)
+        if (app.n_files == 0)
             die_usage("send needs at least one FILE");
     } else if (optind != argc) {
         die_usage("recv takes no file argument (use --out)");
     }
 
-    int rc = ur_loop_new(&A.loop, NULL);
+    int rc = ur_loop_new(&app.loop, NULL);
     if (rc < 0) {
         fprintf(stderr, "msrpcat: io_uring setup failed: %s\n", strerror(-rc));
         return 2;
@@ -794,7 +794,7 @@ int main(int argc, char **argv)
             die_usage("recv --tls needs --cert and --key");
         if (!tc.server && !ca && !insecure)
             die_usage("--tls on the connecting side needs --ca or --insecure");
-        rc = ur_tls_ctx_new(&A.tls, &tc);
+        rc = ur_tls_ctx_new(&app.tls, &tc);
         if (rc < 0) {
             fprintf(stderr, "msrpcat: TLS setup failed: %s\n", strerror(-rc));
             return 2;
@@ -804,69 +804,69 @@ int main(int argc, char **argv)
     struct gw_addr raddr;
     if (relay_domain) {
         rs.domain = relay_domain;
-        snprintf(A.dial_host, sizeof(A.dial_host), "the relay of %s", relay_domain);
+        snprintf(app.dial_host, sizeof(app.dial_host), "the relay of %s", relay_domain);
     } else if (relay) {
         if (gw_addr_parse(relay, &raddr, NULL, 0) != 0)
             die_usage("bad --relay %s", relay);
         rs.host = raddr.host;
         rs.port = raddr.port;
-        snprintf(A.dial_host, sizeof(A.dial_host), "%s", raddr.host);
+        snprintf(app.dial_host, sizeof(app.dial_host), "%s", raddr.host);
     } else if (to_path) {
         struct msrp_uri first;
         const char *sp = strchr(to_path, ' ');
         if (msrp_uri_parse(&first, to_path, sp ? (size_t)(sp - to_path) : strlen(to_path), 0) == 0)
-            snprintf(A.dial_host, sizeof(A.dial_host), "%.*s", (int)first.host.n, first.host.p);
+            snprintf(app.dial_host, sizeof(app.dial_host), "%.*s", (int)first.host.n, first.host.p);
     }
     if (relay) {
-        rs.tls = A.tls;
+        rs.tls = app.tls;
         rs.username = user;
         rs.password = password;
     }
     if (ur_dns_configure(resolver, dns_timeout_ms) < 0)
         die_usage("bad --resolver %s", resolver);
-    ur_timer_init(&A.abort_timer, abort_cb, NULL);
-    ur_timer_init(&A.report_timer, report_timeout, NULL);
+    ur_timer_init(&app.abort_timer, abort_cb, NULL);
+    ur_timer_init(&app.report_timer, report_timeout, NULL);
 
     if (recv) {
         if (relay) {
-            rc = gw_session_relay_accept(A.loop, &cfg, &recv_ops, NULL, NULL, &rs, &A.s);
+            rc = gw_session_relay_accept(app.loop, &cfg, &recv_ops, NULL, NULL, &rs, &app.s);
         } else {
             struct gw_addr la;
             if (gw_addr_parse(listen, &la, NULL, 0) != 0)
                 die_usage("bad --listen %s", listen);
-            rc = gw_server_new(A.loop, la.host, la.port, NULL, A.tls, NULL, cfg.bind_timeout_ms, &A.sv);
+            rc = gw_server_new(app.loop, la.host, la.port, NULL, app.tls, NULL, cfg.bind_timeout_ms, &app.sv);
             if (rc == 0)
-                rc = gw_session_accept(A.sv, &cfg, &recv_ops, NULL, NULL, &A.s);
+                rc = gw_session_accept(app.sv, &cfg, &recv_ops, NULL, NULL, &app.s);
             if (rc == 0)
                 announce_path();
         }
     } else {
-        rc = gw_session_connect(A.loop, &cfg, &send_ops, NULL, local_uri, to_path, A.tls,
-                                relay ? &rs : NULL, &A.s);
+        rc = gw_session_connect(app.loop, &cfg, &send_ops, NULL, local_uri, to_path, app.tls,
+                                relay ? &rs : NULL, &app.s);
     }
-    if (rc == 0 && recv && remote_path && (rc = gw_session_set_remote_path(A.s, remote_path)) < 0)
+    if (rc == 0 && recv && remote_path && (rc = gw_session_set_remote_path(app.s, remote_path)) < 0)
         die_usage("bad --expect-remote-path %s", remote_path);
     if (rc < 0) {
         fprintf(stderr, "msrpcat: cannot start: %s\n", strerror(-rc));
         return 2;
     }
     if (verbose)
-        gw_session_set_log(A.s, session_log, NULL);
-    if (!recv && A.verify) {
+        gw_session_set_log(app.s, session_log, NULL);
+    if (!recv && app.verify) {
         /* Hash the files on another core while they are sent. */
-        for (unsigned i = 0; i < A.n_files; i++)
-            A.files[i].hashing =
-                pthread_create(&A.files[i].hasher, NULL, hash_thread, &A.files[i]) == 0;
+        for (unsigned i = 0; i < app.n_files; i++)
+            app.files[i].hashing =
+                pthread_create(&app.files[i].hasher, NULL, hash_thread, &app.files[i]) == 0;
     }
 
-    ur_loop_run(A.loop);
+    ur_loop_run(app.loop);
 
     if (!recv) {
         progress_stop();
-        if (A.exit_code == 0)
+        if (app.exit_code == 0)
             print_rate("sent");
-        for (unsigned i = 0; i < A.n_files; i++) {
-            struct file_slot *f = &A.files[i];
+        for (unsigned i = 0; i < app.n_files; i++) {
+            struct file_slot *f = &app.files[i];
             if (f->hashing) {
                 pthread_join(f->hasher, NULL);
                 printf("sha256 %s %s\n", f->sha, f->path);
@@ -875,19 +875,19 @@ int main(int argc, char **argv)
         }
         fflush(stdout);
     } else {
-        if (!A.done || A.exit_code != 0)
+        if (!app.done || app.exit_code != 0)
             progress_stop();
-        else if (A.exit_code == 0 && recv_verify() != 0)
-            A.exit_code = 1;
+        else if (app.exit_code == 0 && recv_verify() != 0)
+            app.exit_code = 1;
     }
     for (unsigned i = 0; i < MAX_FILES; i++)
-        if (A.fds[i] >= 0)
-            close(A.fds[i]);
-    if (A.sv)
-        gw_server_free(A.sv);
-    ur_loop_free(A.loop);
-    if (A.tls)
-        ur_tls_ctx_free(A.tls);
+        if (app.fds[i] >= 0)
+            close(app.fds[i]);
+    if (app.sv)
+        gw_server_free(app.sv);
+    ur_loop_free(app.loop);
+    if (app.tls)
+        ur_tls_ctx_free(app.tls);
     ur_tls_thread_cleanup(); /* this thread ran the loop: its ECC cache */
-    return A.exit_code;
+    return app.exit_code;
 }

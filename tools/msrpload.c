@@ -69,7 +69,8 @@
 
 /* ---- options ---- */
 
-static struct {
+/* The command line, parsed once by main. */
+static struct load_args {
     unsigned sessions, idle, threads, window;
     uint32_t chunk;
     uint64_t msg_size, messages;
@@ -85,9 +86,9 @@ static struct {
     unsigned n_pids;
     int target_pgids[MAX_TARGETS];
     unsigned n_pgids;
-} O;
+} args;
 
-static uint8_t *PAT; /* PAT_LEN + chunk bytes: PAT[PAT_LEN + i] = PAT[i] */
+static uint8_t *pattern; /* PAT_LEN + chunk bytes: pattern[PAT_LEN + i] = pattern[i] */
 static struct ur_tls_ctx *tls_client, *tls_server;
 
 /* ---- per-thread state ---- */
@@ -151,7 +152,7 @@ struct lthread {
     struct lstats st;
 };
 
-static struct lthread *T;
+static struct lthread *lthreads;
 static atomic_uint threads_settled, threads_finished, setup_failures;
 
 static void die_usage(const char *fmt, ...)
@@ -196,18 +197,18 @@ static uint32_t msg_pattern(unsigned pair, uint64_t msg)
 
 static void pattern_init(void)
 {
-    PAT = malloc((size_t)PAT_LEN + O.chunk);
-    if (!PAT) {
+    pattern = malloc((size_t)PAT_LEN + args.chunk);
+    if (!pattern) {
         fprintf(stderr, "msrpload: out of memory\n");
         exit(2);
     }
     uint64_t x = 0x9e3779b97f4a7c15ull;
     for (size_t i = 0; i < PAT_LEN; i += 8) {
         x = mix64(x + i);
-        memcpy(PAT + i, &x, 8);
+        memcpy(pattern + i, &x, 8);
     }
-    for (size_t i = 0; i < O.chunk; i++)
-        PAT[PAT_LEN + i] = PAT[i % PAT_LEN];
+    for (size_t i = 0; i < args.chunk; i++)
+        pattern[PAT_LEN + i] = pattern[i % PAT_LEN];
 }
 
 /* Compares n received bytes at message position pos with the pattern. */
@@ -216,7 +217,7 @@ static bool pattern_matches(uint32_t pat, uint64_t pos, const char *p, size_t n)
     uint64_t off = (pat + pos) % PAT_LEN;
     while (n > 0) {
         size_t k = PAT_LEN - off < n ? PAT_LEN - off : n;
-        if (memcmp(p, PAT + off, k) != 0)
+        if (memcmp(p, pattern + off, k) != 0)
             return false;
         p += k;
         n -= k;
@@ -279,16 +280,16 @@ static uint64_t read_rss_kib(int pid)
 static void sample_targets(struct proc_sample *s)
 {
     memset(s, 0, sizeof(*s));
-    for (unsigned i = 0; i < O.n_pids; i++) {
+    for (unsigned i = 0; i < args.n_pids; i++) {
         double cpu;
         int pg;
-        if (read_stat(O.target_pids[i], &cpu, &pg) == 0) {
+        if (read_stat(args.target_pids[i], &cpu, &pg) == 0) {
             s->cpu_s += cpu;
-            s->rss_kib += read_rss_kib(O.target_pids[i]);
+            s->rss_kib += read_rss_kib(args.target_pids[i]);
             s->procs++;
         }
     }
-    if (O.n_pgids == 0)
+    if (args.n_pgids == 0)
         return;
     DIR *d = opendir("/proc");
     if (!d)
@@ -303,8 +304,8 @@ static void sample_targets(struct proc_sample *s)
         int pg;
         if (read_stat((int)pid, &cpu, &pg) != 0)
             continue;
-        for (unsigned i = 0; i < O.n_pgids; i++) {
-            if (pg == O.target_pgids[i]) {
+        for (unsigned i = 0; i < args.n_pgids; i++) {
+            if (pg == args.target_pgids[i]) {
                 s->cpu_s += cpu;
                 s->rss_kib += read_rss_kib((int)pid);
                 s->procs++;
@@ -331,7 +332,7 @@ static void thread_check_finished(struct lthread *t);
 static bool pair_has_more(const struct pair *p)
 {
     return !p->failed && !p->done_sending && !p->t->stop_new &&
-           (O.messages == 0 || p->msg_no < O.messages);
+           (args.messages == 0 || p->msg_no < args.messages);
 }
 
 static void pair_maybe_done(struct pair *p)
@@ -360,11 +361,11 @@ static void chunk_resp(struct gw_session *s, int code, void *arg)
         }
     } else {
         count_code(t->st.codes, code);
-        if (!p->failed && O.verbose)
+        if (!p->failed && args.verbose)
             fprintf(stderr, "msrpload: session %u: chunk answered %d\n", p->idx, code);
         p->failed = true; /* the message now has a hole: stop this session */
     }
-    if (!O.rate && t->sending)
+    if (!args.rate && t->sending)
         pump(p);
     pair_maybe_done(p);
     thread_check_finished(t);
@@ -373,30 +374,30 @@ static void chunk_resp(struct gw_session *s, int code, void *arg)
 /* Sends the next chunk of p. 0, or -EAGAIN when it may not send now. */
 static int send_one(struct pair *p)
 {
-    if (!pair_has_more(p) || p->outstanding >= O.window || !p->tx)
+    if (!pair_has_more(p) || p->outstanding >= args.window || !p->tx)
         return -EAGAIN;
     struct slot *sl = &p->slots[p->slot_next];
-    for (unsigned i = 0; sl->busy && i < O.window; i++) {
-        p->slot_next = (p->slot_next + 1) % O.window;
+    for (unsigned i = 0; sl->busy && i < args.window; i++) {
+        p->slot_next = (p->slot_next + 1) % args.window;
         sl = &p->slots[p->slot_next];
     }
     if (sl->busy)
         return -EAGAIN;
     if (p->msg_off == 0)
         p->msg_pat = msg_pattern(p->idx, p->msg_no);
-    uint64_t left = O.msg_size - p->msg_off;
-    uint32_t n = left < O.chunk ? (uint32_t)left : O.chunk;
-    bool last = p->msg_off + n == O.msg_size;
+    uint64_t left = args.msg_size - p->msg_off;
+    uint32_t n = left < args.chunk ? (uint32_t)left : args.chunk;
+    bool last = p->msg_off + n == args.msg_size;
     char mid[48];
     snprintf(mid, sizeof(mid), "L%u.%" PRIu64, p->idx, p->msg_no);
     struct msrp_byte_range br = { .start = p->msg_off + 1, .end = p->msg_off + n,
-                                  .total = O.msg_size };
+                                  .total = args.msg_size };
     sl->p = p;
     sl->n = n;
     sl->last = last;
     sl->busy = true;
     sl->t0 = ur_now_ns();
-    const uint8_t *body = PAT + (p->msg_pat + p->msg_off) % PAT_LEN;
+    const uint8_t *body = pattern + (p->msg_pat + p->msg_off) % PAT_LEN;
     int rc = gw_session_send_chunk(p->tx, mid, &br, "application/octet-stream", body, n,
                                    last ? '$' : '+', MSRP_REPORT_ABSENT, chunk_resp, sl);
     if (rc < 0) {
@@ -406,7 +407,7 @@ static int send_one(struct pair *p)
         return rc;
     }
     p->outstanding++;
-    p->slot_next = (p->slot_next + 1) % O.window;
+    p->slot_next = (p->slot_next + 1) % args.window;
     if (last) {
         p->msg_no++;
         p->msg_off = 0;
@@ -429,7 +430,7 @@ static void rate_tick(struct ur_timer *tm, void *arg)
     (void)tm;
     struct lthread *t = arg;
     uint64_t now = ur_now_ns();
-    double per_thread = O.rate / (double)O.threads;
+    double per_thread = args.rate / (double)args.threads;
     t->tokens += per_thread * (double)(now - t->last_tick) / 1e9;
     t->last_tick = now;
     if (t->tokens > per_thread * 0.05 + 1)
@@ -519,9 +520,9 @@ static void start_cb(struct ur_loop *loop, void *arg)
     t->sending = true;
     t->last_tick = ur_now_ns();
     t->st.t_last_ack = t->last_tick;
-    if (O.duration > 0)
-        ur_timer_arm(t->loop, &t->end_timer, (uint64_t)(O.duration * 1000), 0);
-    if (O.rate > 0) {
+    if (args.duration > 0)
+        ur_timer_arm(t->loop, &t->end_timer, (uint64_t)(args.duration * 1000), 0);
+    if (args.rate > 0) {
         ur_timer_arm(t->loop, &t->rate_timer, 1, 1);
     } else {
         for (unsigned i = 0; i < t->n_pairs; i++)
@@ -597,7 +598,7 @@ static void setup_failed(struct pair *p, struct gw_session *s, int err)
 {
     int code = gw_session_last_code(s);
     count_code(p->t->st.setup_codes, code ? code : err);
-    if (O.verbose)
+    if (args.verbose)
         fprintf(stderr, "msrpload: session %u setup failed: %d (%s)\n", p->idx, code,
                 strerror(-err));
     pair_settled(p, false);
@@ -646,7 +647,7 @@ static const struct gw_session_ops tx_ops = {
  * with the forwarder's address (the receiver matches on the session id). */
 static int make_remote_path(const struct lthread *t, const char *path, char *out, size_t cap)
 {
-    if (!O.via)
+    if (!args.via)
         return snprintf(out, cap, "%s", path) < (int)cap ? 0 : -ENAMETOOLONG;
     const char *scheme_end = strstr(path, "://");
     if (!scheme_end)
@@ -655,8 +656,8 @@ static int make_remote_path(const struct lthread *t, const char *path, char *out
     if (!rest)
         return -EINVAL;
     /* One forwarder port per loop, as there is one receiver port per loop. */
-    unsigned port = O.via_at.port + (t ? t->idx : 0);
-    int n = snprintf(out, cap, "%.*s://%s:%u%s", (int)(scheme_end - path), path, O.via_at.host,
+    unsigned port = args.via_at.port + (t ? t->idx : 0);
+    int n = snprintf(out, cap, "%.*s://%s:%u%s", (int)(scheme_end - path), path, args.via_at.host,
                      port, rest);
     return n > 0 && (size_t)n < cap ? 0 : -ENAMETOOLONG;
 }
@@ -665,10 +666,10 @@ static struct gw_session_config session_cfg(void)
 {
     struct gw_session_config c;
     gw_session_config_default(&c);
-    c.response_timeout_ms = O.response_timeout_ms;
-    c.bind_timeout_ms = O.setup_timeout_ms;
-    c.sessmatch = O.via;
-    c.max_in_messages = O.window + 2;
+    c.response_timeout_ms = args.response_timeout_ms;
+    c.bind_timeout_ms = args.setup_timeout_ms;
+    c.sessmatch = args.via;
+    c.max_in_messages = args.window + 2;
     return c;
 }
 
@@ -696,7 +697,7 @@ static void rx_ready(struct gw_session *s, int err)
         return;
     }
     p->rx_ready = true;
-    if (!O.relay)
+    if (!args.relay)
         return; /* direct: bound by our own sender, which settles the pair */
     if (p->idle)
         pair_settled(p, true); /* an AUTHed receiver nobody sends to */
@@ -720,7 +721,7 @@ static int rx_start(struct gw_session *s, struct gw_msg_in *m)
      * sender's, byte for byte (every relay moved its own URIs, RFC 4976). */
     const char *want = p->tx ? gw_session_local_path(p->tx) : NULL;
     if (!want || strcmp(gw_session_remote_path(s), want) != 0) {
-        if (O.verbose)
+        if (args.verbose)
             fprintf(stderr, "msrpload: session %u: From-Path ends in \"%s\", expected \"%s\"\n",
                     p->idx, gw_session_remote_path(s), want ? want : "?");
         p->rx_bad++;
@@ -742,7 +743,7 @@ static int rx_data(struct gw_session *s, struct gw_msg_in *m, const char *p, siz
     uintptr_t ud = (uintptr_t)m->ud;
     if (ud & 1)
         return GW_MCONN_CONTINUE;
-    if (!(ud & 2) || pos + n > O.msg_size || !pattern_matches((uint32_t)(ud >> 2), pos, p, n))
+    if (!(ud & 2) || pos + n > args.msg_size || !pattern_matches((uint32_t)(ud >> 2), pos, p, n))
         m->ud = (void *)(ud | 1);
     return GW_MCONN_CONTINUE;
 }
@@ -759,17 +760,17 @@ static void rx_end(struct gw_session *s, struct gw_msg_in *m, int status)
         t->st.rx_incomplete++;
         return;
     }
-    if (status == 0 && (ud & 2) && !(ud & 1) && m->received == O.msg_size &&
-        m->total == O.msg_size) {
+    if (status == 0 && (ud & 2) && !(ud & 1) && m->received == args.msg_size &&
+        m->total == args.msg_size) {
         p->rx_ok++;
         t->st.rx_ok++;
     } else {
         p->rx_bad++;
         t->st.rx_bad++;
-        if (O.verbose)
+        if (args.verbose)
             fprintf(stderr, "msrpload: session %u message %s: status %d, %" PRIu64
                     " of %" PRIu64 " bytes, %s\n", p->idx, m->message_id, status,
-                    m->received, O.msg_size, (ud & 1) ? "data mismatch" : "data ok");
+                    m->received, args.msg_size, (ud & 1) ? "data mismatch" : "data ok");
     }
 }
 
@@ -787,10 +788,10 @@ static void start_pair(struct pair *p)
     struct gw_session_config c = session_cfg();
     int rc;
     t->setup_inflight++;
-    if (O.relay) {
+    if (args.relay) {
         struct gw_relay_settings rs = {
-            .host = O.relay_at.host, .port = O.relay_at.port, .tls = tls_client,
-            .username = O.user, .password = O.password,
+            .host = args.relay_at.host, .port = args.relay_at.port, .tls = tls_client,
+            .username = args.user, .password = args.password,
         };
         rc = gw_session_relay_accept(t->loop, &c, &rx_ops, p, NULL, &rs, &p->rx);
     } else {
@@ -802,7 +803,7 @@ static void start_pair(struct pair *p)
         return;
     }
     t->open_sessions++;
-    if (!O.relay)
+    if (!args.relay)
         start_sender(p); /* the acceptor's path is known at once */
 }
 
@@ -813,8 +814,8 @@ static void setup_tick(struct ur_timer *tm, void *arg)
     (void)tm;
     struct lthread *t = arg;
     unsigned allowed = t->n_pairs;
-    if (O.ramp > 0) {
-        double frac = (double)(ur_now_ns() - t->setup_t0) / (O.ramp * 1e9);
+    if (args.ramp > 0) {
+        double frac = (double)(ur_now_ns() - t->setup_t0) / (args.ramp * 1e9);
         allowed = frac >= 1 ? t->n_pairs : (unsigned)(frac * t->n_pairs) + 1;
     }
     while (t->setup_next < allowed && t->setup_inflight < SETUP_INFLIGHT && !t->shutting)
@@ -826,17 +827,17 @@ static void setup_tick(struct ur_timer *tm, void *arg)
 static int thread_init(struct ur_loop *loop, unsigned idx, void *ud)
 {
     (void)ud;
-    struct lthread *t = &T[idx];
+    struct lthread *t = &lthreads[idx];
     t->loop = loop;
     ur_timer_init(&t->setup_timer, setup_tick, t);
     ur_timer_init(&t->rate_timer, rate_tick, t);
     ur_timer_init(&t->end_timer, end_cb, t);
     ur_timer_init(&t->drain_timer, drain_tick, t);
     ur_timer_init(&t->stop_timer, stop_now, t);
-    if (!O.relay) {
-        uint16_t port = O.listen_port ? (uint16_t)(O.listen_port + idx) : 0;
+    if (!args.relay) {
+        uint16_t port = args.listen_port ? (uint16_t)(args.listen_port + idx) : 0;
         int rc = gw_server_new(loop, "127.0.0.1", port, NULL, tls_server, NULL,
-                               O.setup_timeout_ms, &t->sv);
+                               args.setup_timeout_ms, &t->sv);
         if (rc < 0)
             return rc;
     }
@@ -851,9 +852,9 @@ static int thread_init(struct ur_loop *loop, unsigned idx, void *ud)
 static void thread_fini(struct ur_loop *loop, unsigned idx, void *ud)
 {
     (void)loop, (void)ud;
-    if (T[idx].sv)
-        gw_server_free(T[idx].sv);
-    T[idx].sv = NULL;
+    if (lthreads[idx].sv)
+        gw_server_free(lthreads[idx].sv);
+    lthreads[idx].sv = NULL;
     /* wolfSSL's per-thread ECC cache: ur_runtime frees it right after
      * this (ur_tls_thread_cleanup), once the server above is gone. */
 }
@@ -954,71 +955,71 @@ static void parse_args(int argc, char **argv)
         { "json", no_argument, 0, 'j' },             { "verbose", no_argument, 0, 'v' },
         { "help", no_argument, 0, 'h' },             { 0, 0, 0, 0 },
     };
-    O.sessions = 10;
-    O.threads = 1;
-    O.window = 8;
-    O.chunk = 65536;
-    O.msg_size = 0;
-    O.response_timeout_ms = 30000;
-    O.setup_timeout_ms = 30000;
+    args.sessions = 10;
+    args.threads = 1;
+    args.window = 8;
+    args.chunk = 65536;
+    args.msg_size = 0;
+    args.response_timeout_ms = 30000;
+    args.setup_timeout_ms = 30000;
     bool have_msg_size = false;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 's': O.sessions = (unsigned)parse_u64("--sessions", optarg, 0, 1000000); break;
-        case 'i': O.idle = (unsigned)parse_u64("--idle-sessions", optarg, 0, 1000000); break;
-        case 't': O.threads = (unsigned)parse_u64("--threads", optarg, 1, 256); break;
-        case 'c': O.chunk = (uint32_t)parse_u64("--chunk-size", optarg, 1, 16u << 20); break;
+        case 's': args.sessions = (unsigned)parse_u64("--sessions", optarg, 0, 1000000); break;
+        case 'i': args.idle = (unsigned)parse_u64("--idle-sessions", optarg, 0, 1000000); break;
+        case 't': args.threads = (unsigned)parse_u64("--threads", optarg, 1, 256); break;
+        case 'c': args.chunk = (uint32_t)parse_u64("--chunk-size", optarg, 1, 16u << 20); break;
         case 'm':
-            O.msg_size = parse_u64("--message-size", optarg, 1, UINT64_MAX / 2);
+            args.msg_size = parse_u64("--message-size", optarg, 1, UINT64_MAX / 2);
             have_msg_size = true;
             break;
-        case 'n': O.messages = parse_u64("--messages", optarg, 0, UINT64_MAX / 2); break;
-        case 'w': O.window = (unsigned)parse_u64("--window", optarg, 1, 4096); break;
-        case 'r': O.rate = parse_double("--rate", optarg, 1, 1e9); break;
-        case 'd': O.duration = parse_double("--duration", optarg, 0.01, 86400); break;
-        case 'u': O.ramp = parse_double("--ramp-up", optarg, 0, 3600); break;
-        case 'T': O.tls = true; break;
-        case 'I': O.insecure = true; O.tls = true; break;
-        case 'A': O.ca = optarg; O.tls = true; break;
-        case 'C': O.cert = optarg; break;
-        case 'K': O.key = optarg; break;
+        case 'n': args.messages = parse_u64("--messages", optarg, 0, UINT64_MAX / 2); break;
+        case 'w': args.window = (unsigned)parse_u64("--window", optarg, 1, 4096); break;
+        case 'r': args.rate = parse_double("--rate", optarg, 1, 1e9); break;
+        case 'd': args.duration = parse_double("--duration", optarg, 0.01, 86400); break;
+        case 'u': args.ramp = parse_double("--ramp-up", optarg, 0, 3600); break;
+        case 'T': args.tls = true; break;
+        case 'I': args.insecure = true; args.tls = true; break;
+        case 'A': args.ca = optarg; args.tls = true; break;
+        case 'C': args.cert = optarg; break;
+        case 'K': args.key = optarg; break;
         case 'R':
-            if (gw_addr_parse(optarg, &O.relay_at, NULL, 0) || O.relay_at.port == 0)
+            if (gw_addr_parse(optarg, &args.relay_at, NULL, 0) || args.relay_at.port == 0)
                 die_usage("bad --relay %s", optarg);
-            O.relay = true;
+            args.relay = true;
             break;
         case 'V':
-            if (gw_addr_parse(optarg, &O.via_at, NULL, 0) || O.via_at.port == 0)
+            if (gw_addr_parse(optarg, &args.via_at, NULL, 0) || args.via_at.port == 0)
                 die_usage("bad --via %s", optarg);
-            O.via = true;
+            args.via = true;
             break;
-        case 'U': O.user = optarg; break;
-        case 'P': O.password = optarg; break;
+        case 'U': args.user = optarg; break;
+        case 'P': args.password = optarg; break;
         case 'p':
-            if (O.n_pids >= MAX_TARGETS)
+            if (args.n_pids >= MAX_TARGETS)
                 die_usage("too many --target-pid");
-            O.target_pids[O.n_pids++] = (int)parse_u64("--target-pid", optarg, 1, INT32_MAX);
+            args.target_pids[args.n_pids++] = (int)parse_u64("--target-pid", optarg, 1, INT32_MAX);
             break;
         case 'g':
-            if (O.n_pgids >= MAX_TARGETS)
+            if (args.n_pgids >= MAX_TARGETS)
                 die_usage("too many --target-pgid");
-            O.target_pgids[O.n_pgids++] = (int)parse_u64("--target-pgid", optarg, 1, INT32_MAX);
+            args.target_pgids[args.n_pgids++] = (int)parse_u64("--target-pgid", optarg, 1, INT32_MAX);
             break;
         case 'o':
-            O.response_timeout_ms = (uint32_t)parse_u64("--response-timeout", optarg, 1, 3600) * 1000;
+            args.response_timeout_ms = (uint32_t)parse_u64("--response-timeout", optarg, 1, 3600) * 1000;
             break;
         case 'b':
-            O.setup_timeout_ms = (uint32_t)parse_u64("--setup-timeout", optarg, 1, 3600) * 1000;
+            args.setup_timeout_ms = (uint32_t)parse_u64("--setup-timeout", optarg, 1, 3600) * 1000;
             break;
-        case 'L': O.listen_port = (uint16_t)parse_u64("--listen-port", optarg, 1, 65000); break;
+        case 'L': args.listen_port = (uint16_t)parse_u64("--listen-port", optarg, 1, 65000); break;
         case 'Z':
             /* --relay and --via may name hosts: resolved on the loops. */
             if (ur_dns_configure(optarg, 0) < 0)
                 die_usage("bad --resolver %s", optarg);
             break;
-        case 'j': O.json = true; break;
-        case 'v': O.verbose = true; break;
+        case 'j': args.json = true; break;
+        case 'v': args.verbose = true; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); exit(2);
         }
@@ -1026,31 +1027,31 @@ static void parse_args(int argc, char **argv)
     if (optind != argc)
         die_usage("unexpected argument %s", argv[optind]);
     if (!have_msg_size)
-        O.msg_size = O.chunk;
-    if (O.messages == 0 && O.duration == 0)
-        O.duration = 10;
-    if (O.relay && O.via)
+        args.msg_size = args.chunk;
+    if (args.messages == 0 && args.duration == 0)
+        args.duration = 10;
+    if (args.relay && args.via)
         die_usage("--relay and --via exclude each other");
-    if (O.via && !O.listen_port)
+    if (args.via && !args.listen_port)
         die_usage("--via needs --listen-port (the forwarders' upstream ports)");
-    if (O.tls && !O.ca && !O.insecure)
+    if (args.tls && !args.ca && !args.insecure)
         die_usage("--tls needs --ca or --insecure for the connecting side");
-    if (O.tls && !O.relay && (!O.cert || !O.key))
+    if (args.tls && !args.relay && (!args.cert || !args.key))
         die_usage("--tls in direct mode needs --cert and --key for the receivers");
-    if (O.sessions + O.idle == 0)
+    if (args.sessions + args.idle == 0)
         die_usage("nothing to do: --sessions 0 and no --idle-sessions");
 }
 
 int main(int argc, char **argv)
 {
     parse_args(argc, argv);
-    ur_log_set(log_hook, NULL, O.verbose ? UR_LOG_INFO : UR_LOG_ERROR);
+    ur_log_set(log_hook, NULL, args.verbose ? UR_LOG_INFO : UR_LOG_ERROR);
     pattern_init();
-    if (O.tls) {
-        struct ur_tls_config cc = { .ca_file = O.ca, .insecure = O.insecure };
+    if (args.tls) {
+        struct ur_tls_config cc = { .ca_file = args.ca, .insecure = args.insecure };
         int rc = ur_tls_ctx_new(&tls_client, &cc);
-        if (rc == 0 && !O.relay) {
-            struct ur_tls_config sc = { .server = 1, .cert_file = O.cert, .key_file = O.key };
+        if (rc == 0 && !args.relay) {
+            struct ur_tls_config sc = { .server = 1, .cert_file = args.cert, .key_file = args.key };
             rc = ur_tls_ctx_new(&tls_server, &sc);
         }
         if (rc < 0) {
@@ -1060,30 +1061,30 @@ int main(int argc, char **argv)
     }
 
     /* Sessions are dealt round robin to the loops; idle ones last. */
-    T = calloc(O.threads, sizeof(*T));
-    unsigned total = O.sessions + O.idle;
-    for (unsigned i = 0; i < O.threads; i++) {
-        T[i].idx = i;
-        T[i].n_pairs = total / O.threads + (i < total % O.threads);
-        T[i].pairs = calloc(T[i].n_pairs ? T[i].n_pairs : 1, sizeof(struct pair));
-        gw_hist_init(&T[i].st.hist);
+    lthreads = calloc(args.threads, sizeof(*lthreads));
+    unsigned total = args.sessions + args.idle;
+    for (unsigned i = 0; i < args.threads; i++) {
+        lthreads[i].idx = i;
+        lthreads[i].n_pairs = total / args.threads + (i < total % args.threads);
+        lthreads[i].pairs = calloc(lthreads[i].n_pairs ? lthreads[i].n_pairs : 1, sizeof(struct pair));
+        gw_hist_init(&lthreads[i].st.hist);
     }
-    unsigned *fill = calloc(O.threads, sizeof(unsigned));
+    unsigned *fill = calloc(args.threads, sizeof(unsigned));
     for (unsigned g = 0; g < total; g++) {
-        struct lthread *t = &T[g % O.threads];
+        struct lthread *t = &lthreads[g % args.threads];
         struct pair *p = &t->pairs[fill[t->idx]++];
         p->t = t;
         p->idx = g;
-        p->idle = g >= O.sessions;
+        p->idle = g >= args.sessions;
         if (!p->idle)
-            p->slots = calloc(O.window, sizeof(struct slot));
+            p->slots = calloc(args.window, sizeof(struct slot));
     }
     free(fill);
 
     struct proc_sample before, ready, at_start, at_end;
     sample_targets(&before);
 
-    struct ur_runtime_config rc_cfg = { .threads = O.threads, .init = thread_init,
+    struct ur_runtime_config rc_cfg = { .threads = args.threads, .init = thread_init,
                                         .fini = thread_fini };
     ur_loop_config_default(&rc_cfg.loop);
     rc_cfg.loop.sq_entries = 4096;
@@ -1096,12 +1097,12 @@ int main(int argc, char **argv)
     }
 
     /* Setup: bounded by the ramp plus the per-session setup timeout. */
-    uint64_t setup_deadline = t_setup0 + (uint64_t)((O.ramp + 5) * 1e9) +
-                              (uint64_t)O.setup_timeout_ms * 2000000ull;
+    uint64_t setup_deadline = t_setup0 + (uint64_t)((args.ramp + 5) * 1e9) +
+                              (uint64_t)args.setup_timeout_ms * 2000000ull;
     struct timespec nap = { 0, 5 * 1000 * 1000 };
-    while (atomic_load(&threads_settled) < O.threads && ur_now_ns() < setup_deadline)
+    while (atomic_load(&threads_settled) < args.threads && ur_now_ns() < setup_deadline)
         nanosleep(&nap, NULL);
-    bool setup_ok = atomic_load(&threads_settled) == O.threads;
+    bool setup_ok = atomic_load(&threads_settled) == args.threads;
     double setup_s = (double)(ur_now_ns() - t_setup0) / 1e9;
     /* Let the target finish reacting to the last setups before sampling. */
     nap.tv_nsec = 200 * 1000 * 1000;
@@ -1116,14 +1117,14 @@ int main(int argc, char **argv)
     uint64_t t0 = ur_now_ns();
     bool run_ok = false;
     if (setup_ok && setup_fail == 0) {
-        for (unsigned i = 0; i < O.threads; i++)
-            ur_loop_post(ur_runtime_loop(rt, i), start_cb, &T[i]);
-        double bound = (O.duration > 0 ? O.duration : 86400) + O.response_timeout_ms / 1000.0 +
+        for (unsigned i = 0; i < args.threads; i++)
+            ur_loop_post(ur_runtime_loop(rt, i), start_cb, &lthreads[i]);
+        double bound = (args.duration > 0 ? args.duration : 86400) + args.response_timeout_ms / 1000.0 +
                        DRAIN_GRACE_MS / 1000.0 + 5;
         uint64_t deadline = t0 + (uint64_t)(bound * 1e9);
-        while (atomic_load(&threads_finished) < O.threads && ur_now_ns() < deadline)
+        while (atomic_load(&threads_finished) < args.threads && ur_now_ns() < deadline)
             nanosleep(&nap, NULL);
-        run_ok = atomic_load(&threads_finished) == O.threads;
+        run_ok = atomic_load(&threads_finished) == args.threads;
         if (!run_ok)
             fprintf(stderr, "msrpload: the run did not finish within %.0f s\n", bound);
     } else if (!setup_ok) {
@@ -1133,16 +1134,16 @@ int main(int argc, char **argv)
     sample_targets(&at_end);
     double self1 = self_cpu();
 
-    for (unsigned i = 0; i < O.threads; i++)
-        ur_loop_post(ur_runtime_loop(rt, i), shutdown_cb, &T[i]);
+    for (unsigned i = 0; i < args.threads; i++)
+        ur_loop_post(ur_runtime_loop(rt, i), shutdown_cb, &lthreads[i]);
     ur_runtime_join(rt);
 
     /* Merge. */
     static struct lstats S;
     gw_hist_init(&S.hist);
     uint64_t t_last = t0;
-    for (unsigned i = 0; i < O.threads; i++) {
-        struct lstats *s = &T[i].st;
+    for (unsigned i = 0; i < args.threads; i++) {
+        struct lstats *s = &lthreads[i].st;
         gw_hist_merge(&S.hist, &s->hist);
         S.chunks_ok += s->chunks_ok;
         S.bytes_ok += s->bytes_ok;
@@ -1168,11 +1169,11 @@ int main(int argc, char **argv)
     double cps = (double)S.chunks_ok / elapsed;
     double tcpu = at_end.cpu_s - at_start.cpu_s;
     double scpu = self1 - self0;
-    bool targets = O.n_pids + O.n_pgids > 0;
+    bool targets = args.n_pids + args.n_pgids > 0;
     /* Connections the target holds for our sessions: per active pair the
      * receiver's and the sender's; per idle session one (relay: the AUTHed
      * receiver) or two (direct pair). */
-    uint64_t conns = (uint64_t)O.sessions * 2 + (uint64_t)O.idle * (O.relay ? 1 : 2);
+    uint64_t conns = (uint64_t)args.sessions * 2 + (uint64_t)args.idle * (args.relay ? 1 : 2);
     double rss_per_conn = conns && targets
                               ? ((double)ready.rss_kib - (double)before.rss_kib) * 1024.0 /
                                     (double)conns
@@ -1183,17 +1184,17 @@ int main(int argc, char **argv)
     double lat_us[5];
     for (int i = 0; i < 5; i++)
         lat_us[i] = (double)gw_hist_quantile(&S.hist, q[i]) / 1e3;
-    const char *mode = O.relay ? "relay" : O.via ? "via" : "direct";
+    const char *mode = args.relay ? "relay" : args.via ? "via" : "direct";
 
-    if (O.json) {
+    if (args.json) {
         printf("{\"mode\": \"%s\", \"tls\": %s, \"sessions\": %u, \"idle_sessions\": %u, "
                "\"threads\": %u, \"chunk_size\": %u, \"message_size\": %" PRIu64
                ", \"messages_per_session\": %" PRIu64 ", \"window\": %u, \"rate\": %.0f, "
                "\"setup_s\": %.3f, \"elapsed_s\": %.3f, \"bytes_acked\": %" PRIu64
                ", \"goodput_MBps\": %.2f, \"chunks_acked\": %" PRIu64
                ", \"chunks_per_s\": %.0f, ",
-               mode, O.tls ? "true" : "false", O.sessions, O.idle, O.threads, O.chunk,
-               O.msg_size, O.messages, O.window, O.rate, setup_s, elapsed, S.bytes_ok, goodput,
+               mode, args.tls ? "true" : "false", args.sessions, args.idle, args.threads, args.chunk,
+               args.msg_size, args.messages, args.window, args.rate, setup_s, elapsed, S.bytes_ok, goodput,
                S.chunks_ok, cps);
         printf("\"latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"p999\": %.1f, "
                "\"max\": %.1f, \"mean\": %.1f}, ",
@@ -1221,8 +1222,8 @@ int main(int argc, char **argv)
     } else {
         printf("msrpload: %s%s, %u sessions (+%u idle) on %u thread(s), %u B chunks, "
                "%" PRIu64 " B messages, %s\n",
-               mode, O.tls ? " (TLS)" : "", O.sessions, O.idle, O.threads, O.chunk, O.msg_size,
-               O.rate > 0 ? "open loop" : "closed loop");
+               mode, args.tls ? " (TLS)" : "", args.sessions, args.idle, args.threads, args.chunk, args.msg_size,
+               args.rate > 0 ? "open loop" : "closed loop");
         printf("  setup       %.3f s%s\n", setup_s, setup_ok ? "" : " (INCOMPLETE)");
         printf("  elapsed     %.3f s\n", elapsed);
         printf("  goodput     %.2f MB/s (%" PRIu64 " body bytes answered 200)\n", goodput,
@@ -1250,13 +1251,13 @@ int main(int argc, char **argv)
     }
     fflush(stdout);
 
-    for (unsigned i = 0; i < O.threads; i++) {
-        for (unsigned k = 0; k < T[i].n_pairs; k++)
-            free(T[i].pairs[k].slots);
-        free(T[i].pairs);
+    for (unsigned i = 0; i < args.threads; i++) {
+        for (unsigned k = 0; k < lthreads[i].n_pairs; k++)
+            free(lthreads[i].pairs[k].slots);
+        free(lthreads[i].pairs);
     }
-    free(T);
-    free(PAT);
+    free(lthreads);
+    free(pattern);
     if (tls_client)
         ur_tls_ctx_free(tls_client);
     if (tls_server)
