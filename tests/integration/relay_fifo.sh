@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib/msrpgw.sh"
 it_init relay_fifo
 IT_THREADS=1 gw_start GW
-python3 "$RCLIENT" fifo --relay 127.0.0.1:$GW_PORT --user alice --password secret >$IT_DIR/fifo.json
+python3 "$RCLIENT" fifo --gw-log $GW_LOG --relay 127.0.0.1:$GW_PORT --user alice --password secret >$IT_DIR/fifo.json
 rc=$?
 cat $IT_DIR/fifo.json
 check "[ $rc -eq 0 ]" "B waited for A's end-line; A then B, intact, both 200"
@@ -17,7 +17,7 @@ check "grep -q ' 1 chunks waited for a busy next hop' $GW_LOG" "the relay counte
 # Splitting bounds the wait: with 16 KiB pieces, B goes out at the first
 # piece boundary of A after it arrived, then A continues.
 IT_THREADS=1 gw_start GW2 "max_chunk_out = 16KiB"
-python3 "$RCLIENT" fifo --split --relay 127.0.0.1:$GW2_PORT --user alice --password secret >$IT_DIR/split.json
+python3 "$RCLIENT" fifo --split --gw-log $GW2_LOG --relay 127.0.0.1:$GW2_PORT --user alice --password secret >$IT_DIR/split.json
 rc=$?
 cat $IT_DIR/split.json
 check "[ $rc -eq 0 ]" "B overtakes the rest of a split chunk at a piece boundary; A and B intact, both 200"

@@ -17,8 +17,8 @@ FROM="msrp://127.0.0.1:9/alice$$;tcp"
 python3 "$RCLIENT" send --relay 127.0.0.1:$A_PORT --user alice --password secret --to-path "$TO" \
     --from-uri "$FROM" $IT_DIR/in >$IT_DIR/s1.json
 check "[ \"$(json_get $IT_DIR/s1.json 'j["codes"]')\" = '[200, 200, 200]' ]" "first message: 200s"
-sleep 2.5
-check "grep -q 'closing idle connection to msrp://127.0.0.1:$B_PORT' $A_LOG" "A closed its idle connection to B"
+wait_until 10 "grep -q 'closing idle connection to msrp://127.0.0.1:$B_PORT' $A_LOG"
+check "[ $? -eq 0 ]" "A closed its idle connection to B"
 python3 "$RCLIENT" send --relay 127.0.0.1:$A_PORT --user alice --password secret --to-path "$TO" \
     --from-uri "$FROM" $IT_DIR/in >$IT_DIR/s2.json
 check "[ \"$(json_get $IT_DIR/s2.json 'j["codes"]')\" = '[200, 200, 200]' ]" "second message after the close: 200s"

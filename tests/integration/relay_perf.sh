@@ -15,7 +15,7 @@ if command -v socat >/dev/null; then
     PP=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     TP=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     bg socat TCP-LISTEN:$PP,bind=127.0.0.1,reuseaddr TCP:127.0.0.1:$TP
-    sleep 0.3
+    wait_port $PP 10
     timeout 120 python3 $GP --relay 127.0.0.1:$PP --proxy-target 127.0.0.1:$TP --mib $MIB >$IT_DIR/socat.json
     check "[ $? -eq 0 ]" "socat:  $MIB MiB forwarded: $(cat $IT_DIR/socat.json)"
 fi

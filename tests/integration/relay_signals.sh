@@ -11,8 +11,10 @@ R=127.0.0.1:$GW_PORT
 python3 "$RCLIENT" auth --relay $R --user carol --password c4 --expect 401,401 >/dev/null
 check "[ $? -eq 0 ]" "carol unknown before the reload"
 sed -i 's/^user = bob:pw$/user = carol:c4/' $IT_DIR/GW/msrpgw.ini
+loads=$(grep -c 'users loaded:' $GW_LOG)
 kill -HUP $GW_PID
-sleep 0.5
+wait_until 10 "[ \$(grep -c 'users loaded:' $GW_LOG) -gt $loads ]"
+check "[ $? -eq 0 ]" "SIGHUP reloaded the users (log line)"
 python3 "$RCLIENT" auth --relay $R --user carol --password c4 --expect 401,200 >/dev/null
 check "[ $? -eq 0 ]" "carol can AUTH after SIGHUP"
 python3 "$RCLIENT" auth --relay $R --user bob --password pw --expect 401,401 >/dev/null
@@ -20,7 +22,7 @@ check "[ $? -eq 0 ]" "bob, removed from the file, is refused after SIGHUP"
 
 # Drain: a receiver that answers after 1.5 s; SIGTERM while the chunk is
 # in flight; the sender must still get its 200, the daemon exit 0.
-python3 - "$RCLIENT" $R $IT_DIR/ready >$IT_DIR/slow.json 2>&1 <<'PY' &
+python3 - "$RCLIENT" $R $IT_DIR/ready $IT_DIR/inflight >$IT_DIR/slow.json 2>&1 <<'PY' &
 import json, os, sys, time
 sys.path.insert(0, os.path.dirname(sys.argv[1]))
 import relay_client as rc
@@ -39,6 +41,7 @@ while n < 2:
         break
     if f.is_request():
         if n == 1:
+            open(sys.argv[4], "w").write("chunk in flight\n")
             time.sleep(1.5)
         conn.send(mp.build_response(f, 200, "OK", own))
         n += 1
@@ -50,7 +53,8 @@ wait_file $IT_DIR/ready 10
 echo hello >$IT_DIR/small
 python3 "$RCLIENT" send --relay $R --to-path "$(cat $IT_DIR/ready)" $IT_DIR/small >$IT_DIR/send.json &
 SENDER=$!
-sleep 0.7
+wait_file $IT_DIR/inflight 10
+check "[ $? -eq 0 ]" "the chunk reached the slow receiver"
 t0=$(date +%s%N)
 kill -TERM $GW_PID
 wait $SENDER

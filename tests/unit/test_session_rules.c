@@ -167,7 +167,11 @@ static int outcome(enum msrp_report fr, int peer_code)
     snprintf(path, sizeof(path), "msrp://127.0.0.1:%u/peersession;tcp", ur_listener_port(t.l));
     struct gw_session_config cfg;
     gw_session_config_default(&cfg);
-    cfg.response_timeout_ms = 150;
+    /* A silent peer needs the timeout to fire (short: the test waits for
+     * it); an answering peer must never lose the race to it, however slow
+     * the machine (ASan, a busy CI): there the timeout is far beyond any
+     * answer and costs nothing, since the answer ends the test. */
+    cfg.response_timeout_ms = peer_code ? 8000 : 150;
     cfg.failure_report = fr;
     cr_assert_eq(gw_session_connect(t.loop, &cfg, &ops, &t, NULL, path, NULL, NULL, &t.s), 0);
     struct ur_timer wd;

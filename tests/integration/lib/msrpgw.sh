@@ -12,6 +12,8 @@
 #   gw_stop VAR           SIGTERM, wait (<= 15 s), require exit status 0
 #   bg CMD...             start CMD in the background, recorded for cleanup
 #   wait_file F [S]       wait until F exists (default 10 s)
+#   wait_until S COND     wait until the bash expression COND holds (<= S s)
+#   wait_port PORT [S]    wait until a socket listens on TCP port PORT
 #   check COND MSG        count a failure when COND (a bash expression) fails
 #   it_done               print the verdict, exit 0/1
 #   json_get FILE EXPR    evaluate a Python expression on the JSON in FILE (as j)
@@ -56,6 +58,27 @@ wait_file() {
         sleep 0.05
     done
     return 0
+}
+
+# wait_until SECONDS COND: poll the bash expression COND every 50 ms; 1 on
+# timeout.
+wait_until() {
+    local t=$1 cond=$2 i=0
+    until eval "$cond"; do
+        i=$((i + 1))
+        [ $i -gt $((t * 20)) ] && return 1
+        sleep 0.05
+    done
+    return 0
+}
+
+# wait_port PORT [S]: until a socket listens on TCP port PORT (default
+# 10 s). Read from /proc/net/tcp*, without connecting: a single-accept
+# listener (socat without fork) would spend its one accept on a probe.
+wait_port() {
+    local hex
+    hex=$(printf ':%04X ' "$1")
+    wait_until "${2:-10}" "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '\$4 == \"0A\"' | grep -q '$hex'"
 }
 
 check() {

@@ -479,6 +479,37 @@ def cmd_fifo(a):
         except Exception as e:  # noqa: BLE001
             out["errors"].append("recv: %s" % e)
 
+    # Readiness, not sleeps: the receiver counts the heads of A it has
+    # seen (each piece of a split A has one), and the relay's debug log
+    # says when B is queued for the slot.
+    heads = {"n": 0, "tail": b""}
+    seen = threading.Condition()
+    needle = b"Message-ID: A\r\n"
+    plain_feed = r.reader.feed
+
+    def feed(data):
+        window = heads["tail"] + bytes(data)
+        with seen:
+            heads["n"] += window.count(needle)
+            heads["tail"] = window[-(len(needle) - 1):]
+            seen.notify_all()
+        plain_feed(data)
+
+    r.reader.feed = feed
+
+    def wait_heads(n):
+        with seen:
+            return seen.wait_for(lambda: heads["n"] >= n, timeout=a.timeout)
+
+    def wait_log(text):
+        deadline = time.monotonic() + a.timeout
+        while time.monotonic() < deadline:
+            with open(a.gw_log, errors="replace") as f:
+                if text in f.read():
+                    return True
+            time.sleep(0.01)
+        return False
+
     t = threading.Thread(target=receiver)
     t.start()
     s1, s2 = connect(a), connect(a)
@@ -494,13 +525,15 @@ def cmd_fifo(a):
                                            ("Content-Type", "application/octet-stream")], body_a)
     cut = len(frame) - len("\r\n-------%s$\r\n" % tid) - (size_a - first)
     s1.send(frame[:cut])
-    time.sleep(0.3)
+    # A owns the receiver's slot once its head is through (split: piece 2
+    # has begun, so B must wait for that piece's end).
+    out["a_started"] = wait_heads(2 if a.split else 1)
     body_b = os.urandom(500)
     tid_b = mp.new_tid()
     s2.send(mp.build_request("SEND", tid_b, [("To-Path", path), ("From-Path", o2),
                                              ("Message-ID", "B"), ("Byte-Range", "1-500/500"),
                                              ("Content-Type", "application/octet-stream")], body_b))
-    time.sleep(0.3)
+    out["b_queued"] = wait_log("chunk %s waits for the slot" % tid_b)
     out["seen_before_a_done"] = list(out["order"])
     s1.send(frame[cut:])
     for c, want, key in ((s1, tid, "code_a"), (s2, tid_b, "code_b")):
@@ -523,7 +556,8 @@ def cmd_fifo(a):
     else:
         want_order = ["bind1", "bind2", "A", "B"]
         want_before = ["bind1", "bind2"]
-    ok = (out["order"] == want_order and out["a_ok"] and out["b_ok"]
+    ok = (out["a_started"] and out["b_queued"]
+          and out["order"] == want_order and out["a_ok"] and out["b_ok"]
           and out.get("code_a") == 200 and out.get("code_b") == 200
           and out["seen_before_a_done"] == want_before)
     out["ok"] = ok
@@ -566,6 +600,8 @@ def main():
             s.add_argument("--pause", type=float, default=0.005)
         if name == "fifo":
             s.add_argument("--split", action="store_true")
+            s.add_argument("--gw-log", required=True,
+                           help="the relay's log (level debug): B's wait is read there")
         if name == "vias":
             s.add_argument("--n", type=int, default=10)
             s.add_argument("--cap", type=int, default=4096)
