@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,10 +156,54 @@ static void core_fini(struct ur_loop *loop, unsigned idx, void *ud)
     gw_users_cache_drop(&d->caches[idx]);
 }
 
+/* Stopping the metrics endpoint on its loop, before the loops stop: the
+ * main thread waits on `done` (posts to one loop are not ordered, so the
+ * runtime's stop could otherwise overtake it). */
+struct http_stop {
+    struct gw_metrics_http *http;
+    sem_t done;
+};
+
 static void http_stop_cb(struct ur_loop *loop, void *arg)
 {
     (void)loop;
-    gw_metrics_http_stop(arg);
+    struct http_stop *hs = arg;
+    gw_metrics_http_stop(hs->http);
+    sem_post(&hs->done);
+}
+
+/* 0 once the endpoint is stopped, or -errno: not posted, or no answer in
+ * 5 s (a wedged loop; stopping the runtime frees the endpoint regardless,
+ * and the request is left allocated for a callback that may still come). */
+static int http_stop_wait(struct ur_runtime *rt, struct gw_metrics_http *http)
+{
+    struct http_stop *hs = calloc(1, sizeof(*hs));
+    if (!hs)
+        return -ENOMEM;
+    hs->http = http;
+    sem_init(&hs->done, 0, 0);
+    int rc = ur_loop_post(ur_runtime_loop(rt, 0), http_stop_cb, hs);
+    if (rc < 0) {
+        gw_log(GW_LOG_ERROR, NULL, NULL, "metrics endpoint: cannot post its stop: %s",
+               strerror(-rc));
+        sem_destroy(&hs->done);
+        free(hs);
+        return rc;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    while ((rc = sem_timedwait(&hs->done, &until)) != 0 && errno == EINTR)
+        ;
+    if (rc != 0) {
+        rc = -errno;
+        gw_log(GW_LOG_ERROR, NULL, NULL, "metrics endpoint did not stop in 5 s: %s",
+               strerror(-rc));
+        return rc;
+    }
+    sem_destroy(&hs->done);
+    free(hs);
+    return 0;
 }
 
 static int write_port_file(const char *path, const struct gw_relay_config *rc, uint16_t mport,
@@ -471,11 +516,8 @@ int main(int argc, char **argv)
     gw_relay_close_all(d.relay);
     for (int waited = 0; waited < 2000 && gw_relay_conns(d.relay) > 0; waited += 50)
         nanosleep(&step, NULL);
-    if (d.http) {
-        struct timespec settle = { 0, 100 * 1000 * 1000 };
-        ur_loop_post(ur_runtime_loop(rt, 0), http_stop_cb, d.http);
-        nanosleep(&settle, NULL); /* posts are unordered: let it run first */
-    }
+    if (d.http)
+        http_stop_wait(rt, d.http);
     struct gw_relay_stats st;
     gw_relay_get_stats(d.relay, &st);
     ur_runtime_stop(rt);
