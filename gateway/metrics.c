@@ -600,8 +600,7 @@ static void on_accept(struct ur_listener *l, int fd, void *ud)
     s->nconns++;
     /* A client that never completes its request is closed. */
     ur_timer_init(&hc->timer, hc_timeout, hc);
-    if (ur_timer_arm(s->loop, &hc->timer, HTTP_TIMEOUT_MS, 0) != 0)
-        ur_conn_close(hc->c);
+    ur_timer_arm(s->loop, &hc->timer, HTTP_TIMEOUT_MS, 0);
 }
 
 int gw_metrics_http_start(struct gw_metrics_http **out, struct ur_loop *loop,

@@ -90,8 +90,8 @@ struct ur_loop {
     struct ur_listener *listeners;
 
     /* timers */
-    struct ur_timer **heap;
-    uint32_t heap_n, heap_cap;
+    struct ur_timer *troot;     /* pairing heap of armed timers (timer.c) */
+    uint32_t timers_n;
     uint64_t timer_seq;
     int timeout_armed;
     uint64_t armed_deadline;

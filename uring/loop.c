@@ -351,5 +351,5 @@ void *ur_loop_data(const struct ur_loop *loop) { return loop->data; }
 void ur_loop_get_stats(const struct ur_loop *loop, struct ur_loop_stats *st)
 {
     *st = loop->stats;
-    st->timers = loop->heap_n;
+    st->timers = loop->timers_n;
 }

@@ -1,15 +1,13 @@
 /*
- * timer.c: per-loop min-heap of caller-embedded timers, driven by a single
+ * timer.c: per-loop pairing heap of caller-embedded timers (the links live
+ * in struct ur_timer, so nothing is allocated), driven by a single
  * absolute IORING_OP_TIMEOUT armed at the earliest deadline. Arming an
  * earlier timer updates that timeout in place (IORING_TIMEOUT_UPDATE) rather
  * than adding SQEs, so the ring carries one timeout whatever the count.
  */
-#include <errno.h>
-#include <stdlib.h>
+#include <stddef.h>
 
 #include "uring/internal.h"
-
-#define NOT_ARMED UINT32_MAX
 
 static int before(const struct ur_timer *a, const struct ur_timer *b)
 {
@@ -18,55 +16,85 @@ static int before(const struct ur_timer *a, const struct ur_timer *b)
     return a->seq < b->seq;
 }
 
-static void place(struct ur_loop *loop, uint32_t i, struct ur_timer *t)
+/* Links two heaps (roots a and b, either may be NULL); returns the root. */
+static struct ur_timer *meld(struct ur_timer *a, struct ur_timer *b)
 {
-    loop->heap[i] = t;
-    t->heap_idx = i;
+    if (!a)
+        return b;
+    if (!b)
+        return a;
+    if (before(b, a)) {
+        struct ur_timer *t = a;
+        a = b;
+        b = t;
+    }
+    /* b becomes a's first child. */
+    b->next = a->child;
+    if (a->child)
+        a->child->prev = b;
+    b->prev = a;
+    a->child = b;
+    a->next = NULL;
+    return a;
 }
 
-static void sift_up(struct ur_loop *loop, uint32_t i)
+/* The standard two-pass merge of a sibling list (first = its head), without
+ * recursion: pairs left to right, each pair pushed on a stack threaded
+ * through `next`, then the stack melded right to left. */
+static struct ur_timer *merge_pairs(struct ur_timer *first)
 {
-    struct ur_timer *t = loop->heap[i];
+    struct ur_timer *stack = NULL;
 
-    while (i > 0) {
-        uint32_t parent = (i - 1) / 2;
-        if (!before(t, loop->heap[parent]))
-            break;
-        place(loop, i, loop->heap[parent]);
-        i = parent;
+    while (first) {
+        struct ur_timer *a = first, *b = a->next;
+        first = b ? b->next : NULL;
+        a->next = NULL;
+        if (b)
+            b->next = NULL;
+        struct ur_timer *m = meld(a, b);
+        m->next = stack;
+        stack = m;
     }
-    place(loop, i, t);
+    struct ur_timer *root = NULL;
+    while (stack) {
+        struct ur_timer *m = stack;
+        stack = m->next;
+        m->next = NULL;
+        root = meld(root, m);
+    }
+    if (root)
+        root->prev = root;
+    return root;
 }
 
-static void sift_down(struct ur_loop *loop, uint32_t i)
+static void heap_insert(struct ur_loop *loop, struct ur_timer *t)
 {
-    struct ur_timer *t = loop->heap[i];
-
-    for (;;) {
-        uint32_t c = 2 * i + 1;
-        if (c >= loop->heap_n)
-            break;
-        if (c + 1 < loop->heap_n && before(loop->heap[c + 1], loop->heap[c]))
-            c++;
-        if (!before(loop->heap[c], t))
-            break;
-        place(loop, i, loop->heap[c]);
-        i = c;
-    }
-    place(loop, i, t);
+    t->child = t->next = NULL;
+    t->prev = t;
+    loop->troot = meld(loop->troot, t);
+    loop->troot->prev = loop->troot;
+    loop->timers_n++;
 }
 
 static void heap_remove(struct ur_loop *loop, struct ur_timer *t)
 {
-    uint32_t i = t->heap_idx;
-    struct ur_timer *last = loop->heap[--loop->heap_n];
+    struct ur_timer *sub = merge_pairs(t->child);
 
-    t->heap_idx = NOT_ARMED;
-    if (i == loop->heap_n)
-        return;
-    place(loop, i, last);
-    sift_down(loop, i);
-    sift_up(loop, last->heap_idx);
+    if (t == loop->troot) {
+        loop->troot = sub;
+    } else {
+        /* Unlink t from its parent's child list. */
+        if (t->prev->child == t)
+            t->prev->child = t->next;
+        else
+            t->prev->next = t->next;
+        if (t->next)
+            t->next->prev = t->prev;
+        loop->troot = meld(loop->troot, sub);
+        loop->troot->prev = loop->troot;
+    }
+    t->child = t->next = t->prev = NULL;
+    loop->timers_n--;
 }
 
 void ur_timer_init(struct ur_timer *t, ur_timer_fn fn, void *arg)
@@ -74,64 +102,51 @@ void ur_timer_init(struct ur_timer *t, ur_timer_fn fn, void *arg)
     t->deadline_ns = 0;
     t->period_ns = 0;
     t->seq = 0;
-    t->heap_idx = NOT_ARMED;
+    t->child = t->next = t->prev = NULL;
     t->fn = fn;
     t->arg = arg;
 }
 
-int ur_timer_armed(const struct ur_timer *t) { return t->heap_idx != NOT_ARMED; }
+int ur_timer_armed(const struct ur_timer *t) { return t->prev != NULL; }
 
 void ur_timer_cancel(struct ur_loop *loop, struct ur_timer *t)
 {
-    if (t->heap_idx != NOT_ARMED)
+    if (t->prev)
         heap_remove(loop, t);
 }
 
-int ur_timer_arm_ns(struct ur_loop *loop, struct ur_timer *t, uint64_t delay_ns,
-                    uint64_t period_ns)
+void ur_timer_arm_ns(struct ur_loop *loop, struct ur_timer *t, uint64_t delay_ns,
+                     uint64_t period_ns)
 {
     ur_timer_cancel(loop, t);
-    if (loop->heap_n == loop->heap_cap) {
-        uint32_t cap = loop->heap_cap ? loop->heap_cap * 2 : 256;
-        struct ur_timer **h = realloc(loop->heap, cap * sizeof(*h));
-        if (!h)
-            return -ENOMEM;
-        loop->heap = h;
-        loop->heap_cap = cap;
-    }
     t->deadline_ns = ur_now_ns() + delay_ns;
     t->period_ns = period_ns;
     t->seq = loop->timer_seq++;
-    loop->heap[loop->heap_n] = t;
-    t->heap_idx = loop->heap_n++;
-    sift_up(loop, t->heap_idx);
-    return 0;
+    heap_insert(loop, t);
 }
 
-int ur_timer_arm(struct ur_loop *loop, struct ur_timer *t, uint64_t delay_ms, uint64_t period_ms)
+void ur_timer_arm(struct ur_loop *loop, struct ur_timer *t, uint64_t delay_ms, uint64_t period_ms)
 {
-    return ur_timer_arm_ns(loop, t, delay_ms * 1000000u, period_ms * 1000000u);
+    ur_timer_arm_ns(loop, t, delay_ms * 1000000u, period_ms * 1000000u);
 }
 
 void ur_timers_run(struct ur_loop *loop)
 {
     uint64_t now;
 
-    if (!loop->heap_n)
+    if (!loop->troot)
         return;
     now = ur_now_ns();
     /* A repeating timer re-armed below lands after `now`, so this ends. */
-    while (loop->heap_n && loop->heap[0]->deadline_ns <= now) {
-        struct ur_timer *t = loop->heap[0];
+    while (loop->troot && loop->troot->deadline_ns <= now) {
+        struct ur_timer *t = loop->troot;
         heap_remove(loop, t);
         if (t->period_ns) {
             t->deadline_ns += t->period_ns;
             if (t->deadline_ns <= now)
                 t->deadline_ns = now + t->period_ns; /* don't replay missed ticks */
             t->seq = loop->timer_seq++;
-            loop->heap[loop->heap_n] = t;
-            t->heap_idx = loop->heap_n++;
-            sift_up(loop, t->heap_idx);
+            heap_insert(loop, t);
         }
         t->fn(t, t->arg);
     }
@@ -148,9 +163,9 @@ void ur_timers_arm_sqe(struct ur_loop *loop)
     struct io_uring_sqe *sqe;
     uint64_t next;
 
-    if (!loop->heap_n)
+    if (!loop->troot)
         return;
-    next = loop->heap[0]->deadline_ns;
+    next = loop->troot->deadline_ns;
     if (loop->timeout_armed && loop->armed_deadline <= next)
         return; /* fires early at worst; ur_timers_run re-checks */
     sqe = ur_sqe(loop);
@@ -170,9 +185,7 @@ void ur_timers_arm_sqe(struct ur_loop *loop)
 
 void ur_timers_free(struct ur_loop *loop)
 {
-    for (uint32_t i = 0; i < loop->heap_n; i++)
-        loop->heap[i]->heap_idx = NOT_ARMED;
-    free(loop->heap);
-    loop->heap = NULL;
-    loop->heap_n = loop->heap_cap = 0;
+    /* Disarm every timer (their owners may still look at them). */
+    while (loop->troot)
+        heap_remove(loop, loop->troot);
 }

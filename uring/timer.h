@@ -5,7 +5,9 @@
  * keeps its armed timers in a min-heap and keeps exactly one io_uring
  * IORING_OP_TIMEOUT armed at the earliest deadline (absolute,
  * CLOCK_MONOTONIC), updated in place when an earlier timer arrives: tens of
- * thousands of pending timers cost one SQE, O(log n) per arm/cancel.
+ * thousands of pending timers cost one SQE. The heap is a pairing heap
+ * linked through the timers themselves: arming never allocates and never
+ * fails; O(1) arm, O(log n) amortised cancel and expiry.
  *
  * Timers with equal deadlines fire in the order they were armed. A callback
  * may re-arm or cancel any timer, including its own.
@@ -25,7 +27,10 @@ struct ur_timer {
     uint64_t deadline_ns;
     uint64_t period_ns;   /* 0 = one-shot */
     uint64_t seq;         /* FIFO tie-break */
-    uint32_t heap_idx;    /* UINT32_MAX when not armed */
+    /* Pairing heap links: first child, next sibling, and the previous
+     * sibling or (first child) the parent; prev == NULL when not armed,
+     * prev == the timer itself at the root. */
+    struct ur_timer *child, *next, *prev;
     ur_timer_fn fn;
     void *arg;
 };
@@ -35,14 +40,14 @@ void ur_timer_init(struct ur_timer *t, ur_timer_fn fn, void *arg);
 
 /*
  * Arms (or re-arms) t to fire after delay_ms, then every period_ms if
- * period_ms > 0. Returns 0 or -ENOMEM (heap growth).
+ * period_ms > 0. Cannot fail.
  */
-int ur_timer_arm(struct ur_loop *loop, struct ur_timer *t, uint64_t delay_ms,
-                 uint64_t period_ms);
+void ur_timer_arm(struct ur_loop *loop, struct ur_timer *t, uint64_t delay_ms,
+                  uint64_t period_ms);
 
 /* Same with nanosecond resolution. */
-int ur_timer_arm_ns(struct ur_loop *loop, struct ur_timer *t, uint64_t delay_ns,
-                    uint64_t period_ns);
+void ur_timer_arm_ns(struct ur_loop *loop, struct ur_timer *t, uint64_t delay_ns,
+                     uint64_t period_ns);
 
 /* Disarms t; no-op when it is not armed. The callback will not run. */
 void ur_timer_cancel(struct ur_loop *loop, struct ur_timer *t);

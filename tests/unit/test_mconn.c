@@ -132,7 +132,7 @@ static void run(int stall_heads, int one_write)
     } else {
         cr_assert_eq(ur_conn_send_copy(cli, bodyless, sizeof(bodyless) - 1), 0);
     }
-    cr_assert_eq(ur_timer_arm(r.loop, &r.watchdog, 3000, 0), 0);
+    ur_timer_arm(r.loop, &r.watchdog, 3000, 0);
     /* Run until the first frame ended (or the watchdog), then send the
      * second frame only if the first one was fully delivered. */
     while (!r.timed_out && r.ends < 1)
