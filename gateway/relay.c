@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gateway/relay_internal.h"
@@ -823,12 +824,31 @@ static void drain_cb(struct ur_loop *loop, void *arg)
     core->nls = 0;
 }
 
+/* Runs fn on every core. A post fails only when memory is short: retried
+ * for up to a second, then the core is named in the log (the caller's
+ * bounded waits then end the daemon regardless). */
+static void post_all(struct gw_relay *r, ur_post_fn fn, const char *what)
+{
+    for (unsigned i = 0; i < r->ncores; i++) {
+        if (!r->cores[i])
+            continue;
+        int err = 0;
+        for (int tries = 0; tries < 100; tries++) {
+            if ((err = ur_loop_post(r->cores[i]->loop, fn, NULL)) == 0)
+                break;
+            struct timespec pause = { 0, 10 * 1000 * 1000 };
+            nanosleep(&pause, NULL);
+        }
+        if (err < 0)
+            gw_log(GW_LOG_ERROR, NULL, NULL, "cannot reach core %u to %s: %s", i, what,
+                   strerror(-err));
+    }
+}
+
 void gw_relay_drain(struct gw_relay *r)
 {
     atomic_store(&r->draining, 1);
-    for (unsigned i = 0; i < r->ncores; i++)
-        if (r->cores[i])
-            ur_loop_post(r->cores[i]->loop, drain_cb, NULL);
+    post_all(r, drain_cb, "drain it");
 }
 
 static void close_all_cb(struct ur_loop *loop, void *arg)
@@ -845,9 +865,7 @@ static void close_all_cb(struct ur_loop *loop, void *arg)
 
 void gw_relay_close_all(struct gw_relay *r)
 {
-    for (unsigned i = 0; i < r->ncores; i++)
-        if (r->cores[i])
-            ur_loop_post(r->cores[i]->loop, close_all_cb, NULL);
+    post_all(r, close_all_cb, "close its connections");
 }
 
 unsigned gw_relay_conns(const struct gw_relay *r)

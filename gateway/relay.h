@@ -166,7 +166,8 @@ void gw_relay_free(struct gw_relay *r);
 int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud);
 void gw_relay_core_fini(struct ur_loop *loop, unsigned idx, void *ud);
 
-/* Graceful drain, from any thread: every core stops accepting; in-flight
+/* Graceful drain, from a thread that is no loop's (a failed post is
+ * retried with pauses): every core stops accepting; in-flight
  * chunks go on. gw_relay_busy() tells whether chunks are still active. */
 void gw_relay_drain(struct gw_relay *r);
 bool gw_relay_busy(const struct gw_relay *r);
