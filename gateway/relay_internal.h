@@ -55,7 +55,8 @@ int rtable_init(struct rtable *t, size_t nb);
 /* SipHash-2-4 (Aumasson & Bernstein) of data under key: the tables' hash. */
 uint64_t relay_siphash24(const uint8_t key[16], const void *data, size_t n);
 void rtable_free(struct rtable *t);
-int rtable_put(struct rtable *t, struct rnode *n);   /* 0 or -ENOMEM */
+/* Never fails: when the table cannot grow, its chains get longer. */
+void rtable_put(struct rtable *t, struct rnode *n);
 struct rnode *rtable_get(const struct rtable *t, const char *key, size_t klen);
 void rtable_del(struct rtable *t, struct rnode *n);
 

@@ -125,10 +125,7 @@ int relay_learn(struct rconn *rc, const struct msrp_uri *u)
     l->raw_n = u->raw.n;
     l->node.key = l->key;
     l->node.klen = kn;
-    if (rtable_put(&core->learned, &l->node) < 0) {
-        free(l);
-        return -ENOMEM;
-    }
+    rtable_put(&core->learned, &l->node);
     MET(core, learned_uris);
     uint32_t max = core->r->cfg.max_learned_uris;
     if (rc->n_learned >= max) {

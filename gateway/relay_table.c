@@ -118,7 +118,7 @@ static void grow(struct rtable *t)
     t->nb = nb;
 }
 
-int rtable_put(struct rtable *t, struct rnode *n)
+void rtable_put(struct rtable *t, struct rnode *n)
 {
     if (t->n >= t->nb)
         grow(t);
@@ -126,7 +126,6 @@ int rtable_put(struct rtable *t, struct rnode *n)
     n->next = t->b[i];
     t->b[i] = n;
     t->n++;
-    return 0;
 }
 
 struct rnode *rtable_get(const struct rtable *t, const char *key, size_t klen)
