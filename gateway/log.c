@@ -17,6 +17,7 @@
 
 #include "gateway/config.h"
 #include "gateway/log.h"
+#include "gateway/log_sink.h"
 #include "uring/log.h"
 
 _Static_assert((int)GW_LOG_ERROR == (int)UR_LOG_ERROR && (int)GW_LOG_DEBUG == (int)UR_LOG_DEBUG,
@@ -177,6 +178,8 @@ static void emit(enum gw_log_level level, const char *sess, const char *peer, co
                                   now_ms(), level, sess, peer, msg);
     const char *p = line;
 
+    if (gw_log_sink_put(line, n))
+        return; /* the sink's thread writes it (log_sink.h) */
     /* One write per line: O_APPEND (or a pipe/tty for stderr under
      * systemd) keeps concurrent lines whole. A short write is finished
      * rather than dropped. */
@@ -309,6 +312,11 @@ void gw_log_close(void)
         hook_installed = 0;
     }
     pthread_mutex_unlock(&mu);
+}
+
+int gw_log_fd(void)
+{
+    return atomic_load_explicit(&cur_fd, memory_order_relaxed);
 }
 
 void gw_log_set_level(enum gw_log_level level)

@@ -56,6 +56,9 @@ int gw_log_reopen(void);
  * stopped: ur_log_set() is not synchronised). */
 void gw_log_close(void);
 
+/* The descriptor lines go to now (for the asynchronous sink, log_sink.h). */
+int gw_log_fd(void);
+
 /* Changes only the level (a reload). */
 void gw_log_set_level(enum gw_log_level level);
 

@@ -24,6 +24,7 @@
 
 #include "gateway/config.h"
 #include "gateway/log.h"
+#include "gateway/log_sink.h"
 #include "gateway/metrics.h"
 #include "gateway/ng/server.h"
 #include "gateway/relay.h"
@@ -154,6 +155,11 @@ static void core_fini(struct ur_loop *loop, unsigned idx, void *ud)
     struct daemon *d = ud;
     gw_relay_core_fini(loop, idx, d->relay);
     gw_users_cache_drop(&d->caches[idx]);
+}
+
+static void flush_log_at_exit(void)
+{
+    gw_log_sink_stop(2000);
 }
 
 /* Stopping the metrics endpoint on its loop, before the loops stop: the
@@ -353,6 +359,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "msrpgw: log file %s: %s\n", d.cfg.log_file, strerror(-rc));
         return 1;
     }
+    /* From here on no loop thread blocks on the log (log_sink.h); every
+     * way out of main flushes it. */
+    int sink_err = gw_log_sink_start(gw_log_fd);
+    if (sink_err < 0)
+        gw_log(GW_LOG_WARN, NULL, NULL, "log: no writer thread (%s): lines are written in place",
+               strerror(-sink_err));
+    else
+        atexit(flush_log_at_exit);
 
     /* Relay settings from the config; port 0 listeners get a reserved
      * ephemeral port shared by every core. */
@@ -547,3 +561,4 @@ int main(int argc, char **argv)
     gw_log_close();
     return 0;
 }
+    gw_log_sink_stop(2000);

@@ -286,7 +286,7 @@ check "grep -q \"^msrp://relayb.msrp.test:$B_PORT/\" '$D/chain.path'" \
     "chain: B's Use-Path names relayb.msrp.test: $(cut -d' ' -f1 "$D/chain.path" 2>/dev/null)"
 send chain --relay "127.0.0.1:$A_PORT" --user alice --password secret \
     --to-path "$(cat "$D/chain.path" 2>/dev/null)"
-check "grep -q 'connecting to next hop msrp://relayb.msrp.test:$B_PORT' '$A_LOG'" \
+check "log_has '$A_LOG' 'connecting to next hop msrp://relayb.msrp.test:$B_PORT'" \
     "chain: A connected to the next hop by its name: $(grep -o 'connecting to next hop [^ ]*' "$A_LOG" | tail -1)"
 
 # --- 5: msrps to a name -----------------------------------------------------
@@ -322,7 +322,7 @@ el=$(elapsed "$t0" "$(now)")
 check "[ $rc = 0 ]" "nx_relay: next hop nosuch.msrp.test: the AUTHed sender gets 481 ($(cat "$D/nx_frame.json"))"
 check "lt $el 5" "nx_relay: the 481 comes within 5 s (took $el s)"
 sleep 0.2
-check "grep -q 'nosuch.msrp.test.*cannot resolve.*no such name' '$A_LOG'" \
+check "log_has '$A_LOG' 'nosuch.msrp.test.*cannot resolve.*no such name'" \
     "nx_relay: A logs the failure naming nosuch.msrp.test: $(grep 'nosuch.msrp.test.*resolve' "$A_LOG" | tail -1 | cut -d' ' -f2-)"
 
 # --- 7: a resolver that never answers -------------------------------------------
@@ -350,7 +350,7 @@ rc=$?
 el=$(elapsed "$t0" "$(now)")
 check "[ $rc = 0 ]" "slow_relay: after dns_timeout the waiting sender gets 481 ($(cat "$D/slow_frame.json"))"
 check "lt $el 8" "slow_relay: the 481 comes within dns_timeout = 4 s plus slack (took $el s)"
-check "grep -q 'slow.msrp.test.*cannot resolve.*timed out' '$SIL_LOG'" \
+check "log_has '$SIL_LOG' 'slow.msrp.test.*cannot resolve.*timed out'" \
     "slow_relay: SIL logs the failure naming slow.msrp.test: $(grep 'slow.msrp.test.*resolve' "$SIL_LOG" | tail -1 | cut -d' ' -f2-)"
 
 for g in A B T T2 SIL; do gw_stop "$g"; done

@@ -43,7 +43,7 @@ for size in $sizes; do
     check 'cmp -s "$D/f$size" "$D/r$size"' "$size B: file intact"
 done
 check '[ "$(hops)" -gt 0 ]' "a pair on two cores went through a loopback hop ($(hops) hop connection(s) in $n transfers)"
-check 'grep -q "AUTH ok.*alice\|alice.*AUTH" "$GW_LOG"' "the sender's AUTH is logged"
+check 'log_has "$GW_LOG" "AUTH ok.*alice\|alice.*AUTH"' "the sender's AUTH is logged"
 gw_stop GW
 # TLS only (no plain listener, no tls_ca): the hop between cores goes over
 # TLS to our own TLS listener, with a client context that does not verify

@@ -33,7 +33,7 @@ check "[ \"$(sha256sum <$IT_DIR/in | cut -d' ' -f1)\" = \"$(sha256sum <$IT_DIR/o
     "3 MB arrive intact through two relays (sha256)"
 check "[ \"$(json_get $IT_DIR/recv.json 'j["messages"][0]["chunks"]')\" = 184 ]" \
     "A split 64 KiB chunks into 16 KiB pieces (184 reach the receiver)"
-check "grep -q 'connecting to next hop msrp://127.0.0.1:$B_PORT' $A_LOG" "A opened a connection to B"
+check "log_has $A_LOG 'connecting to next hop msrp://127.0.0.1:$B_PORT'" "A opened a connection to B"
 # Four senders at once through A to four receivers on B: A shares its
 # connection(s) to B between them (frames never interleave: each chunk
 # waits for the slot, FIFO) and every file must still arrive intact.

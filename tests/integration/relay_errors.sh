@@ -89,8 +89,8 @@ python3 "$RCLIENT" frame --relay $R --to-path "$USE msrp://127.0.0.1:9/other;tcp
 check "[ $? -eq 0 ]" "valid session id, wrong client URI: 481"
 python3 "$RCLIENT" frame --relay $R --to-path "$(cat $IT_DIR/ready)" --expect 200 >$o
 check "[ $? -eq 0 ]" "valid session id and client URI: forwarded, 200 from the receiver"
-check "grep -q 'AUTH failed user=alice' $GW_LOG" "the log names the user of a failed AUTH"
-check "grep -q 'AUTH ok user=bob' $GW_LOG" "the log names the user and session of a good AUTH"
+check "log_has $GW_LOG 'AUTH failed user=alice'" "the log names the user of a failed AUTH"
+check "log_has $GW_LOG 'AUTH ok user=bob'" "the log names the user and session of a good AUTH"
 
 # The metrics endpoint counts what happened above (summed over cores).
 MPORT=$(awk '$1=="metrics"{print $2}' $IT_DIR/GW/ports)

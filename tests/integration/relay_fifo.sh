@@ -12,7 +12,7 @@ rc=$?
 cat $IT_DIR/fifo.json
 check "[ $rc -eq 0 ]" "B waited for A's end-line; A then B, intact, both 200"
 gw_stop GW
-check "grep -q ' 1 chunks waited for a busy next hop' $GW_LOG" "the relay counted exactly one slot wait"
+check "log_has $GW_LOG ' 1 chunks waited for a busy next hop'" "the relay counted exactly one slot wait"
 
 # Splitting bounds the wait: with 16 KiB pieces, B goes out at the first
 # piece boundary of A after it arrived, then A continues.

@@ -75,6 +75,6 @@ except TimeoutError:
 print(json.dumps({"frames": got}))
 PY
 check "[ \"$(json_get $IT_DIR/frno.json 'j["frames"]')\" = '[]' ]" "Failure-Report: no: neither response nor REPORT"
-check "grep -q 'timed out (408)' $GW_LOG" "the timeout is logged"
+check "log_has $GW_LOG 'timed out (408)'" "the timeout is logged"
 gw_stop GW
 it_done

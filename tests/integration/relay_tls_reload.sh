@@ -36,7 +36,7 @@ cp $IT_DIR/two.pem $IT_DIR/cert.pem
 cp $IT_DIR/two.key $IT_DIR/key.pem
 kill -HUP $GW_PID
 for _ in $(seq 50); do grep -q "TLS contexts renewed" $GW_LOG && break; sleep 0.1; done
-check "grep -q 'TLS contexts renewed' $GW_LOG" "reload logged"
+check "log_has $GW_LOG 'TLS contexts renewed'" "reload logged"
 check "[ \"$(serial_served)\" = \"$(serial_of_file $IT_DIR/two.pem)\" ]" "new certificate served after SIGHUP"
 python3 "$RCLIENT" auth --tls --relay 127.0.0.1:$TLS_PORT --user alice --password secret --expect 401,200 >$IT_DIR/auth.json
 check "[ $? -eq 0 ]" "AUTH over TLS after the reload"
@@ -47,7 +47,7 @@ check "[ $? -eq 0 ]" "4 TLS sessions intact after the reload"
 echo "not a key" >$IT_DIR/key.pem
 kill -HUP $GW_PID
 for _ in $(seq 50); do grep -q "TLS files kept" $GW_LOG && break; sleep 0.1; done
-check "grep -q 'TLS files kept' $GW_LOG" "a broken key is refused on reload"
+check "log_has $GW_LOG 'TLS files kept'" "a broken key is refused on reload"
 check "[ \"$(serial_served)\" = \"$(serial_of_file $IT_DIR/two.pem)\" ]" "running certificate kept"
 gw_stop GW
 it_done

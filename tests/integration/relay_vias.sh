@@ -25,7 +25,7 @@ MPORT=$(awk '$1=="metrics"{print $2}' "$IT_DIR/GB/ports")
 python3 "$RCLIENT" vias --relay $R --user bob --password pw --n 20 --cap 16 >$IT_DIR/big.json
 check "[ $? -eq 0 ]" "20 senders, bound 16: the first forgotten (481), the oldest kept and the newest reached ($(cut -c1-300 $IT_DIR/big.json))"
 check "[ \"$(json_get $IT_DIR/big.json 'j["first"]["code"]')\" = 481 ]" "reverse SEND to a forgotten sender: 481"
-check "grep -q 'forgetting the least recently used of 16 senders' $GB_LOG" "the eviction is logged"
+check "log_has $GB_LOG 'forgetting the least recently used of 16 senders'" "the eviction is logged"
 ev=$(python3 - "$MPORT" <<'PY'
 import sys, urllib.request
 t = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5).read().decode()

@@ -160,6 +160,6 @@ for i in $(seq 1 100); do # bounded: 10 s for a 3 s timeout
     sleep 0.1
 done
 check "! ctl query --call-id c4 >/dev/null 2>&1" "the unconnected call is removed after anchor_timeout"
-check "grep -q 'anchor c4: no connection within anchor_timeout' \"$GW_LOG\"" "its removal is logged"
+check "log_has \"$GW_LOG\" 'anchor c4: no connection within anchor_timeout'" "its removal is logged"
 gw_stop GW
 it_done

@@ -179,7 +179,7 @@ echo "# chain of two relays"
 IT_THREADS=1 gw_start C1
 gw_start C2
 run_B chain "$C1_PORT" "$C2_PORT"
-check "grep -q 'connecting to next hop msrp://127.0.0.1:$C2_PORT' $C1_LOG" "chain: relay 1 opened a connection to relay 2"
+check "log_has $C1_LOG 'connecting to next hop msrp://127.0.0.1:$C2_PORT'" "chain: relay 1 opened a connection to relay 2"
 gw_stop C1
 gw_stop C2
 

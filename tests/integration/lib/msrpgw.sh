@@ -14,6 +14,7 @@
 #   wait_file F [S]       wait until F exists (default 10 s)
 #   wait_until S COND     wait until the bash expression COND holds (<= S s)
 #   wait_port PORT [S]    wait until a socket listens on TCP port PORT
+#   log_has FILE PAT [S]  wait until the log FILE has a line matching PAT
 #   check COND MSG        count a failure when COND (a bash expression) fails
 #   it_done               print the verdict, exit 0/1
 #   json_get FILE EXPR    evaluate a Python expression on the JSON in FILE (as j)
@@ -70,6 +71,13 @@ wait_until() {
         sleep 0.05
     done
     return 0
+}
+
+# log_has FILE PATTERN [S]: FILE gets a line matching PATTERN (grep BRE)
+# within S s (default 5). The daemon's lines are written by its log
+# thread a moment after the event: never grep a live log without this.
+log_has() {
+    wait_until "${3:-5}" "grep -q -- $(printf %q "$2") $(printf %q "$1")"
 }
 
 # wait_port PORT [S]: until a socket listens on TCP port PORT (default
