@@ -17,6 +17,7 @@
 
 #include "gateway/config.h"
 #include "gateway/errmsg.h"
+#include "gateway/relay_policy.h"
 #include "gateway/slurp.h"
 #include "gateway/users.h"
 
@@ -71,7 +72,7 @@ static const struct opt opts[] = {
     {"gateway", "tls_ca", T_STR, F(tls_ca), "", 0, 0,
      "PEM CA bundle to verify next hops reached over msrps://; empty = no CAs loaded (every verification fails unless tls_insecure_outbound).", NULL},
     {"gateway", "tls_ciphers", T_STR, F(tls_ciphers), "", 0, 0,
-     "wolfSSL cipher list for TLS listeners and next hops, most preferred first; empty = ChaCha20-Poly1305 first, then AES-GCM (Debian's wolfSSL has no AES-NI).", NULL},
+     "wolfSSL cipher list for TLS listeners and next hops, most preferred first; empty = decided at start-up: AES-GCM first where the CPU has AES-NI and the linked wolfSSL uses it (msrpgw --version says), ChaCha20-Poly1305 first otherwise; TLS 1.3 and 1.2 only.", NULL},
     {"gateway", "tls_insecure_outbound", T_BOOL, F(tls_insecure_outbound), "false", 0, 1,
      "Do not verify next hops' certificates. Tests only.", NULL},
     {"gateway", "relay_uri_host", T_STR, F(relay_uri_host), "", 0, 0,
@@ -90,18 +91,42 @@ static const struct opt opts[] = {
      "Longest Expires granted (longer requests are shortened).", NULL},
     {"gateway", "nonce_lifetime", T_SECS, F(nonce_lifetime), "300", 10, DAY,
      "Seconds a Digest nonce stays fresh (older: 401 stale=true).", NULL},
+    {"gateway", "auth_fail_limit", T_UINT, F(auth_fail_limit), "10", 0, 1000000,
+     "AUTH failures (wrong password; unknown user counts for the address only) from one source address (IPv6: its /64) or for one user within auth_fail_window that block it: further AUTHs from that address or for that user get 403 for auth_block_time (auth failure reason throttled); 0 = no throttle.", NULL},
+    {"gateway", "auth_fail_window", T_SECS, F(auth_fail_window), "60", 1, DAY,
+     "Seconds over which auth_fail_limit failures are counted.", NULL},
+    {"gateway", "auth_block_time", T_SECS, F(auth_block_time), "300", 1, DAY,
+     "Seconds an address or user stays blocked after auth_fail_limit failures.", NULL},
+    {"gateway", "auth_fail_delay", T_SECS, F(auth_fail_delay), "1", 0, 60,
+     "Seconds a connection is not read after an AUTH failure (its 401 is sent at once), so one connection guesses at most once per delay; 0 = none.", NULL},
+    {"gateway", "max_reservations_per_user", T_UINT, F(max_reservations_per_user), "100", 0, 10000000,
+     "Reservations (AUTHed connections) one user may hold at once over all threads; beyond it AUTH gets 403 (reason reservation_limit); 0 = unlimited.", NULL},
+    {"gateway", "nonce_cache_size", T_UINT, F(nonce_cache_size), "131072", 1024, 67108864,
+     "Digest nonces remembered (32 bytes each) so an Authorization is accepted once per nonce-count on any connection; entries live nonce_lifetime. When full, an AUTH on a new nonce gets 401 stale=true (live entries are never forgotten).", NULL},
+    {"gateway", "auth_throttle_size", T_UINT, F(auth_throttle_size), "65536", 1024, 67108864,
+     "Addresses and users whose AUTH failures are tracked (24 bytes each); when full, the least recently seen entry that is not blocked is forgotten first.", NULL},
     {"gateway", "chunk_timeout", T_SECS, F(chunk_timeout), "30", 1, 3600,
      "Per-chunk response timeout toward the next hop; on expiry 408 (RFC 4975 s7.1.1).", NULL},
+    {"gateway", "chunk_stall_timeout", T_SECS, F(chunk_stall_timeout), "10", 1, 3600,
+     "Seconds an incoming chunk's body may make no progress (while the relay would read it) before the next hop gets it ended with '#' and the sender's connection is closed (drop reason chunk_stall).", NULL},
     {"gateway", "bind_timeout", T_SECS, F(bind_timeout), "30", 1, 3600,
-     "Seconds a new connection has to send its first (AUTH or binding) request.", NULL},
+     "Seconds a new inbound connection has to complete its first request (an AUTH that succeeds, or a SEND/REPORT the relay routes); then it is closed (drop reason bind_timeout).", NULL},
+    {"gateway", "header_timeout", T_SECS, F(header_timeout), "10", 1, 3600,
+     "Seconds a frame's header section may take from its first byte to its blank line; then the connection is closed (drop reason header_timeout).", NULL},
     {"gateway", "max_chunk_out", T_SIZE, F(max_chunk_out), "64KiB", 0, GIB,
      "Largest chunk body sent to a next hop; larger chunks are split (never merged); 0 = never split.", NULL},
     {"gateway", "conn_mem_ceiling", T_SIZE, F(conn_mem_ceiling), "4MiB", 64 * KIB, GIB,
-     "Queued unsent bytes per connection at which its producers stop reading (backpressure).", NULL},
-    {"gateway", "session_mem_ceiling", T_SIZE, F(session_mem_ceiling), "16MiB", 64 * KIB, 16 * GIB,
-     "Bytes one session may hold in queues before it is closed (drop reason backpressure_close).", NULL},
+     "Queued unsent bytes per connection at which its producers stop reading (backpressure); an accepted connection whose own output (e.g. responses it does not read) reaches it also stops being read until that output drains under a quarter of it.", NULL},
+    {"gateway", "conn_output_hard_limit", T_SIZE, F(conn_output_hard_limit), "16MiB", 128 * KIB, 4 * GIB,
+     "Queued unsent bytes past which a connection is closed (drop reason output_overflow): the bound for output that backpressure cannot stop (e.g. frames forwarded to a peer that does not read); at least 2x conn_mem_ceiling (raised to that).", NULL},
     {"gateway", "max_connections", T_UINT, F(max_connections), "100000", 1, 10000000,
-     "Connections alive at once over all threads; further accepts are closed at once.", NULL},
+     "Inbound connections alive at once, one count over all threads (taken at accept, before a connection is handed to the core owning its session, released at close); further accepts are closed at once (drop reason conn_limit).", NULL},
+    {"gateway", "destinations_allow", T_STR, F(destinations_allow), "", 0, 0,
+     "Next-hop addresses the relay may connect to although destinations_deny or the built-in ranges (loopback 127.0.0.0/8 and ::1, unspecified 0.0.0.0/8 and ::, link-local 169.254.0.0/16 and fe80::/10) deny them: CIDR list, IPv4 and IPv6, e.g. \"127.0.0.1/32, ::1\". Checked on every resolved address before connecting; a denied next hop gets the sender a 403 (drop reason dest_denied).", NULL},
+    {"gateway", "destinations_deny", T_STR, F(destinations_deny), "", 0, 0,
+     "Next-hop addresses denied in addition to the built-in ranges: CIDR list (\"0.0.0.0/0, ::/0\" with destinations_allow = an allow-list).", NULL},
+    {"gateway", "destination_ports", T_STR, F(destination_ports), "", 0, 0,
+     "Next-hop ports allowed, e.g. \"2855, 3000-3999\"; empty = all. Our own listening ports (MSRP, metrics, ng) on loopback or this host's addresses are always denied.", NULL},
     {"gateway", "max_learned_uris", T_UINT, F(max_learned_uris), "4096", 1, 1000000,
      "Senders without a reservation remembered per connection (From-Path[0] URIs, for reverse traffic); least recently used forgotten.", NULL},
     {"gateway", "resolvers", T_ADDRS, F(resolvers), "", 0, 8,
@@ -111,7 +136,7 @@ static const struct opt opts[] = {
     {"gateway", "connect_timeout", T_SECS, F(connect_timeout), "5", 1, 300,
      "Seconds to open (and TLS-handshake) a connection to a next hop.", NULL},
     {"gateway", "idle_timeout", T_SECS, F(idle_timeout), "3600", 0, 7 * DAY,
-     "Seconds a connection may receive nothing before it is closed; 0 = never.", NULL},
+     "Seconds a connection (inbound, reservations included, or to a next hop) may carry no traffic in either direction before it is closed (drop reason idle_timeout); never one carrying a chunk or awaiting responses; 0 = never.", NULL},
     {"limits", "max_header_bytes", T_UINT, F(limits.max_header_bytes), "16384", 256, 1048576,
      "Bytes of a frame's start line and headers; more is a parse error (400 or close).", NULL},
     {"limits", "max_headers", T_UINT, F(limits.max_headers), "32", 4, MSRP_HEADERS_CAP,
@@ -609,6 +634,10 @@ int gw_config_validate(const struct gw_config *cfg, char *err, size_t errlen)
         gw_seterr(err, errlen, "realm must be non-empty, without '\"' or '\\'");
         return -EINVAL;
     }
+    struct gw_dest_policy pol; /* parsed to check it (relay_policy.h) */
+    if (gw_policy_init(&pol, cfg->destinations_allow, cfg->destinations_deny,
+                       cfg->destination_ports, err, errlen) < 0)
+        return -EINVAL;
     if (cfg->relay_uri_host[0] == '\0') {
         const struct gw_addr *a = cfg->listen.n ? &cfg->listen.a[0] : &cfg->tls_listen.a[0];
         if (wildcard_host(a->host)) {

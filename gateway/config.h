@@ -68,12 +68,25 @@ struct gw_config {
     size_t n_users;
     uint32_t expires_default, expires_min, expires_max; /* seconds */
     uint32_t nonce_lifetime;        /* seconds */
+    uint32_t auth_fail_limit;       /* AUTH failures that block; 0 = off */
+    uint32_t auth_fail_window;      /* seconds */
+    uint32_t auth_block_time;       /* seconds */
+    uint32_t max_reservations_per_user; /* 0 = unlimited */
+    uint32_t nonce_cache_size;      /* entries */
+    uint32_t auth_throttle_size;    /* entries */
+    uint32_t auth_fail_delay;       /* seconds */
     uint32_t chunk_timeout;         /* seconds, per-chunk response -> 408 */
+    uint32_t chunk_stall_timeout;   /* seconds, incoming body silent -> '#' + close */
     uint32_t bind_timeout;          /* seconds */
+    uint32_t header_timeout;        /* seconds, a started header section */
     uint64_t max_chunk_out;         /* bytes; 0 = never split */
     uint64_t conn_mem_ceiling;      /* bytes */
-    uint64_t session_mem_ceiling;   /* bytes */
+    uint64_t conn_output_hard_limit; /* bytes, queued output -> close */
     uint32_t max_connections;
+    /* Destination policy (relay_policy.h): CIDR lists and a port list. */
+    char destinations_allow[GW_CONFIG_STR_MAX];
+    char destinations_deny[GW_CONFIG_STR_MAX];
+    char destination_ports[GW_CONFIG_STR_MAX];
     uint32_t max_learned_uris;      /* per connection */
     struct gw_addr_list resolvers;  /* DNS servers; empty = resolv.conf */
     uint32_t dns_timeout;           /* seconds */

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -207,6 +208,57 @@ void gw_log(enum gw_log_level level, const char *session_id, const char *peer,
 
     if (!gw_log_enabled(level))
         return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    emit(level, session_id, peer, msg);
+}
+
+#define RL_COUNT_MASK ((UINT64_C(1) << 24) - 1)
+
+int gw_log_rl_admit(struct gw_log_rl *rl, unsigned per_sec, uint64_t now_ms,
+                    uint64_t *suppressed)
+{
+    uint64_t sec = now_ms / 1000;
+    uint64_t w = atomic_load_explicit(&rl->window, memory_order_relaxed);
+
+    *suppressed = 0;
+    for (;;) {
+        uint64_t next;
+        bool fresh = (w >> 24) != sec;
+        if (fresh)
+            next = sec << 24 | 1;
+        else if ((w & RL_COUNT_MASK) < per_sec)
+            next = w + 1;
+        else {
+            atomic_fetch_add_explicit(&rl->suppressed, 1, memory_order_relaxed);
+            return 0;
+        }
+        if (atomic_compare_exchange_weak_explicit(&rl->window, &w, next, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            /* The first line of a second reports what the last ones lost. */
+            if (fresh)
+                *suppressed = atomic_exchange_explicit(&rl->suppressed, 0, memory_order_relaxed);
+            return 1;
+        }
+    }
+}
+
+void gw_log_limited(struct gw_log_rl *rl, unsigned per_sec, enum gw_log_level level,
+                    const char *session_id, const char *peer, const char *fmt, ...)
+{
+    char msg[GW_LOG_LINE_MAX];
+    uint64_t lost;
+    va_list ap;
+
+    if (!gw_log_enabled(level))
+        return;
+    if (!gw_log_rl_admit(rl, per_sec, now_ms(), &lost))
+        return;
+    if (lost) {
+        snprintf(msg, sizeof(msg), "%llu similar lines suppressed", (unsigned long long)lost);
+        emit(level, NULL, NULL, msg);
+    }
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);

@@ -20,6 +20,7 @@
 #ifndef GW_LOG_H
 #define GW_LOG_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,5 +82,34 @@ size_t gw_log_format_line(char *buf, size_t cap, enum gw_log_format format, uint
 
 const char *gw_log_level_name(enum gw_log_level level);
 const char *gw_log_format_name(enum gw_log_format format);
+
+/*
+ * Rate limit for hot warnings (a peer can make a line repeat at its own
+ * rate): at most `per_sec` lines per wall-clock second through one
+ * limiter; the rest are counted, and the first line let through in a
+ * later second is preceded by "N similar lines suppressed". One static
+ * limiter per call site (GW_LOG_LIMITED does that); lock-free, any thread.
+ * The count of a flood that stops is reported when the site next logs.
+ */
+struct gw_log_rl {
+    _Atomic uint64_t window;     /* second << 24 | lines let through in it */
+    _Atomic uint64_t suppressed; /* lines dropped since the last report */
+};
+
+/* 1: write the line (after reporting *suppressed lines when not 0);
+ * 0: drop it (counted). now_ms: wall-clock milliseconds. */
+int gw_log_rl_admit(struct gw_log_rl *rl, unsigned per_sec, uint64_t now_ms,
+                    uint64_t *suppressed);
+
+/* gw_log through the call site's own limiter (per_sec lines a second). */
+void gw_log_limited(struct gw_log_rl *rl, unsigned per_sec, enum gw_log_level level,
+                    const char *session_id, const char *peer, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+#define GW_LOG_LIMITED(per_sec, level, session_id, peer, ...)                          \
+    do {                                                                               \
+        static struct gw_log_rl gw_log_rl_site_;                                       \
+        gw_log_limited(&gw_log_rl_site_, (per_sec), (level), (session_id), (peer),     \
+                       __VA_ARGS__);                                                   \
+    } while (0)
 
 #endif

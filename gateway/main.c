@@ -30,11 +30,23 @@
 #include "gateway/relay.h"
 #include "gateway/users.h"
 #include "uring/dns.h"
+#include "uring/listener.h"
 #include "uring/runtime.h"
 #include "uring/tls.h"
 
 #define MSRPGW_VERSION "0.1.0"
 #define DRAIN_MAX_MS 10000
+
+/*
+ * jemalloc (linked in builds without sanitizers) reads this at start-up.
+ * Freed pages go back to the OS about a second after a burst -- e.g. the
+ * responses queued for a peer that stopped reading -- purged by jemalloc's
+ * own background threads, so an idle gateway shrinks too (without them
+ * decay runs only when the same arena allocates again). muzzy 0: purged
+ * pages are released outright (MADV_DONTNEED), so RSS shows it at once.
+ * MALLOC_CONF in the environment still overrides these.
+ */
+const char *malloc_conf = "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
 
 struct daemon {
     struct gw_config cfg;
@@ -59,7 +71,7 @@ static void usage(FILE *out)
             "  --port-file FILE    once listening, write the bound ports (\"tcp N\", \"tls N\",\n"
             "                      \"metrics N\" lines) to FILE; listen ports may be 0\n"
             "  -h, --help          this help\n"
-            "  --version           print the version\n"
+            "  --version           print the version, the linked wolfSSL and its crypto paths\n"
             "Signals: SIGTERM/SIGINT drain and exit, SIGHUP reloads users and TLS files and\n"
             "reopens the log.\n");
 }
@@ -126,6 +138,40 @@ static int reserve_port(const char *host, uint16_t *port)
     return fd;
 }
 
+/* Our listening sockets use SO_REUSEPORT (one per core), which would let
+ * a second msrpgw of the same user bind the same ports and take half of
+ * the connections: each address:port we listen on (MSRP and metrics) is
+ * claimed for this process first (ur_listen_lock); the locks stay open
+ * until the process ends. -1 (logged) when another process has one. */
+static int claim_one(const char *what, const char *host, uint16_t port)
+{
+    int fd = ur_listen_lock("msrpgw", host, port);
+    if (fd >= 0)
+        return 0; /* held for the process's lifetime */
+    if (fd == -EADDRINUSE)
+        gw_log(GW_LOG_ERROR, NULL, NULL,
+               "cannot listen on %s %s:%u: another msrpgw process already listens there", what,
+               host, port);
+    else
+        gw_log(GW_LOG_ERROR, NULL, NULL, "cannot claim %s %s:%u: %s", what, host, port,
+               strerror(-fd));
+    return -1;
+}
+
+static int claim_ports(const struct gw_config *cfg, const struct gw_relay_config *rcfg)
+{
+    for (unsigned i = 0; i < rcfg->n_listen; i++)
+        if (claim_one(rcfg->listen[i].tls ? "tls_listen" : "listen", rcfg->listen[i].host,
+                      rcfg->listen[i].port) < 0)
+            return -1;
+    /* Port 0: the kernel picks a free one, nobody else's. */
+    if (cfg->metrics_listen.n && cfg->metrics_listen.a[0].port &&
+        claim_one("[metrics] listen", cfg->metrics_listen.a[0].host,
+                  cfg->metrics_listen.a[0].port) < 0)
+        return -1;
+    return 0;
+}
+
 static int core_init(struct ur_loop *loop, unsigned idx, void *ud)
 {
     struct daemon *d = ud;
@@ -143,6 +189,9 @@ static int core_init(struct ur_loop *loop, unsigned idx, void *ud)
                 return rc;
             }
             d->metrics_port = gw_metrics_http_port(d->http);
+            /* An ephemeral port is claimed once known (claim_ports). */
+            if (!a->port && claim_one("[metrics] listen", a->host, d->metrics_port) < 0)
+                return -EADDRINUSE;
             gw_log(GW_LOG_INFO, NULL, NULL, "metrics on http://%s:%u/metrics", a->host,
                    d->metrics_port);
         }
@@ -249,6 +298,9 @@ static int make_tls(const struct gw_config *cfg, struct ur_tls_ctx **server,
 {
     *server = NULL;
     *client = NULL;
+    char desc[512];
+    gw_log(GW_LOG_INFO, NULL, NULL, "tls: %s; cipher list: %s", ur_tls_describe(desc, sizeof(desc)),
+           cfg->tls_ciphers[0] ? "from tls_ciphers" : "default");
     if (cfg->tls_listen.n) {
         struct ur_tls_config tc = { .server = 1, .cert_file = cfg->tls_cert,
                                     .key_file = cfg->tls_key,
@@ -271,36 +323,48 @@ static int make_tls(const struct gw_config *cfg, struct ur_tls_ctx **server,
     return 0;
 }
 
-/* Contexts replaced by reloads: connections may still use them, so they
- * are freed only at exit. A reload a day for years stays small. */
-#define RETIRED_MAX 1024
-static struct ur_tls_ctx *retired[RETIRED_MAX];
-static unsigned n_retired;
-
-static void retire(struct ur_tls_ctx *ctx)
+/*
+ * A context replaced by a reload: connections hold their own references
+ * (uring/tls.h), but a loop thread may have loaded the old pointer from
+ * the relay just before the swap and not yet made its connection. So the
+ * daemon's reference is split into one share per loop, each dropped by a
+ * message to that loop: messages run between callbacks, so once every
+ * loop has run its share no loop can still be between loading the pointer
+ * and taking its reference. The context is freed with its last
+ * connection. A post that fails (out of memory) leaks one share.
+ */
+static void tls_share_drop(struct ur_loop *loop, void *arg)
 {
-    if (ctx && n_retired < RETIRED_MAX)
-        retired[n_retired++] = ctx;
-    /* Past RETIRED_MAX the context is leaked rather than freed under a
-     * connection that may still use it. */
+    (void)loop;
+    ur_tls_ctx_free(arg);
+}
+
+static void retire(struct ur_runtime *rt, struct ur_tls_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    unsigned n = ur_runtime_count(rt);
+    for (unsigned i = 1; i < n; i++)
+        ur_tls_ctx_ref(ctx);
+    for (unsigned i = 0; i < n; i++)
+        if (ur_loop_post(ur_runtime_loop(rt, i), tls_share_drop, ctx) < 0)
+            gw_log(GW_LOG_WARN, NULL, NULL, "reload: an old TLS context is kept (no memory)");
 }
 
 /* SIGHUP: new contexts from the reloaded config's files; on any failure
  * the running ones stay. The listeners themselves are not changed: a
  * TLS listener added or removed by the reload needs a restart. */
-static void reload_tls(struct gw_relay *relay, const struct gw_config *fresh)
+static void reload_tls(struct ur_runtime *rt, struct gw_relay *relay,
+                       const struct gw_config *fresh)
 {
     struct ur_tls_ctx *srv, *cli, *old_srv, *old_cli;
     if (make_tls(fresh, &srv, &cli) < 0) {
         gw_log(GW_LOG_ERROR, NULL, NULL, "reload: TLS files kept");
         return;
     }
-    if (n_retired + 2 > RETIRED_MAX)
-        gw_log(GW_LOG_WARN, NULL, NULL, "reload: %u TLS reloads; old contexts are leaked",
-               n_retired / 2);
     gw_relay_set_tls(relay, srv, cli, &old_srv, &old_cli);
-    retire(old_srv);
-    retire(old_cli);
+    retire(rt, old_srv);
+    retire(rt, old_cli);
     gw_log(GW_LOG_INFO, NULL, NULL, "reload: TLS contexts renewed%s%s", srv ? " (certificate " : "",
            srv ? "reloaded)" : "");
 }
@@ -325,7 +389,11 @@ int main(int argc, char **argv)
         case 'C': check = true; break;
         case 'p': port_file = optarg; break;
         case 'h': usage(stdout); return 0;
-        case 'V': printf("msrpgw %s\n", MSRPGW_VERSION); return 0;
+        case 'V': {
+            char tls[512];
+            printf("msrpgw %s\ntls: %s\n", MSRPGW_VERSION, ur_tls_describe(tls, sizeof(tls)));
+            return 0;
+        }
         default: usage(stderr); return 2;
         }
     }
@@ -361,6 +429,17 @@ int main(int argc, char **argv)
     }
     /* From here on no loop thread blocks on the log (log_sink.h); every
      * way out of main flushes it. */
+    /* The signals main() waits for are blocked before the first thread
+     * starts (the log writer here, the loops later): a thread created
+     * with them open would take a SIGHUP that arrives while main() is
+     * busy reloading, and its default action ends the process. */
+    sigset_t early;
+    sigemptyset(&early);
+    sigaddset(&early, SIGTERM);
+    sigaddset(&early, SIGINT);
+    sigaddset(&early, SIGHUP);
+    sigaddset(&early, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &early, NULL);
     int sink_err = gw_log_sink_start(gw_log_fd);
     if (sink_err < 0)
         gw_log(GW_LOG_WARN, NULL, NULL, "log: no writer thread (%s): lines are written in place",
@@ -392,17 +471,39 @@ int main(int argc, char **argv)
             }
         }
     }
+    if (claim_ports(&d.cfg, &rcfg) < 0)
+        return 1;
     snprintf(rcfg.uri_host, sizeof(rcfg.uri_host), "%s", gw_config_relay_host(&d.cfg));
     snprintf(rcfg.realm, sizeof(rcfg.realm), "%s", d.cfg.realm);
     rcfg.expires_default = d.cfg.expires_default;
     rcfg.expires_min = d.cfg.expires_min;
     rcfg.expires_max = d.cfg.expires_max;
     rcfg.nonce_lifetime = d.cfg.nonce_lifetime;
+    rcfg.auth_fail_limit = d.cfg.auth_fail_limit;
+    rcfg.auth_fail_window_s = d.cfg.auth_fail_window;
+    rcfg.auth_block_s = d.cfg.auth_block_time;
+    rcfg.max_reservations_per_user = d.cfg.max_reservations_per_user;
+    rcfg.nonce_cache_size = d.cfg.nonce_cache_size;
+    rcfg.auth_throttle_size = d.cfg.auth_throttle_size;
+    rcfg.auth_fail_delay_ms = d.cfg.auth_fail_delay * 1000u;
     rcfg.chunk_timeout_ms = d.cfg.chunk_timeout * 1000u;
     rcfg.connect_timeout_ms = d.cfg.connect_timeout * 1000u;
     rcfg.idle_timeout_ms = d.cfg.idle_timeout * 1000u;
+    rcfg.bind_timeout_ms = d.cfg.bind_timeout * 1000u;
+    rcfg.header_timeout_ms = d.cfg.header_timeout * 1000u;
+    rcfg.chunk_stall_timeout_ms = d.cfg.chunk_stall_timeout * 1000u;
     rcfg.max_chunk_out = d.cfg.max_chunk_out;
     rcfg.max_connections = d.cfg.max_connections;
+    /* Checked by the loader already; our own fixed ports are denied. */
+    if (gw_policy_init(&rcfg.dest, d.cfg.destinations_allow, d.cfg.destinations_deny,
+                       d.cfg.destination_ports, err, sizeof(err)) < 0) {
+        gw_log(GW_LOG_ERROR, NULL, NULL, "%s", err);
+        return 1;
+    }
+    if (d.cfg.metrics_listen.n)
+        gw_policy_add_self_port(&rcfg.dest, d.cfg.metrics_listen.a[0].port);
+    if (d.cfg.sbc_listen.n)
+        gw_policy_add_self_port(&rcfg.dest, d.cfg.sbc_listen.a[0].port);
     rcfg.max_learned_uris = d.cfg.max_learned_uris;
     rcfg.anchor_timeout_s = d.cfg.anchor_timeout;
     rcfg.limits = d.cfg.limits;
@@ -464,6 +565,11 @@ int main(int argc, char **argv)
         rtc.loop.conn_mem_ceiling = d.cfg.conn_mem_ceiling;
         rtc.loop.conn_low_watermark = d.cfg.conn_mem_ceiling / 4;
     }
+    /* The hard bound stays clear of the ceiling, so ordinary backpressure
+     * (which overshoots the ceiling by a receive buffer) never reaches it. */
+    rtc.loop.conn_hard_limit = d.cfg.conn_output_hard_limit;
+    if (rtc.loop.conn_hard_limit < 2 * rtc.loop.conn_mem_ceiling)
+        rtc.loop.conn_hard_limit = 2 * rtc.loop.conn_mem_ceiling;
     rtc.init = core_init;
     rtc.fini = core_fini;
     rtc.ud = &d;
@@ -506,7 +612,7 @@ int main(int argc, char **argv)
             if (lr == 0) {
                 if (load_users(&d, &fresh, err, sizeof(err)) < 0)
                     gw_log(GW_LOG_ERROR, NULL, NULL, "reload: users kept: %s", err);
-                reload_tls(d.relay, &fresh);
+                reload_tls(rt, d.relay, &fresh);
                 gw_log_set_level(fresh.log_level);
                 gw_config_free(&fresh);
             } else if (d.cfg_path) {
@@ -554,11 +660,9 @@ int main(int argc, char **argv)
     ur_tls_ctx_free(last_srv);
     ur_tls_ctx_free(last_cli);
     ur_tls_ctx_free(tls_self);
-    for (unsigned i = 0; i < n_retired; i++)
-        ur_tls_ctx_free(retired[i]);
     gw_users_slot_destroy(&d.users);
     gw_config_free(&d.cfg);
+    gw_log_sink_stop(2000);
     gw_log_close();
     return 0;
 }
-    gw_log_sink_stop(2000);

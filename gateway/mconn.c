@@ -32,6 +32,15 @@ struct gw_mconn {
     const char *stash_p;
     size_t stash_n;
     uint8_t stalled;
+    /* Self-backpressure (inbound connections only): our own unsent output
+     * to this peer reached conn_mem_ceiling, so its input -- which is what
+     * makes us answer it -- waits until the output drains under the low
+     * watermark (on_drain). Independent of `stalled`: input flows again
+     * only when both are clear. Connections we opened never stop reading
+     * for this: two relays each stalling the other's shared connection
+     * would wait on each other for ever; one side always keeps reading. */
+    uint8_t self_stalled;
+    uint8_t inbound;
     /* The ur_conn's reading is paused by us (once: pauses nest in uring/,
      * and a stall inside gw_mconn_resume's re-feed must not add a second
      * pause that the single resume would leave behind). */
@@ -112,9 +121,33 @@ static int mconn_lend(struct gw_mconn *m)
 }
 
 /* Takes the storage back once no frame is in progress. */
+static bool mconn_blocked(const struct gw_mconn *m)
+{
+    return m->stalled || m->self_stalled;
+}
+
+static void mconn_pause(struct gw_mconn *m)
+{
+    if (!m->read_paused) {
+        m->read_paused = 1;
+        ur_conn_pause_read(m->conn);
+    }
+}
+
+/* Stops taking input from a peer that does not read what we send it
+ * (see self_stalled): checked before each event, so at most one event's
+ * answer (a response, some KiB) lands past the ceiling. */
+static void mconn_check_output(struct gw_mconn *m)
+{
+    if (m->inbound && !m->self_stalled && ur_conn_over_ceiling(m->conn)) {
+        m->self_stalled = 1;
+        mconn_pause(m);
+    }
+}
+
 static void mconn_reclaim(struct gw_mconn *m)
 {
-    if (m->store && !m->stalled && !m->failed && !msrp_parser_in_frame(&m->parser)) {
+    if (m->store && !mconn_blocked(m) && !m->failed && !msrp_parser_in_frame(&m->parser)) {
         mstore_put(m->store);
         m->store = NULL;
     }
@@ -165,7 +198,10 @@ static size_t mconn_feed(struct gw_mconn *m, const char *p, size_t n, struct ur_
         return 0;
     }
     m->in_feed = 1;
-    while (!m->failed && !m->stalled) {
+    for (;;) {
+        mconn_check_output(m);
+        if (m->failed || mconn_blocked(m))
+            break;
         struct msrp_event ev;
         size_t used = msrp_parse(&m->parser, p, n, &ev);
         p += used;
@@ -207,10 +243,7 @@ static size_t mconn_feed(struct gw_mconn *m, const char *p, size_t n, struct ur_
         }
         if (r == GW_MCONN_STALL && !m->stalled) {
             m->stalled = 1;
-            if (!m->read_paused) {
-                m->read_paused = 1;
-                ur_conn_pause_read(m->conn);
-            }
+            mconn_pause(m);
         }
     }
     m->in_feed = 0;
@@ -233,15 +266,16 @@ static void mc_on_data(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_
     if (m->failed)
         return;
     size_t used = mconn_feed(m, (const char *)p, n, buf);
-    if (m->stalled)
+    if (mconn_blocked(m))
         mconn_stash(m, (const char *)p + used, n - used, buf);
 }
 
-void gw_mconn_resume(struct gw_mconn *m)
+/* One of the two stall reasons cleared: when none is left, the bytes
+ * kept back are fed and reading restarts. */
+static void mconn_unblock(struct gw_mconn *m)
 {
-    if (!m->stalled)
+    if (mconn_blocked(m))
         return;
-    m->stalled = 0;
     if (m->in_feed) {
         /* Resumed from inside a callback of the same feed: the feed loop
          * simply goes on, nothing was paused for long. */
@@ -251,14 +285,14 @@ void gw_mconn_resume(struct gw_mconn *m)
         }
         return;
     }
-    while (m->stash_n > 0 && !m->stalled && !m->failed) {
+    while (m->stash_n > 0 && !mconn_blocked(m) && !m->failed) {
         struct ur_buf *buf = m->stash_buf;
         const char *p = m->stash_p;
         size_t n = m->stash_n;
         m->stash_buf = NULL;
         m->stash_n = 0;
         size_t used = mconn_feed(m, p, n, buf);
-        if (m->stalled)
+        if (mconn_blocked(m))
             mconn_stash(m, p + used, n - used, buf);
         ur_buf_unref(buf);
     }
@@ -267,17 +301,32 @@ void gw_mconn_resume(struct gw_mconn *m)
      * FRAME_END on the call after HEADERS_END). Without this a frame that
      * stalled at its head would end only when the peer sent more -- and a
      * peer waiting for the answer to it never does. */
-    if (!m->stalled && !m->failed)
-        mconn_feed(m, NULL, 0, NULL);
-    if (!m->stalled && m->read_paused) {
+    if (!mconn_blocked(m) && !m->failed) {
+        static const char none[1]; /* not NULL: mconn_feed does p += 0 */
+        mconn_feed(m, none, 0, NULL);
+    }
+    if (!mconn_blocked(m) && m->read_paused) {
         m->read_paused = 0;
         ur_conn_resume_read(m->conn);
     }
 }
 
+void gw_mconn_resume(struct gw_mconn *m)
+{
+    if (!m->stalled)
+        return;
+    m->stalled = 0;
+    mconn_unblock(m);
+}
+
 int gw_mconn_stalled(const struct gw_mconn *m)
 {
     return m->stalled;
+}
+
+bool gw_mconn_output_blocked(const struct gw_mconn *m)
+{
+    return m->self_stalled;
 }
 
 static void mc_on_open(struct ur_conn *c, int err)
@@ -294,6 +343,11 @@ static void mc_on_drain(struct ur_conn *c)
     struct gw_mconn *m = ur_conn_data(c);
     if (m->ops->on_drain)
         m->ops->on_drain(m);
+    /* Then our own input, whose answers now fit again. */
+    if (m->self_stalled) {
+        m->self_stalled = 0;
+        mconn_unblock(m);
+    }
 }
 
 static void mconn_free(struct gw_mconn *m)
@@ -355,6 +409,7 @@ int gw_mconn_adopt(struct ur_loop *loop, int fd, struct ur_tls_ctx *tls,
         close(fd);
         return -ENOMEM;
     }
+    m->inbound = 1;
     int rc = ur_conn_adopt(loop, fd, tls, &mconn_conn_ops, m, &m->conn);
     if (rc < 0) {
         mconn_free(m);
@@ -374,6 +429,7 @@ int gw_mconn_adopt_handoff(struct ur_loop *loop, struct ur_handoff *h,
         ur_handoff_free(h);
         return -ENOMEM;
     }
+    m->inbound = 1;
     int rc = ur_conn_adopt_handoff(loop, h, &mconn_conn_ops, m, &m->conn);
     if (rc < 0) {
         mconn_free(m);
@@ -486,4 +542,9 @@ const char *gw_mconn_peer(const struct gw_mconn *m)
 void gw_mconn_get_stats(const struct gw_mconn *m, struct gw_mconn_stats *st)
 {
     *st = m->stats;
+}
+
+bool gw_mconn_in_frame(const struct gw_mconn *m)
+{
+    return msrp_parser_in_frame(&m->parser);
 }

@@ -15,6 +15,16 @@
  * reading from the socket (the unparsed rest of the current receive buffer
  * is kept by reference) until gw_mconn_resume(). This is how a relay waits
  * for a busy or slow next hop without buffering.
+ *
+ * Self-backpressure: an accepted (inbound) connection whose own unsent
+ * output reached conn_mem_ceiling (uring/conn.h) stops delivering events
+ * and reading the same way, until that output drains under the low
+ * watermark: a peer that sends requests and never reads the answers
+ * cannot make us queue them without bound. Both reasons compose: input
+ * flows again only when the owner resumed and the output drained.
+ * Connections we opened keep reading (see mconn.c). Output past
+ * conn_hard_limit (from other sources, e.g. forwarded frames) closes the
+ * connection: on_close gets -ENOBUFS.
  */
 #ifndef GW_MCONN_H
 #define GW_MCONN_H
@@ -85,7 +95,10 @@ int gw_mconn_connect(struct ur_loop *loop, const char *host, uint16_t port,
  * for the bytes kept back are delivered from inside this call. No-op when
  * not stalled. */
 void gw_mconn_resume(struct gw_mconn *m);
+/* The owner's stall (GW_MCONN_STALL) is in effect. */
 int gw_mconn_stalled(const struct gw_mconn *m);
+/* Input held back because our output to the peer is over the ceiling. */
+bool gw_mconn_output_blocked(const struct gw_mconn *m);
 
 /* Sending: copy (headers, responses), zero-copy from a receive buffer (buf
  * may be NULL: then p is copied), or caller-owned memory released in done. */
@@ -123,5 +136,10 @@ struct gw_mconn_stats {
     uint64_t parse_errors;
 };
 void gw_mconn_get_stats(const struct gw_mconn *m, struct gw_mconn_stats *st);
+
+/* A frame has started arriving (its start line, headers or body) and has
+ * not ended: with the owner's own record of on_head/on_end, tells a header
+ * section in progress (header timeouts). */
+bool gw_mconn_in_frame(const struct gw_mconn *m);
 
 #endif

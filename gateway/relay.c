@@ -4,7 +4,9 @@
  * SEND/REPORT routed by To-Path (RFC 4976 section 6) to a reservation or
  * to a next hop, everything else answered here.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +136,7 @@ void relay_unbind_session(struct rconn *rc)
         return;
     rtable_del(&rc->core->sessions, &rc->sess_node);
     rc->reserved = false;
+    relay_auth_unbound(rc); /* the user's reservation count */
     RSTAT_SUB(rc->core, sessions, 1);
     MET_SUB(rc->core, sessions_current, 1);
     free(rc->client_uri);
@@ -148,8 +151,23 @@ static void kick_cb(struct ur_timer *t, void *arg)
     struct rconn *rc = arg;
     rc->resume_pending = false;
     RLOG(UR_LOG_DEBUG, rc, "resume (stalled %d)", gw_mconn_stalled(rc->m));
+    /* Time the sender waited for us is not its chunk's stall: its clock
+     * (fwd_stall_check) starts again now. */
+    rc->stall_since_ns = ur_now_ns();
     if (!rc->closing)
         gw_mconn_resume(rc->m);
+}
+
+void rconn_drop(struct rconn *rc, enum gw_drop why)
+{
+    if (rc->closing)
+        return;
+    RLOG(why == GW_DROP_BIND_TIMEOUT || why == GW_DROP_HEADER_TIMEOUT ? UR_LOG_DEBUG : UR_LOG_INFO,
+         rc, "closing %s connection: %s", rc->outgoing ? "outgoing" : "inbound",
+         gw_drop_names[why]);
+    MET(rc->core, drops[why]);
+    rc->closing = true; /* on_close (the cleanup) comes later */
+    gw_mconn_close(rc->m);
 }
 
 void rconn_kick(struct rconn *rc)
@@ -183,6 +201,76 @@ static void idle_cb(struct ur_timer *t, void *arg)
     gw_mconn_close(rc->m);
 }
 
+/*
+ * The core's sweep: every period (a quarter of the shortest of the three
+ * timeouts, 0.1 s to 1 s) it looks at each connection of the core, so
+ * 20,000 idle connections cost one timer and a walk, not 20,000 timers.
+ * Which timeout is due for rc at now (GW_DROP_N: none):
+ *  - header_timeout (any connection): a header section seen in progress
+ *    by the sweep at head_mark_ns and still the same frame's;
+ *  - bind_timeout (inbound): first request not done since accept;
+ *  - idle_timeout (inbound): no byte in or out, nothing in flight.
+ * Time the relay itself stopped reading rc does not count against it.
+ */
+static enum gw_drop conn_overdue(struct rconn *rc, uint64_t now)
+{
+    const struct gw_relay_config *cfg = &rc->core->r->cfg;
+    struct ur_conn *uc = gw_mconn_conn(rc->m);
+    bool held = gw_mconn_stalled(rc->m) || ur_conn_read_paused(uc);
+    if (!held && !rc->in_body && gw_mconn_in_frame(rc->m)) {
+        if (!rc->head_mark_ns || rc->head_mark_frame != rc->frames) {
+            rc->head_mark_ns = now;
+            rc->head_mark_frame = rc->frames;
+        } else if (now - rc->head_mark_ns >= (uint64_t)cfg->header_timeout_ms * 1000000u) {
+            return GW_DROP_HEADER_TIMEOUT;
+        }
+    } else {
+        rc->head_mark_ns = 0;
+    }
+    if (rc->outgoing)
+        return GW_DROP_N; /* idle: idle_cb; bind: connect_timeout */
+    if (!rc->bound)
+        return now - rc->born_ns >= (uint64_t)cfg->bind_timeout_ms * 1000000u
+                   ? GW_DROP_BIND_TIMEOUT : GW_DROP_N;
+    if (!cfg->idle_timeout_ms)
+        return GW_DROP_N;
+    struct ur_conn_stats cs;
+    ur_conn_get_stats(uc, &cs);
+    bool busy = rc->writer || rc->wq_head || rc->pieces || rc->cur;
+    if (busy || held || cs.bytes_in + cs.bytes_out != rc->io_seen) {
+        rc->io_seen = cs.bytes_in + cs.bytes_out;
+        rc->last_use_ns = now;
+        return GW_DROP_N;
+    }
+    return now - rc->last_use_ns >= (uint64_t)cfg->idle_timeout_ms * 1000000u
+               ? GW_DROP_IDLE_TIMEOUT : GW_DROP_N;
+}
+
+static void sweep_cb(struct ur_timer *t, void *arg)
+{
+    (void)t;
+    struct gw_relay_core *core = arg;
+    uint64_t now = ur_now_ns();
+    /* Closing only marks rc: the list stays intact until on_close. */
+    for (struct rconn *rc = core->conns; rc; rc = rc->next) {
+        if (rc->closing || !rc->m)
+            continue;
+        enum gw_drop why = conn_overdue(rc, now);
+        if (why != GW_DROP_N)
+            rconn_drop(rc, why);
+    }
+}
+
+static uint64_t sweep_period_ms(const struct gw_relay_config *cfg)
+{
+    uint64_t t = cfg->bind_timeout_ms < cfg->header_timeout_ms ? cfg->bind_timeout_ms
+                                                                : cfg->header_timeout_ms;
+    if (cfg->idle_timeout_ms && cfg->idle_timeout_ms < t)
+        t = cfg->idle_timeout_ms;
+    t /= 4;
+    return t < 100 ? 100 : t > 1000 ? 1000 : t;
+}
+
 static struct rconn *rconn_new(struct gw_relay_core *core, bool tls, bool outgoing)
 {
     struct rconn *rc = calloc(1, sizeof(*rc));
@@ -194,7 +282,9 @@ static struct rconn *rconn_new(struct gw_relay_core *core, bool tls, bool outgoi
     ur_timer_init(&rc->kick, kick_cb, rc);
     ur_timer_init(&rc->idle, idle_cb, rc);
     ur_timer_init(&rc->bind_timer, anchor_bind_timeout, rc);
+    ur_timer_init(&rc->stall, fwd_stall_check, rc);
     rc->last_use_ns = ur_now_ns();
+    rc->born_ns = rc->last_use_ns;
     rc->next = core->conns;
     if (rc->next)
         rc->next->prev = rc;
@@ -229,19 +319,52 @@ static void on_accept(struct ur_listener *l, int fd, void *ud)
         return;
     }
     RSTAT(core, conns_accepted);
+    /* max_connections counts every inbound connection once, over all
+     * cores, from here: the slot travels with the fd through steering
+     * (relay_steer.c) and belongs to its rconn once adopted. */
+    if (!relay_slot_take(core->r)) {
+        MET(core, drops[GW_DROP_CONN_LIMIT]);
+        close(fd);
+        return;
+    }
     relay_steer(core, fd, lc->tls);
 }
 
-/* A new inbound rconn, or NULL when this core takes no more (counted). */
+bool relay_slot_take(struct gw_relay *r)
+{
+    uint32_t max = r->cfg.max_connections;
+    uint32_t n = atomic_fetch_add_explicit(&r->n_inbound, 1, memory_order_relaxed);
+    if (max && n >= max) {
+        atomic_fetch_sub_explicit(&r->n_inbound, 1, memory_order_relaxed);
+        return false;
+    }
+    return true;
+}
+
+void relay_slot_release(struct gw_relay *r)
+{
+    atomic_fetch_sub_explicit(&r->n_inbound, 1, memory_order_relaxed);
+}
+
+/* A new inbound rconn holding the accept's slot, or NULL (slot released)
+ * when the core is draining. */
 static struct rconn *inbound_new(struct gw_relay_core *core, bool tls)
 {
-    const struct gw_relay_config *cfg = &core->r->cfg;
-    if (core->draining || (cfg->max_connections && core->nconns >= cfg->max_connections)) {
-        if (!core->draining)
-            MET(core, drops[GW_DROP_CONN_LIMIT]);
+    struct rconn *rc = core->draining ? NULL : rconn_new(core, tls, false);
+    if (!rc) {
+        relay_slot_release(core->r);
         return NULL;
     }
-    return rconn_new(core, tls, false);
+    rc->counted = true;
+    return rc;
+}
+
+/* An adopted connection that failed before use: its slot goes too. */
+static void inbound_abandon(struct rconn *rc)
+{
+    relay_slot_release(rc->core->r);
+    rconn_unlist(rc);
+    free(rc);
 }
 
 void relay_adopt(struct gw_relay_core *core, int fd, bool tls)
@@ -255,8 +378,7 @@ void relay_adopt(struct gw_relay_core *core, int fd, bool tls)
     int err = gw_mconn_adopt(core->loop, fd, tls_ctx, &core->r->cfg.limits,
                              &relay_ops, rc, &rc->m);
     if (err < 0) {
-        rconn_unlist(rc);
-        free(rc);
+        inbound_abandon(rc);
         gw_log(GW_LOG_WARN, NULL, NULL, "adopting a connection failed: %s", strerror(-err));
     }
 }
@@ -271,8 +393,7 @@ void relay_adopt_handoff(struct gw_relay_core *core, struct ur_handoff *h, bool 
     int err = gw_mconn_adopt_handoff(core->loop, h, &core->r->cfg.limits, &relay_ops, rc,
                                      &rc->m);
     if (err < 0) {
-        rconn_unlist(rc);
-        free(rc);
+        inbound_abandon(rc);
         gw_log(GW_LOG_WARN, NULL, NULL, "adopting a connection failed: %s", strerror(-err));
     }
 }
@@ -297,15 +418,16 @@ static int authority_key(const struct msrp_uri *u, char *buf, size_t cap)
 /* relay_peer_get, with the TLS server name given apart from the host and
  * the TLS client context (NULL: the configured one). */
 static int peer_get_at(struct gw_relay_core *core, const struct msrp_uri *u,
-                       const char *server_name, struct ur_tls_ctx *tls_ctx, struct rconn **out,
-                       bool *is_new);
+                       const char *server_name, struct ur_tls_ctx *tls_ctx, bool self_hop,
+                       struct rconn **out, bool *is_new);
 static int connect_new(struct gw_relay_core *core, const struct msrp_uri *u,
-                       const char *server_name, struct ur_tls_ctx *tls_ctx, struct rconn **out);
+                       const char *server_name, struct ur_tls_ctx *tls_ctx, bool self_hop,
+                       struct rconn **out);
 
 int relay_peer_get(struct gw_relay_core *core, const struct msrp_uri *u, struct rconn **out,
                    bool *is_new)
 {
-    return peer_get_at(core, u, NULL, NULL, out, is_new);
+    return peer_get_at(core, u, NULL, NULL, false, out, is_new);
 }
 
 /*
@@ -326,6 +448,11 @@ static int self_hop_get(struct gw_relay_core *core, const struct msrp_uri *u, st
             l = &r->cfg.listen[i];
     if (!l)
         return -ENOENT;
+    /* The hop relies on the listener steering its first frame to u's
+     * core; a core that cannot steer would adopt it and hop again. */
+    for (unsigned i = 0; i < r->ncores; i++)
+        if (r->cores[i] && !r->cores[i]->peek_buf)
+            return -ENOTSUP;
     const char *host = l->host;
     if (!strcmp(host, "0.0.0.0") || !*host)
         host = "127.0.0.1";
@@ -337,13 +464,13 @@ static int self_hop_get(struct gw_relay_core *core, const struct msrp_uri *u, st
     v.has_port = true;
     v.port = l->port;
     bool may_open = true;
-    return peer_get_at(core, &v, r->cfg.uri_host, l->tls ? r->cfg.tls_self : NULL, out,
+    return peer_get_at(core, &v, r->cfg.uri_host, l->tls ? r->cfg.tls_self : NULL, true, out,
                        &may_open);
 }
 
 static int peer_get_at(struct gw_relay_core *core, const struct msrp_uri *u,
-                       const char *server_name, struct ur_tls_ctx *tls_ctx, struct rconn **out,
-                       bool *is_new)
+                       const char *server_name, struct ur_tls_ctx *tls_ctx, bool self_hop,
+                       struct rconn **out, bool *is_new)
 {
     char key[RELAY_KEY_MAX];
     int kn = authority_key(u, key, sizeof(key));
@@ -363,7 +490,7 @@ static int peer_get_at(struct gw_relay_core *core, const struct msrp_uri *u,
     if (!*is_new)
         return -ENOENT; /* caller may not open connections */
     struct rconn *rc;
-    int err = connect_new(core, u, server_name, tls_ctx, &rc);
+    int err = connect_new(core, u, server_name, tls_ctx, self_hop, &rc);
     if (err < 0)
         return err;
     memcpy(rc->key, key, (size_t)kn + 1);
@@ -383,7 +510,7 @@ static int peer_get_at(struct gw_relay_core *core, const struct msrp_uri *u,
 int relay_connect_private(struct gw_relay_core *core, const struct msrp_uri *u, struct rconn **out)
 {
     struct rconn *rc;
-    int err = connect_new(core, u, NULL, NULL, &rc);
+    int err = connect_new(core, u, NULL, NULL, false, &rc);
     if (err < 0)
         return err;
     /* For the logs; cut to the key's size. */
@@ -392,10 +519,66 @@ int relay_connect_private(struct gw_relay_core *core, const struct msrp_uri *u, 
     return 0;
 }
 
+/* --- the destination policy (relay_policy.h) ------------------------------ */
+
+static bool dest_log_denied(const struct sockaddr *sa, enum gw_dest_verdict v)
+{
+    char a[INET6_ADDRSTRLEN] = "?";
+    uint16_t port = 0;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, a, sizeof(a));
+        port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, a, sizeof(a));
+        port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+    }
+    /* Debug level: senders choose these; the metric counts them. */
+    gw_log(GW_LOG_DEBUG, NULL, NULL, "next hop %s port %u refused: %s", a, port,
+           gw_policy_verdict_name(v));
+    return false;
+}
+
+/* ur_addr_filter_fn of a connection by name: each resolved address. */
+static bool dest_filter(void *arg, const struct sockaddr *sa)
+{
+    struct rconn *rc = arg;
+    enum gw_dest_verdict v = gw_policy_check(&rc->core->r->cfg.dest, sa);
+    if (v == GW_DEST_OK)
+        return true;
+    rc->dest_denied = true; /* if no address is left: 403 (rc_on_open) */
+    return dest_log_denied(sa, v);
+}
+
+/* A numeric host: 1 = a denied address, 0 = allowed, -1 = a name. */
+static int dest_check_numeric(struct gw_relay_core *core, const char *host, uint16_t port)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons(port);
+    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(port);
+    } else {
+        return -1;
+    }
+    enum gw_dest_verdict v = gw_policy_check(&core->r->cfg.dest, (struct sockaddr *)&ss);
+    if (v == GW_DEST_OK)
+        return 0;
+    dest_log_denied((struct sockaddr *)&ss, v);
+    return 1;
+}
+
 /* A new outgoing connection to u's authority (TLS for msrps: with tls_ctx,
- * else the configured client context; server_name NULL = u's host). */
+ * else the configured client context; server_name NULL = u's host). Every
+ * address it may reach passes the destination policy first (-EACCES for
+ * a denied numeric host) -- except the hop to our own listener. */
 static int connect_new(struct gw_relay_core *core, const struct msrp_uri *u,
-                       const char *server_name, struct ur_tls_ctx *tls_ctx, struct rconn **out)
+                       const char *server_name, struct ur_tls_ctx *tls_ctx, bool self_hop,
+                       struct rconn **out)
 {
     const struct gw_relay_config *cfg = &core->r->cfg;
     bool tls = u->scheme == MSRP_SCHEME_MSRPS;
@@ -410,9 +593,15 @@ static int connect_new(struct gw_relay_core *core, const struct msrp_uri *u,
         return -EINVAL;
     memcpy(host, u->host.p, u->host.n);
     host[u->host.n] = '\0';
+    int numeric = self_hop ? 0 : dest_check_numeric(core, host, msrp_uri_port(u));
+    if (numeric > 0) {
+        MET(core, drops[GW_DROP_DEST_DENIED]);
+        return -EACCES;
+    }
     struct rconn *rc = rconn_new(core, tls, true);
     if (!rc)
         return -ENOMEM;
+    rc->self_hop = self_hop;
     int err = gw_mconn_connect(core->loop, host, msrp_uri_port(u), cfg->connect_timeout_ms,
                                tls_ctx, server_name ? server_name : host, &cfg->limits,
                                &relay_ops, rc, &rc->m);
@@ -421,6 +610,8 @@ static int connect_new(struct gw_relay_core *core, const struct msrp_uri *u,
         free(rc);
         return err;
     }
+    if (numeric < 0 && !self_hop)
+        ur_conn_set_addr_filter(gw_mconn_conn(rc->m), dest_filter, rc);
     RSTAT(core, conns_out);
     *out = rc;
     return 0;
@@ -449,6 +640,43 @@ void relay_respond(struct rconn *rc, const struct msrp_head *h, uint16_t code,
 
 /* --- routing --------------------------------------------------------------- */
 
+/* A next hop the destination policy refuses: 403 (RFC 4975 section 7.3,
+ * "the attempted action is not allowed"), like any forward the sender may
+ * not make; counted as dest_denied where the policy said no. */
+static int respond_dest_denied(struct rconn *rc, const struct msrp_head *h)
+{
+    RSTAT(rc->core, resp_403);
+    if (h->method != MSRP_M_REPORT)
+        MET(rc->core, resp_sent[gw_status_index(403)]);
+    gw_mconn_respond(rc->m, h, 403, "Forbidden", NULL);
+    return GW_MCONN_CONTINUE;
+}
+
+/*
+ * Reverse traffic of a cross-core hop. A sender with no reservation here
+ * (a foreign relay's shared connection, say) reached core B's session over
+ * core A: A forwarded the frame as it came (skip 0) over its loopback hop,
+ * so B learned the sender's URI on its end of that hop (relay_learn.c) and
+ * sends the receiver's REPORTs and SENDs for it back over it. They arrive
+ * here, on A's outgoing hop, with To-Path naming the sender first: A
+ * forwards them, again as they are, to where it learned that URI.
+ */
+static int route_back(struct rconn *rc, const struct msrp_head *h)
+{
+    struct rconn *down = relay_learned(rc->core, &h->to_path[0]);
+    if (!down || down == rc) {
+        relay_respond(rc, h, 481, "No Such Session", NULL);
+        return GW_MCONN_CONTINUE;
+    }
+    int r = fwd_start(rc, h, 0, down, NULL);
+    if (r < 0) {
+        relay_respond(rc, h, 400, "Cannot Forward", NULL);
+        return GW_MCONN_CONTINUE;
+    }
+    rc->cur_ignore = false;
+    return r;
+}
+
 static int route(struct rconn *rc, const struct msrp_head *h)
 {
     struct gw_relay_core *core = rc->core;
@@ -461,6 +689,9 @@ static int route(struct rconn *rc, const struct msrp_head *h)
     struct anchor_leg *leg = h->n_to_path == 1 ? anchor_leg_find(core, &h->to_path[0]) : NULL;
     if (leg)
         return anchor_route(rc, h, leg);
+    if (rc->self_hop && relay_is_self(core, &h->from_path[0]) &&
+        !relay_is_self(core, &h->to_path[0]))
+        return route_back(rc, h);
     if (!relay_is_self(core, &h->to_path[0]) || h->n_to_path < 2) {
         /* Not for us, or for us alone: a relay is never the target of a
          * SEND (RFC 4976 section 6.2). */
@@ -525,13 +756,19 @@ static int route(struct rconn *rc, const struct msrp_head *h)
     }
     if (!down) {
         /* RFC 4976 section 6.3: only authenticated clients make the relay
-         * open connections; existing ones may be shared. */
-        bool may_open = rc->authed;
-        int err = relay_peer_get(core, &h->to_path[skip], &down, &may_open);
-        if (err == -ENOENT) {
+         * open connections. Nor may anyone else use one an authenticated
+         * client opened: that would let an unauthenticated sender write
+         * to wherever that client was allowed to go. Unauthenticated
+         * senders reach reservations (and, as reverse traffic, the
+         * senders learned on them) only. */
+        if (!rc->authed) {
             relay_respond(rc, h, 403, "Forbidden", NULL);
             return GW_MCONN_CONTINUE;
         }
+        bool may_open = true;
+        int err = relay_peer_get(core, &h->to_path[skip], &down, &may_open);
+        if (err == -EACCES)
+            return respond_dest_denied(rc, h);
         if (err < 0) {
             RLOG(UR_LOG_WARN, rc, "cannot reach next hop %.*s: %s",
                  (int)h->to_path[skip].raw.n, h->to_path[skip].raw.p, strerror(-err));
@@ -569,6 +806,19 @@ static void rc_on_open(struct gw_mconn *m, int err)
         rc->open = true;
         return;
     }
+    if (!rc->outgoing) {
+        /* An inbound TLS handshake that failed or was cut short (by one
+         * of our timeouts, counted there): no next hop failed. */
+        RLOG(UR_LOG_DEBUG, rc, "inbound connection not opened: %s", strerror(-err));
+        return;
+    }
+    if (err == -EACCES && rc->dest_denied) {
+        MET(rc->core, drops[GW_DROP_DEST_DENIED]);
+        RLOG(UR_LOG_DEBUG, rc, "connection to %s refused: no address allowed by the destination "
+             "policy", rc->key[0] ? rc->key : "peer");
+        return;
+    }
+    rc->dest_denied = false; /* some address was allowed: an ordinary failure */
     MET(rc->core, drops[GW_DROP_NEXT_HOP_FAILED]);
     const char *dns = ur_dns_strerror(err);
     RLOG(UR_LOG_WARN, rc, "connection to %s failed: %s%s", rc->key[0] ? rc->key : "peer",
@@ -576,12 +826,24 @@ static void rc_on_open(struct gw_mconn *m, int err)
          dns ? dns : err == -EKEYREJECTED ? "its TLS certificate was not accepted" : strerror(-err));
 }
 
+static int dispatch_head(struct rconn *rc, const struct msrp_head *h);
+
 static int rc_on_head(struct gw_mconn *m, const struct msrp_head *h)
 {
     struct rconn *rc = gw_mconn_data(m);
     rc->cur_ignore = true;
     rc->frames++;
+    rc->in_body = true;
     rc->last_use_ns = ur_now_ns();
+    int r = dispatch_head(rc, h);
+    /* The first request done: a reservation, a routed chunk, a leg. */
+    if (!rc->bound && (rc->authed || rc->cur || rc->leg))
+        rc->bound = true;
+    return r;
+}
+
+static int dispatch_head(struct rconn *rc, const struct msrp_head *h)
+{
     if (h->kind == MSRP_RESPONSE) {
         if (!anchor_bind_response(rc, h))
             fwd_response(rc, h);
@@ -589,8 +851,7 @@ static int rc_on_head(struct gw_mconn *m, const struct msrp_head *h)
     }
     switch (h->method) {
     case MSRP_M_AUTH:
-        relay_auth(rc, h);
-        return GW_MCONN_CONTINUE;
+        return relay_auth(rc, h);
     case MSRP_M_SEND:
     case MSRP_M_REPORT:
         return route(rc, h);
@@ -615,6 +876,7 @@ static int rc_on_end(struct gw_mconn *m, const struct msrp_head *h, char flag)
 {
     (void)h;
     struct rconn *rc = gw_mconn_data(m);
+    rc->in_body = false;
     if (rc->cur_ignore)
         return GW_MCONN_CONTINUE;
     return fwd_end(rc, flag);
@@ -644,7 +906,12 @@ static void rc_on_close(struct gw_mconn *m, int err)
     RLOG(UR_LOG_DEBUG, rc, "closed after %llu frames: %llu bytes in, %llu out, queued at most %zu",
          (unsigned long long)rc->frames, (unsigned long long)cs.bytes_in,
          (unsigned long long)cs.bytes_out, cs.pending_max);
-    if (err < 0) {
+    if (err == -ENOBUFS) {
+        /* uring/conn.h: the peer left more than conn_output_hard_limit unread. */
+        MET(core, drops[GW_DROP_OUTPUT_OVERFLOW]);
+        RLOG(UR_LOG_INFO, rc, "closed: %zu bytes queued for a peer that does not read",
+             cs.pending_max);
+    } else if (err < 0) {
         RSTAT(core, conn_errors);
         RLOG(UR_LOG_INFO, rc, "connection closed: %s", strerror(-err));
     }
@@ -657,6 +924,9 @@ static void rc_on_close(struct gw_mconn *m, int err)
     ur_timer_cancel(core->loop, &rc->kick);
     ur_timer_cancel(core->loop, &rc->idle);
     ur_timer_cancel(core->loop, &rc->bind_timer);
+    ur_timer_cancel(core->loop, &rc->stall);
+    if (rc->counted)
+        relay_slot_release(core->r);
     rconn_unlist(rc);
     free(rc);
 }
@@ -672,6 +942,22 @@ static const struct gw_mconn_ops relay_ops = {
 };
 
 /* --- lifecycle ------------------------------------------------------------ */
+
+/* This host's addresses: our own ports there are ours (relay_policy.h),
+ * whatever name or address a To-Path gives them. Interfaces that come
+ * later are not known; loopback and unspecified are covered anyway. */
+static void policy_add_host_addrs(struct gw_dest_policy *p)
+{
+    struct ifaddrs *ifs;
+    if (getifaddrs(&ifs) < 0) {
+        gw_log(GW_LOG_WARN, NULL, NULL, "cannot list this host's addresses: %s", strerror(errno));
+        return;
+    }
+    for (struct ifaddrs *i = ifs; i; i = i->ifa_next)
+        if (i->ifa_addr && (i->ifa_addr->sa_family == AF_INET || i->ifa_addr->sa_family == AF_INET6))
+            gw_policy_add_local(p, i->ifa_addr);
+    freeifaddrs(ifs);
+}
 
 int gw_relay_new(struct gw_relay **out, const struct gw_relay_config *cfg, unsigned ncores)
 {
@@ -692,6 +978,12 @@ int gw_relay_new(struct gw_relay **out, const struct gw_relay_config *cfg, unsig
         r->cfg.connect_timeout_ms = 10000;
     if (!r->cfg.max_learned_uris)
         r->cfg.max_learned_uris = 4096;
+    if (!r->cfg.bind_timeout_ms)
+        r->cfg.bind_timeout_ms = 30000;
+    if (!r->cfg.header_timeout_ms)
+        r->cfg.header_timeout_ms = 10000;
+    if (!r->cfg.chunk_stall_timeout_ms)
+        r->cfg.chunk_stall_timeout_ms = 10000;
     /* The Digest nonce key: fresh per process start, so nonces from a
      * previous run are refused. */
     if (getrandom(r->secret, sizeof(r->secret), 0) != (ssize_t)sizeof(r->secret)) {
@@ -702,9 +994,16 @@ int gw_relay_new(struct gw_relay **out, const struct gw_relay_config *cfg, unsig
     r->dsv.secret_len = sizeof(r->secret);
     r->dsv.realm = msrp_slice(r->cfg.realm, strlen(r->cfg.realm));
     r->dsv.lifetime = r->cfg.nonce_lifetime ? r->cfg.nonce_lifetime : 300;
+    if (relay_auth_init(r) < 0) {
+        free(r);
+        return -ENOMEM;
+    }
     r->uri_host_n = strlen(r->cfg.uri_host);
-    for (unsigned i = 0; i < r->cfg.n_listen; i++)
+    for (unsigned i = 0; i < r->cfg.n_listen; i++) {
         r->listen_host_n[i] = strlen(r->cfg.listen[i].host);
+        gw_policy_add_self_port(&r->cfg.dest, r->cfg.listen[i].port);
+    }
+    policy_add_host_addrs(&r->cfg.dest);
     bool v6 = strchr(r->cfg.uri_host, ':') != NULL;
     for (int tls = 0; tls < 2; tls++) {
         int n = snprintf(r->self_pre[tls], sizeof(r->self_pre[tls]), "%s://%s%s%s:%u",
@@ -722,6 +1021,7 @@ void gw_relay_free(struct gw_relay *r)
         return;
     for (unsigned i = 0; i < r->ncores; i++)
         free(r->cores[i]);
+    relay_auth_fini(r);
     free(r);
 }
 
@@ -783,6 +1083,9 @@ int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
                    l->tls ? "msrps" : "msrp", l->host, l->port, l->tls ? "msrps" : "msrp",
                    r->cfg.uri_host, l->port);
     }
+    ur_timer_init(&core->sweep, sweep_cb, core);
+    uint64_t period = sweep_period_ms(&r->cfg);
+    ur_timer_arm(loop, &core->sweep, period, period);
     r->cores[idx] = core;
     ur_loop_set_data(loop, core);
     return 0;
@@ -790,11 +1093,11 @@ int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
 
 void gw_relay_core_fini(struct ur_loop *loop, unsigned idx, void *ud)
 {
-    (void)loop;
     struct gw_relay *r = ud;
     struct gw_relay_core *core = r->cores[idx];
     if (!core)
         return;
+    ur_timer_cancel(loop, &core->sweep);
     /* Connections still open are freed with the loop, without callbacks
      * (uring/loop.h); the relay's per-connection state goes with them. */
     anchor_free_all(core);

@@ -3,8 +3,11 @@
  *
  * What it does
  *   - AUTH (RFC 4976 section 5): Digest challenge (401), verification with
- *     the To-Path fallback for clients that send no uri= (PEERS.md), nonce
- *     replay check per connection, 423 + Min-Expires for too short an
+ *     the To-Path fallback for clients that send no uri= (PEERS.md), a
+ *     nonce usable only on the connection it was challenged on and once
+ *     per nonce-count over all cores, failures throttled per address and
+ *     per user (403), at most max_reservations_per_user reservations per
+ *     user (403), 423 + Min-Expires for too short an
  *     Expires, 200 with Use-Path "msrp[s]://HOST:PORT/SESSID;tcp" and the
  *     clamped Expires. The reservation lives as long as the connection
  *     (clients never refresh, PEERS.md); "Expires: 0" cancels it.
@@ -12,7 +15,11 @@
  *     one of our URIs goes to the connection of the reservation named by
  *     its session id (To-Path[1] must be that client's URI, else 481), or,
  *     without a session id, to To-Path[1]'s authority over a reused or new
- *     connection -- new connections only for AUTHed senders (403). The
+ *     connection -- for AUTHed senders only: an unauthenticated sender
+ *     reaches reservations (403 otherwise), never a connection someone
+ *     else opened. Next hops pass the destination policy (relay_policy.h:
+ *     loopback, link-local, our own ports... denied unless allowed; 403,
+ *     drop reason dest_denied) on every address tried. The
  *     forwarded frame moves each URI of ours it consumed from the head of
  *     To-Path to the head of From-Path, byte for byte as received (RFC
  *     4976 section 7.2; two of them when both endpoints AUTHed here), gets
@@ -53,8 +60,13 @@
  * connection serves the sessions of one core (outgoing connections are
  * keyed per next-hop authority and first session id character to match);
  * a frame for another core's session -- both endpoints AUTHed here, on
- * different cores -- goes over a loopback connection to our own listener,
- * which steers it like any sender's. Connections whose first frame has not
+ * different cores, or a foreign relay's shared connection carrying
+ * several sessions -- goes over a loopback connection to our own
+ * listener, which steers it like any sender's (a frame that consumed no
+ * URI of ours yet goes as it came; the owner core learns its sender on
+ * the hop, and its reverse traffic comes back over the hop to the
+ * connection the sender arrived on: relay.c route_back). The hop is
+ * exempt from the destination policy. Connections whose first frame has not
  * arrived after 2 s stay where they are.
  *
  * Flow control and memory: per connection at most conn_mem_ceiling queued
@@ -72,6 +84,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gateway/relay_policy.h"
 #include "proto/parser.h"
 #include "proto/slice.h"
 
@@ -101,11 +114,34 @@ struct gw_relay_config {
     char realm[512];
     uint32_t expires_default, expires_min, expires_max; /* seconds */
     uint32_t nonce_lifetime;       /* seconds */
+    /* AUTH abuse (relay_auth.c, relay_guard.c): auth_fail_limit failures
+     * from an address or for a user within auth_fail_window_s seconds
+     * block it for auth_block_s (403); 0 = no throttle. Reservations per
+     * user; 0 = unlimited. Cache sizes in entries; 0 = defaults. */
+    uint32_t auth_fail_limit;
+    uint32_t auth_fail_window_s;   /* 0 = 60 */
+    uint32_t auth_block_s;         /* 0 = 300 */
+    uint32_t max_reservations_per_user;
+    uint32_t nonce_cache_size;     /* 0 = 131072 */
+    uint32_t auth_throttle_size;   /* 0 = 65536 */
+    uint32_t auth_fail_delay_ms;   /* a wrong password's connection pauses; 0 = none */
     uint32_t chunk_timeout_ms;     /* per outgoing piece -> 408 */
     uint32_t connect_timeout_ms;
     uint32_t idle_timeout_ms;      /* outgoing conns with no traffic; 0 = never */
+    /* Inbound connections (relay.c's sweep): first request (AUTH or a
+     * routed SEND/REPORT) within bind_timeout_ms; a started header section
+     * complete within header_timeout_ms (any connection). 0 = 30 s / 10 s. */
+    uint32_t bind_timeout_ms;
+    uint32_t header_timeout_ms;
+    /* An incoming chunk whose body makes no progress for this long while
+     * we would read it loses the next hop's slot ('#') and its connection
+     * (relay_fwd.c). 0 = 10 s. */
+    uint32_t chunk_stall_timeout_ms;
     uint64_t max_chunk_out;        /* split above this many body bytes; 0 = never */
-    uint32_t max_connections;      /* per core; 0 = unbounded */
+    uint32_t max_connections;      /* inbound, over all cores; 0 = unbounded */
+    /* Where next hops may be (relay_policy.h); our listen ports and this
+     * host's addresses are added by gw_relay_new. */
+    struct gw_dest_policy dest;
     uint32_t max_learned_uris;     /* sender URIs remembered per connection; 0 = 4096 */
     uint32_t anchor_timeout_s;     /* anchored session without connections; 0 = 60 */
     struct msrp_limits limits;
@@ -196,7 +232,8 @@ int64_t gw_relay_expires(bool has, uint32_t requested, uint32_t def, uint32_t mi
 /*
  * Writes the head of a forwarded request: "MSRP tid METHOD", To-Path =
  * h's To-Path without its first skip URIs (ours: 1, or more when the path
- * crosses this relay twice, as when both endpoints AUTHed to it),
+ * crosses this relay twice, as when both endpoints AUTHed to it; 0 on the
+ * loopback hop between two of our cores, which forwards a frame as it came),
  * From-Path = those skip URIs, byte for byte and in reverse order (RFC
  * 4976 section 7.2: each URI a relay takes off To-Path is prepended to
  * From-Path), followed by h's From-Path; every other header of h verbatim
@@ -224,10 +261,11 @@ int gw_relay_write_head(char *buf, size_t cap, const struct msrp_head *h, struct
  * most max body bytes: start = orig.start + sent; end = start + the
  * piece's expected length - 1 when orig.end is known (the sender may still
  * interrupt it early with '+', which RFC 4975 allows), else '*'; total
- * copied.
+ * copied. 0, or -ERANGE when a value would exceed MSRP_BR_MAX (cannot be
+ * represented: the chunk is refused with 400).
  */
-struct msrp_byte_range gw_relay_piece_range(bool has, const struct msrp_byte_range *orig,
-                                            uint64_t sent, uint64_t max);
+int gw_relay_piece_range(bool has, const struct msrp_byte_range *orig, uint64_t sent,
+                         uint64_t max, struct msrp_byte_range *out);
 
 /* --- anchoring for an SBC (relay_anchor.c), on the anchor's owner core -- */
 

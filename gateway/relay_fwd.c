@@ -129,8 +129,12 @@ static int send_piece_head(struct chunk *c)
     } else {
         static const char name[] = "Byte-Range: ";
         char line[sizeof(name) - 1 + RELAY_RANGE_MAX + 2];
-        struct msrp_byte_range br =
-            gw_relay_piece_range(c->has_br, &c->br, c->sent, core->r->cfg.max_chunk_out);
+        struct msrp_byte_range br;
+        if (gw_relay_piece_range(c->has_br, &c->br, c->sent, core->r->cfg.max_chunk_out,
+                                 &br) < 0) {
+            chunk_result(c, 400, true); /* its range outgrew Byte-Range (relay_wire.c) */
+            return -ERANGE;
+        }
         memcpy(line, name, sizeof(name) - 1);
         size_t n = sizeof(name) - 1 + relay_fmt_range(line + sizeof(name) - 1, &br);
         line[n++] = '\r';
@@ -190,6 +194,19 @@ static int pump(struct chunk *c, const char *p, size_t n, struct ur_buf *buf, bo
 /* Grants down's free slot to waiters in FIFO order. A waiter that yielded
  * mid-chunk first sends the bytes it held back; it may yield again at its
  * next piece boundary, which simply lets the loop go on (no recursion). */
+/* The first head of c could not be written to its next hop (closing):
+ * c is dead (408), gives the slot back, and forgets the hop -- it is then
+ * no longer the hop's writer nor in its queue, so nothing would clear
+ * c->down when the hop is freed. */
+static void chunk_lost_slot(struct chunk *c)
+{
+    c->dead = true;
+    chunk_result(c, 408, true);
+    if (c->down->writer == c)
+        c->down->writer = NULL;
+    c->down = NULL;
+}
+
 void fwd_slot_next(struct rconn *down)
 {
     while (!down->writer && down->wq_head && !down->binding) {
@@ -202,11 +219,8 @@ void fwd_slot_next(struct rconn *down)
         down->writer = c;
         RLOG(UR_LOG_DEBUG, c->up, "chunk %.*s gets the slot of %s (held %zu, sent %llu)",
              (int)c->otid_n, c->otid, down->key, c->held_n, (unsigned long long)c->sent);
-        if (send_piece_head(c) < 0) {
-            c->dead = true;
-            chunk_result(c, 408, true);
-            down->writer = NULL;
-        }
+        if (send_piece_head(c) < 0)
+            chunk_lost_slot(c);
         if (c->held_n) {
             struct ur_buf *hb = c->held_buf;
             size_t hn = c->held_n;
@@ -414,6 +428,66 @@ static int copy_texts(struct chunk *c, const struct msrp_head *h)
     return 0;
 }
 
+/* --- stalled senders ---------------------------------------------------------
+ *
+ * A chunk owns the next hop's slot until its end-line, so a sender that
+ * stops mid-chunk would hold every other sender to that hop for ever. Each
+ * connection with a chunk coming in has one timer, checking every quarter
+ * of chunk_stall_timeout whether the connection received any byte since
+ * the last check: the data path only reads the connection's byte count
+ * when a check is due, and the timer stays armed from chunk to chunk (it
+ * rests when a check finds no chunk). Checks that find the relay itself
+ * holding the sender back (waiting for the slot, the next hop over its
+ * ceiling, reading paused) restart the clock, as does every resume
+ * (kick_cb): only time we would have read counts. On expiry the sender's
+ * connection is closed; fwd_conn_closed then ends the forwarded copy with
+ * '#' and the slot goes to the next waiter.
+ */
+
+static uint64_t stall_check_ms(const struct gw_relay_config *cfg)
+{
+    uint64_t p = cfg->chunk_stall_timeout_ms / 4;
+    return p < 10 ? 10 : p;
+}
+
+static uint64_t conn_bytes_in(const struct rconn *rc)
+{
+    struct ur_conn_stats cs;
+    ur_conn_get_stats(gw_mconn_conn(rc->m), &cs);
+    return cs.bytes_in;
+}
+
+static void stall_watch(struct rconn *up)
+{
+    up->stall_rx = conn_bytes_in(up);
+    up->stall_since_ns = ur_now_ns();
+    ur_timer_arm(up->core->loop, &up->stall, stall_check_ms(&up->core->r->cfg), 0);
+}
+
+void fwd_stall_check(struct ur_timer *t, void *arg)
+{
+    (void)t;
+    struct rconn *rc = arg;
+    struct chunk *c = rc->cur;
+    if (!c || rc->closing)
+        return; /* between chunks: the next fwd_start re-arms */
+    const struct gw_relay_config *cfg = &rc->core->r->cfg;
+    uint64_t now = ur_now_ns();
+    uint64_t rx = conn_bytes_in(rc);
+    bool held = c->waiting || c->drain_wait || gw_mconn_stalled(rc->m) ||
+                ur_conn_read_paused(gw_mconn_conn(rc->m));
+    if (held || rx != rc->stall_rx) {
+        rc->stall_rx = rx;
+        rc->stall_since_ns = now;
+    } else if (now - rc->stall_since_ns >= (uint64_t)cfg->chunk_stall_timeout_ms * 1000000u) {
+        RLOG(UR_LOG_WARN, rc, "chunk %.*s made no progress for %u ms after %llu bytes: aborting it",
+             (int)c->otid_n, c->otid, cfg->chunk_stall_timeout_ms, (unsigned long long)c->sent);
+        rconn_drop(rc, GW_DROP_CHUNK_STALL);
+        return;
+    }
+    ur_timer_arm(rc->core->loop, &rc->stall, stall_check_ms(cfg), 0);
+}
+
 int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down,
               const struct fwd_paths *paths)
 {
@@ -444,12 +518,13 @@ int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct
     c->head = malloc(cap);
     c->split_range = cfg->max_chunk_out > 0 && c->has_body;
     struct msrp_byte_range br0;
-    if (c->split_range && c->has_br)
-        br0 = gw_relay_piece_range(true, &c->br, 0, cfg->max_chunk_out);
+    bool br_bad = c->split_range && c->has_br &&
+                  gw_relay_piece_range(true, &c->br, 0, cfg->max_chunk_out, &br0) < 0;
     size_t span[2];
     const struct msrp_byte_range *brp = c->split_range && c->has_br ? &br0 : NULL;
     struct msrp_slice tid0 = MSRP_SLICE_LIT("0000000000000000");
     int n = !c->head ? -ENOMEM
+            : br_bad ? -EINVAL
             : paths ? gw_relay_write_head(c->head, cap, h, tid0, paths->to, paths->nto,
                                           paths->from, paths->nfrom, brp, span)
                     : gw_relay_write_fwd_head(c->head, cap, h, skip, tid0, brp, span);
@@ -472,17 +547,16 @@ int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct
     c->down = down;
     c->streaming = true;
     up->cur = c;
+    if (!ur_timer_armed(&up->stall))
+        stall_watch(up);
     RSTAT(core, frames_forwarded);
     RSTAT_ADD(core, active_chunks, 1);
     MET(core, chunks_in);
 
     if (!down->writer && !down->wq_head && !down->binding) {
         down->writer = c;
-        if (send_piece_head(c) < 0) {
-            c->dead = true;
-            chunk_result(c, 408, true);
-            down->writer = NULL;
-        }
+        if (send_piece_head(c) < 0)
+            chunk_lost_slot(c);
         return GW_MCONN_CONTINUE;
     }
     c->waiting = true;
@@ -551,8 +625,13 @@ static int pump(struct chunk *c, const char *p, size_t n, struct ur_buf *buf, bo
                 return GW_MCONN_STALL;
             }
             if (send_piece_head(c) < 0) {
-                c->dead = true;
-                chunk_result(c, 408, true);
+                /* The hop is closing, or the body outgrew its Byte-Range
+                 * (400): either way the slot goes to the next waiter now,
+                 * not when (if ever) the hop closes. */
+                struct rconn *down = c->down;
+                chunk_lost_slot(c);
+                if (!in_slot_next)
+                    fwd_slot_next(down); /* else the caller's loop goes on */
                 return GW_MCONN_CONTINUE;
             }
         }
@@ -638,7 +717,7 @@ void fwd_conn_closed(struct rconn *rc)
 {
     /* 408 for chunks already on their way, 481 when the next hop never
      * answered the connect (RFC 4975: the session cannot be reached). */
-    uint16_t lost = rc->open ? 408 : 481;
+    uint16_t lost = rc->open ? 408 : rc->dest_denied ? 403 : 481; /* 403: relay.c dest_filter */
     /* Pieces sent over rc will never be answered. */
     while (rc->pieces) {
         struct piece *pc = rc->pieces;

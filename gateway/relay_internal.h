@@ -83,6 +83,13 @@ struct rconn {
     bool authed;
     bool reserved;              /* sess_node in the session table */
     bool resume_pending;
+    /* Routing (relay.c route): counted in gw_relay.n_inbound (released at
+     * close); an outgoing hop to our own listener (another core); an
+     * outgoing connection whose every address the destination policy
+     * denied (its chunks get 403). */
+    bool counted;
+    bool self_hop;
+    bool dest_denied;
     uint64_t frames;
 
     /* Session id of this connection's reservation (after AUTH) and the
@@ -97,9 +104,13 @@ struct rconn {
     uint32_t n_learned;
     char user[GW_USER_NAME_CAP];
 
-    /* Digest replay check: highest nc accepted for the nonce. */
-    char nonce[MSRP_DIGEST_NONCE_LEN + 1];
-    uint32_t nc_max;
+    /* AUTH (relay_auth.c): auth_id (0 = none yet) goes into the salt of
+     * every nonce challenged on this connection, so a nonce is usable only
+     * here; auth_chal counts those challenges. res_charged: the
+     * reservation counts against user (max_reservations_per_user). */
+    uint32_t auth_id;
+    uint32_t auth_chal;
+    bool res_charged;
 
     /* Outgoing: authority key in the core's peers table. */
     char key[RELAY_KEY_MAX];
@@ -131,6 +142,24 @@ struct rconn {
     struct ur_timer kick;       /* deferred resume of this conn */
     struct ur_timer idle;
     uint64_t last_use_ns;
+
+    /* Timeouts of inbound connections, checked by the core's sweep
+     * (relay.c): bound = its first request done (AUTH granted, a chunk
+     * routed, an anchored leg); in_body = between on_head and on_end;
+     * head_mark_ns = first sweep that saw the header section of frame
+     * head_mark_frame in progress (0 = none); io_seen = bytes in + out at
+     * the last sweep (a change is traffic). */
+    bool bound;
+    bool in_body;
+    uint64_t born_ns;
+    uint64_t head_mark_ns;
+    uint64_t head_mark_frame;
+    uint64_t io_seen;
+    /* The incoming chunk's progress (relay_fwd.c, fwd_stall_check): bytes
+     * received at the last check that saw progress, and when. */
+    struct ur_timer stall;
+    uint64_t stall_rx;
+    uint64_t stall_since_ns;
 };
 
 struct chunk {
@@ -238,6 +267,7 @@ struct gw_relay_core {
     uint32_t steering;
     struct steer *steer_list;   /* fds being peeked at */
     struct tsteer *tsteer_list; /* TLS connections collecting a first head */
+    struct ur_timer sweep;      /* inbound bind/header/idle timeouts (relay.c) */
     struct gw_relay_stats_a stats;
 };
 
@@ -246,6 +276,7 @@ struct gw_relay {
     unsigned ncores;
     uint8_t secret[32];
     struct msrp_digest_server dsv;
+    struct relay_guard *guard;  /* AUTH state shared by cores (relay_guard.c) */
     /* [tls]: "msrp[s]://HOST:PORT", rendered once: our URIs are this,
      * "/SESSID" and ";tcp", copied per chunk rather than formatted. */
     char self_pre[2][sizeof(((struct gw_relay_config *)0)->uri_host) + 32];
@@ -258,6 +289,10 @@ struct gw_relay {
      * (gw_relay_set_tls). Connections keep the context they started with. */
     struct ur_tls_ctx *_Atomic tls_server;
     struct ur_tls_ctx *_Atomic tls_client;
+    /* Inbound connections over all cores, against max_connections: taken
+     * at accept (before steering), moved with a handover, released when
+     * the connection (or a steering attempt) ends. */
+    _Atomic uint32_t n_inbound;
 };
 
 /* --- relay_wire.c ------------------------------------------------------- */
@@ -269,6 +304,12 @@ size_t relay_fmt_range(char out[RELAY_RANGE_MAX], const struct msrp_byte_range *
 /* --- relay.c ------------------------------------------------------------ */
 
 void rconn_kick(struct rconn *rc);     /* resume rc's reading soon */
+/* Closes rc for a timeout or limit, counted as drop reason why. */
+void rconn_drop(struct rconn *rc, enum gw_drop why);
+/* A slot of max_connections for an accepted connection (false: none
+ * left), and its release; adopting passes the slot to the rconn. */
+bool relay_slot_take(struct gw_relay *r);
+void relay_slot_release(struct gw_relay *r);
 /* Wraps an accepted fd on core (takes ownership). */
 void relay_adopt(struct gw_relay_core *core, int fd, bool tls);
 /* Wraps a connection detached on another core (takes ownership). */
@@ -328,7 +369,55 @@ int relay_connect_private(struct gw_relay_core *core, const struct msrp_uri *u, 
 
 /* --- relay_auth.c --------------------------------------------------------- */
 
-void relay_auth(struct rconn *rc, const struct msrp_head *h);
+/* on_head of an AUTH: GW_MCONN_CONTINUE, or GW_MCONN_STALL after a wrong
+ * password (rc->kick resumes it auth_fail_delay_ms later). */
+int relay_auth(struct rconn *rc, const struct msrp_head *h);
+/* gw_relay_new / gw_relay_free: the shared AUTH state. 0 or -ENOMEM. */
+int relay_auth_init(struct gw_relay *r);
+void relay_auth_fini(struct gw_relay *r);
+/* relay_unbind_session: rc's reservation is gone (per-user count). */
+void relay_auth_unbound(struct rconn *rc);
+
+/* relay_guard.c: AUTH state shared by all cores, each table under sharded
+ * mutexes, bounded (see there). Times are seconds; the caller's clock. */
+#define RELAY_GUARD_NONCES_DEFAULT 131072
+#define RELAY_GUARD_THROTTLE_DEFAULT 65536
+struct relay_guard_config {
+    uint32_t nonce_entries;    /* replay cache; 0 = default */
+    uint32_t throttle_entries; /* addresses and users tracked; 0 = default */
+    uint32_t fail_limit;       /* failures that block; 0 = never block */
+    uint32_t fail_window_s;    /* ...within this many seconds; 0 = 60 */
+    uint32_t block_s;          /* block length; 0 = 300 */
+    uint32_t max_res_per_user; /* 0 = unlimited */
+};
+struct relay_guard;
+int relay_guard_new(struct relay_guard **out, const struct relay_guard_config *cfg);
+void relay_guard_free(struct relay_guard *g);
+const struct relay_guard_config *relay_guard_config(const struct relay_guard *g);
+enum relay_guard_nonce {
+    RELAY_GUARD_NONCE_OK,     /* first use of nc for this nonce: recorded */
+    RELAY_GUARD_NONCE_REPLAY, /* nc not above the highest accepted */
+    RELAY_GUARD_NONCE_FULL,   /* no room for a new nonce: re-challenge */
+};
+/* Nonce (ts, salt) used with nonce-count nc; the entry lives until expires
+ * (wall clock: ts + lifetime + 1). */
+enum relay_guard_nonce relay_guard_nonce_use(struct relay_guard *g, uint64_t ts, uint64_t salt,
+                                             uint32_t nc, uint64_t expires, uint64_t now);
+/* Throttle keys: kind 'U' for user names; addresses from gw_mconn_peer()
+ * text (IPv4, or the /64 of IPv6). Never 0. */
+uint64_t relay_guard_key(const struct relay_guard *g, char kind, const void *data, size_t n);
+uint64_t relay_guard_addr_key(const struct relay_guard *g, const char *peer);
+/* Seconds key stays blocked (0 = not blocked). */
+uint32_t relay_guard_blocked(struct relay_guard *g, uint64_t key, uint32_t now);
+/* Counts a failure; true when it starts a block. */
+bool relay_guard_fail(struct relay_guard *g, uint64_t key, uint32_t now);
+/* A success: the key's failures so far are forgiven (not a block). */
+void relay_guard_forgive(struct relay_guard *g, uint64_t key, uint32_t now);
+/* One more reservation for user: 0, -EDQUOT (at max_res_per_user) or
+ * -ENOMEM; give it back with relay_guard_res_give. */
+int relay_guard_res_take(struct relay_guard *g, const char *user);
+void relay_guard_res_give(struct relay_guard *g, const char *user);
+uint32_t relay_guard_res_count(struct relay_guard *g, const char *user);
 
 /* --- relay_fwd.c ---------------------------------------------------------- */
 
@@ -352,6 +441,9 @@ void fwd_drained(struct rconn *rc);
 void fwd_conn_closed(struct rconn *rc);
 /* Gives down's frame slot to the next waiter, if any. */
 void fwd_slot_next(struct rconn *down);
+/* rc->stall fired: closes rc if its incoming chunk made no progress for
+ * chunk_stall_timeout while we were willing to read it. */
+void fwd_stall_check(struct ur_timer *t, void *arg);
 
 /* A log line about connection rc (its session id and peer). */
 #define RLOG(lvl, rc, ...)                                                              \

@@ -13,6 +13,12 @@
  * never by dialling it (PEERS.md: such a sender may name a port nobody
  * listens on).
  *
+ * Across cores: a sender reaching another core's session over our
+ * loopback hop is learned twice -- on the connection it arrived on (core
+ * A) and on the hop's inbound end (core B, the owner). B's reverse
+ * traffic goes back over the hop; A, seeing it arrive on its outgoing
+ * hop, forwards it to where it learned the sender (relay.c route_back).
+ *
  * Bounds: at most max_learned_uris per connection, least recently used
  * dropped (counted: msrpgw_learned_uri_evictions_total); all of a
  * connection's go with it. A URI that arrives on another connection moves

@@ -12,6 +12,11 @@
  * connection serves the sessions of one core (see relay_peer_get for how
  * outgoing connections respect that).
  *
+ * An accepted connection holds a slot of max_connections (relay.c,
+ * relay_slot_take) from accept on: adopting it, here or on the owner core,
+ * passes the slot to the rconn; a connection that ends while being
+ * steered releases it.
+ *
  * Plain TCP is decided before the connection is wrapped: the relay peeks
  * (MSG_PEEK, nothing consumed) at the first frame, on a short timer (1 ms,
  * doubling to 16 ms) until its head is in, and posts the bare fd to the
@@ -163,6 +168,7 @@ void relay_steer_abort_all(struct gw_relay_core *core)
         ur_conn_set_data(ts->c, NULL); /* its on_close finds nothing to free */
         ur_conn_close(ts->c);
         tsteer_free(ts);
+        relay_slot_release(core->r);
     }
     while (core->steer_list) {
         struct steer *st = core->steer_list;
@@ -170,6 +176,7 @@ void relay_steer_abort_all(struct gw_relay_core *core)
         steer_unlist(st);
         close(st->fd);
         free(st);
+        relay_slot_release(core->r);
     }
 }
 
@@ -259,6 +266,7 @@ static void tsteer_close(struct ur_conn *c, int err)
     if (err)
         gw_log(GW_LOG_DEBUG, NULL, NULL, "TLS connection closed before its first frame: %s",
                strerror(-err));
+    relay_slot_release(ts->core->r);
     tsteer_free(ts);
 }
 
@@ -286,6 +294,7 @@ static void tsteer_start(struct gw_relay_core *core, int fd)
     int err = ur_conn_adopt(core->loop, fd, tls_ctx, &tsteer_ops, ts, &ts->c);
     if (err < 0) {
         free(ts);
+        relay_slot_release(core->r);
         gw_log(GW_LOG_WARN, NULL, NULL, "adopting a TLS connection failed: %s", strerror(-err));
         return;
     }

@@ -119,7 +119,7 @@ int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h, un
                             struct msrp_slice tid, const struct msrp_byte_range *br,
                             size_t br_span[2])
 {
-    if (h->kind != MSRP_REQUEST || skip < 1 || h->n_to_path <= skip || h->n_from_path < 1 ||
+    if (h->kind != MSRP_REQUEST || h->n_to_path <= skip || h->n_from_path < 1 ||
         tid.n == 0)
         return MSRP_E_INVALID;
     struct msrp_slice to[MSRP_PATH_CAP], from[2 * MSRP_PATH_CAP];
@@ -207,21 +207,35 @@ int gw_relay_write_head(char *buf, size_t cap, const struct msrp_head *h, struct
     return (int)w.n;
 }
 
-struct msrp_byte_range gw_relay_piece_range(bool has, const struct msrp_byte_range *orig,
-                                            uint64_t sent, uint64_t max)
+int gw_relay_piece_range(bool has, const struct msrp_byte_range *orig, uint64_t sent,
+                         uint64_t max, struct msrp_byte_range *out)
 {
     struct msrp_byte_range r = { 1, MSRP_BR_STAR, MSRP_BR_STAR };
     if (has)
         r = *orig;
+    /* Every value stays within what a Byte-Range may say (MSRP_BR_MAX,
+     * what our parser and RFC 4975 peers accept), so nothing wraps: start
+     * and sent are each below 2^63 when this holds. */
+    if (r.start == 0 || r.start > MSRP_BR_MAX || sent > MSRP_BR_MAX - r.start)
+        return -ERANGE;
     uint64_t start = r.start + sent;
     uint64_t end = MSRP_BR_STAR;
     if (r.end != MSRP_BR_STAR) {
-        uint64_t left = r.end >= start ? r.end - start + 1 : 0;
+        if (r.end > MSRP_BR_MAX)
+            return -ERANGE;
+        /* A piece past the end: the body outgrew its own Byte-Range. Only
+         * an empty chunk may start right after its end ("1-0/0"). */
+        if (start > r.end && !(sent == 0 && start == r.end + 1))
+            return -ERANGE;
+        uint64_t left = start <= r.end ? r.end - start + 1 : 0;
         if (max && left > max)
             left = max;
-        end = start + left - 1;
+        end = left ? start + left - 1 : start - 1;
     }
+    if (r.total != MSRP_BR_STAR && r.total > MSRP_BR_MAX)
+        return -ERANGE;
     r.start = start;
     r.end = end;
-    return r;
+    *out = r;
+    return 0;
 }

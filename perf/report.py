@@ -153,19 +153,70 @@ def main():
                   f"{fmt(t.get('rss_bytes_per_conn'), 0)} | {fmt(r.get('goodput_MBps'))} | "
                   f"{fmt(r.get('setup_s'), 2)} | {r.get('ok')} |")
 
-    # W5
-    md.append("\n## W5 msrps (TLS, wolfSSL) vs plain through msrpgw\n")
-    md.append("| target | sessions | plain MB/s | TLS MB/s | TLS / plain | TLS target CPU-s |")
-    md.append("|---|---|---|---|---|---|")
+    # W5, with the crypto micro-benchmark of each build
+    w5 = {}
+    crypto = [r for r in runs if r["workload"] == "C"]
+    md.append("\n## W5 msrps (TLS, wolfSSL) vs plain through msrpgw, 64 KiB chunks\n")
+    if crypto:
+        md.append("perf/bench_crypto, 16 KiB records, GB/s per CPU-second of one core:\n")
+        md.append("| wolfSSL | AES-128-GCM seal | open | ChaCha20-Poly1305 seal | open | default AEAD |")
+        md.append("|---|---|---|---|---|---|")
+        for c in crypto:
+            md.append(f"| {c['variant']} | {fmt(c.get('aes128gcm_seal_GBps'), 2)} | "
+                      f"{fmt(c.get('aes128gcm_open_GBps'), 2)} | {fmt(c.get('chacha20poly1305_seal_GBps'), 2)} | "
+                      f"{fmt(c.get('chacha20poly1305_open_GBps'), 2)} | "
+                      f"{'AES-GCM' if c.get('aes_fast') else 'ChaCha20-Poly1305'} |")
+        md.append("")
+    md.append("| target | wolfSSL | sessions | plain MB/s | TLS MB/s | TLS / plain | plain MB per gw CPU-s | "
+              "TLS MB per gw CPU-s | TLS / plain per CPU-s | TLS gw CPU-s |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|")
+    libs = sorted({r["variant"].split()[-1] for r in runs if r["workload"] == "W5"
+                   and len(r["variant"].split()) == 3})
     for t in gw_targets:
-        for s in (1, 16):
-            p, tl = get("W5", t, f"plain {s}"), get("W5", t, f"tls {s}")
-            if not p or not tl:
-                continue
-            rt = ratio(tl.get("goodput_MBps"), p.get("goodput_MBps"))
-            res["ratios"][f"W5 {t} {s}"] = {"tls_over_plain": rt}
-            md.append(f"| {t} | {s} | {fmt(p.get('goodput_MBps'))} | {fmt(tl.get('goodput_MBps'))} | "
-                      f"{fmt(rt, 2)} | {fmt(tcpu(tl, 'cpu_s'), 2)} |")
+        for lib in libs:
+            for s_ in (1, 16):
+                p, tl = get("W5", t, f"plain {s_} {lib}"), get("W5", t, f"tls {s_} {lib}")
+                if not p or not tl:
+                    continue
+                rt = ratio(tl.get("goodput_MBps"), p.get("goodput_MBps"))
+                bp, bt = tcpu(p, "bytes_per_cpu_s"), tcpu(tl, "bytes_per_cpu_s")
+                rc = ratio(bt, bp)
+                w5[(t, lib, s_)] = {"tls_over_plain": rt, "tls_over_plain_per_cpu": rc}
+                res["ratios"][f"W5 {t} {lib} {s_}"] = w5[(t, lib, s_)]
+                md.append(f"| {t} | {lib} | {s_} | {fmt(p.get('goodput_MBps'))} | {fmt(tl.get('goodput_MBps'))} | "
+                          f"{fmt(rt, 2)} | {fmt(bp / 1e6 if bp else None)} | {fmt(bt / 1e6 if bt else None)} | "
+                          f"{fmt(rc, 2)} | {fmt(tcpu(tl, 'cpu_s'), 2)} |")
+
+    # W6
+    w6 = {}
+    if any(r["workload"] == "W6" for r in runs):
+        md.append("\n## W6 attack mix (W2 window 8, default config; attackers from 127.0.0.2)\n")
+        md.append("Attack mix: slowloris, idle connections, an AUTH flood (wrong passwords) and a "
+                  "client that never reads its responses, all running during the second run "
+                  "(perf/attack_mix.sh; counts in logs/w6-*/summary.txt). The gateway's CPU-seconds "
+                  "include the work the attackers cost it.\n")
+        md.append("| target | run | chunks/s | MB/s | body MB per gateway CPU-s | gateway CPU-s | "
+                  "p99 us | bystander errors | verified | ok |")
+        md.append("|---|---|---|---|---|---|---|---|---|---|")
+        for t in gw_targets:
+            un, at = get("W6", t, "unloaded"), get("W6", t, "attack mix")
+            for r in (un, at):
+                if not r:
+                    continue
+                bpc = tcpu(r, "bytes_per_cpu_s")
+                errs = (r.get("error_count") or 0) + (r.get("setup_failures") or 0)
+                md.append(f"| {t} | {r['variant']} | {fmt(r.get('chunks_per_s'), 0)} | "
+                          f"{fmt(r.get('goodput_MBps'))} | {fmt(bpc / 1e6 if bpc else None, 2)} | "
+                          f"{fmt(tcpu(r, 'cpu_s'), 2)} | {fmt((r.get('latency_us') or {}).get('p99'))} | "
+                          f"{errs} | {r.get('verified')} | {r.get('ok')} |")
+            if un and at:
+                w6[t] = {"per_cpu": ratio(tcpu(at, "bytes_per_cpu_s"), tcpu(un, "bytes_per_cpu_s")),
+                         "wall": ratio(at.get("goodput_MBps"), un.get("goodput_MBps")),
+                         "errors": (at.get("error_count") or 0) + (at.get("setup_failures") or 0)
+                         + (0 if at.get("verified") else 1)}
+                res["ratios"][f"W6 {t}"] = w6[t]
+                md.append(f"| {t} | attack / unloaded | {fmt(w6[t]['wall'], 2)} (wall) | | "
+                          f"{fmt(w6[t]['per_cpu'], 2)} (per CPU-s) | | | | | |")
 
     # Goals
     def goal(name, value, want, ge=True):
@@ -187,6 +238,16 @@ def main():
         if w4:
             goal(f"W4 {t} RSS per connection <= 8192 B",
                  w4[0].get("target", {}).get("rss_bytes_per_conn"), 8192, ge=False)
+        for s_ in (1, 16):
+            if (t, "aesni", s_) in w5:
+                goal(f"W5 {t} aesni {s_} msrps / plain per gateway CPU-s >= 0.5",
+                     w5[(t, "aesni", s_)]["tls_over_plain_per_cpu"], 0.5)
+                goal(f"W5 {t} aesni {s_} msrps / plain goodput >= 0.3",
+                     w5[(t, "aesni", s_)]["tls_over_plain"], 0.3)
+        if t in w6:
+            goal(f"W6 {t} goodput per gateway CPU-s under attack / unloaded >= 0.8",
+                 w6[t]["per_cpu"], 0.8)
+            goal(f"W6 {t} bystander errors under attack = 0", w6[t]["errors"], 0, ge=False)
     md.append("\n## Goals\n")
     md.append("| goal | measured | met |")
     md.append("|---|---|---|")

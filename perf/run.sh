@@ -27,7 +27,17 @@
 #   W3  body bytes relayed per CPU-second of the target (from W1 and W2)
 #   W4  10000 idle sessions (AUTHed receivers) + 100 active (64 KiB chunks,
 #       10 s) through msrpgw -> RSS per connection, active goodput
-#   W5  msrps (TLS) vs plain through msrpgw: 1 and 16 sessions x 64 MiB
+#   W5  msrps (TLS) vs plain through msrpgw: 1 and 16 sessions x 64 MiB in
+#       64 KiB chunks -> goodput and body bytes per gateway CPU-second, for
+#       this build's wolfSSL and, with W5_ALT_BUILD=DIR (e.g. a build
+#       configured with -DMSRP_WOLFSSL_AESNI=OFF), the other one; plus
+#       perf/bench_crypto (AES-128-GCM, ChaCha20-Poly1305 GB/s per core)
+#   W6  attack mix: W2 (window 8) on a fresh msrpgw with its default config,
+#       once unloaded and once while tests/hostile/lib/attack.py runs 1,000
+#       slowloris, 5,000 idle connections, an AUTH flood and a client that
+#       never reads (from 127.0.0.2, the bystanders come from 127.0.0.1)
+#       -> goodput and body bytes per gateway CPU-second for both, their
+#       ratio (goal >= 0.8), errors seen by the W2 sessions (goal 0)
 # --quick: same shapes with small sizes (8 MiB messages, 2 s runs, 500 idle
 # sessions): under 2 minutes; exits non-zero if a target fails to start or a
 # run reports errors / unverified data (a missed goal is not a failure).
@@ -64,8 +74,10 @@ LOG=$out/logs
 
 if [ $quick = 1 ]; then
     W1_MSG=8M; W2_DUR=2; W4_IDLE=500; W4_ACTIVE=10; W4_DUR=2; W4_RAMP=1; W5_MSG=8M
+    W6_SLOW=20; W6_IDLE=100; W6_FLOOD=1
 else
     W1_MSG=256M; W2_DUR=10; W4_IDLE=10000; W4_ACTIVE=100; W4_DUR=10; W4_RAMP=5; W5_MSG=64M
+    W6_SLOW=1000; W6_IDLE=5000; W6_FLOOD=4
 fi
 KAM_CHUNK=10000
 
@@ -140,9 +152,12 @@ gw_start() {
 threads = $threads
 listen = 127.0.0.1:0
 tls_listen = 127.0.0.1:0
+destinations_allow = 127.0.0.0/8, ::1
 tls_cert = $CERT
 tls_key = $KEY
 user = load:load
+# W4 holds 10,000 reservations of one user: no per-user cap here.
+max_reservations_per_user = 0
 [log]
 level = warn
 EOF
@@ -243,6 +258,17 @@ print(json.dumps(j))' "$wl" "$target" "$variant" "$line" >>"$out/runs.jsonl"
 print("   %s MB/s, %s chunks/s, p99 %s us, target %s CPU-s, ok=%s" % (j.get("goodput_MBps"), j.get("chunks_per_s"), j.get("latency_us",{}).get("p99"), j.get("target",{}).get("cpu_s"), j.get("ok")))' "$line" 2>/dev/null
 }
 
+# W5 label of a build: the wolfSSL its msrpgw links ("aesni" when built from
+# source with AES-NI, "system" for Debian's libwolfssl).
+w5_lib() { # BUILD
+    local v
+    v=$("$1/gateway/msrpgw" --version 2>/dev/null) || return 1
+    case "$v" in
+    *"built from Debian source"*"AES-NI yes"*) echo aesni ;;
+    *) echo system ;;
+    esac
+}
+
 # The W1 / W2 shapes, against whatever TARGET_ARGS point at.
 w1() { # TARGET CHUNK LABEL-SUFFIX
     local t=$1 chunk=$2 sfx=${3:-}
@@ -257,6 +283,26 @@ w2() {
         run W2 "$1" "window $w" "${TARGET_ARGS[@]}" --sessions 100 --chunk-size 1024 \
             --window $w --duration "$W2_DUR"
     done
+}
+
+# W6: the W2 shape (window 8) twice on one daemon, unloaded and under the
+# attack mix (perf/attack_mix.sh). The daemon keeps its default config
+# (timeouts, ceilings, throttles): the figure is what an operator gets
+# without tuning.
+. "$here/attack_mix.sh"
+w6() { # TARGET
+    local t=$1 w2=(--sessions 100 --chunk-size 1024 --window 8 --duration "$W2_DUR")
+    run W6 "$t" "unloaded" "${TARGET_ARGS[@]}" "${w2[@]}"
+    if ! attack_mix_start 127.0.0.1 "$GW_PORT" "$W6_SLOW" "$W6_IDLE" "$W6_FLOOD" \
+        $((W2_DUR + 120)) "$LOG/w6-$t"; then
+        fail "W6 $t: the attack mix did not start (see $LOG/w6-$t)"
+        attack_mix_stop
+        return
+    fi
+    run W6 "$t" "attack mix" "${TARGET_ARGS[@]}" "${w2[@]}"
+    attack_mix_report >"$LOG/w6-$t/summary.txt"
+    attack_mix_stop
+    sed 's/^/   attackers: /' "$LOG/w6-$t/summary.txt"
 }
 
 : >"$out/runs.jsonl"
@@ -292,14 +338,34 @@ for gt in $GW_THREADS; do
         --chunk-size 65536 --message-size 1M --duration "$W4_DUR" --setup-timeout 60
     gw_stop
     if [ "$gt" = "$(echo $GW_THREADS | awk '{print $1}')" ]; then
-        gw_start "$t-w5" "$gt" || continue
-        for sess in 1 16; do
-            run W5 "$t" "plain $sess" --relay "127.0.0.1:$GW_PORT" --user load --password load \
-                --target-pid "$GW_PID" --sessions $sess --messages 1 --message-size "$W5_MSG"
-            run W5 "$t" "tls $sess" --relay "127.0.0.1:$GW_TLS_PORT" --user load --password load \
-                --target-pid "$GW_PID" --tls --insecure --sessions $sess --messages 1 \
-                --message-size "$W5_MSG"
+        # Each build's msrpgw with its own msrpload (the client encrypts
+        # too), labelled by the wolfSSL it links: this build, then
+        # W5_ALT_BUILD (a build with the other wolfSSL) if given.
+        for b in "$BUILD" ${W5_ALT_BUILD:+"$W5_ALT_BUILD"}; do
+            lib=$(w5_lib "$b") || { fail "W5: no msrpgw in $b"; continue; }
+            "$b/perf/bench_crypto" --json --seconds 0.5 >"$LOG/crypto-$lib.json" 2>&1 ||
+                fail "bench_crypto ($b) failed"
+            python3 -c 'import json,sys; j=json.loads(open(sys.argv[1]).read().splitlines()[-1])
+j.update(workload="C", system="bench_crypto", variant=sys.argv[2], ok=True); print(json.dumps(j))' \
+                "$LOG/crypto-$lib.json" "$lib" >>"$out/runs.jsonl" 2>/dev/null
+            GW=$b/gateway/msrpgw LOAD=$b/tools/msrpload
+            gw_start "$t-w5-$lib" "$gt" || { GW=$BUILD/gateway/msrpgw LOAD=$BUILD/tools/msrpload; continue; }
+            for sess in 1 16; do
+                run W5 "$t" "plain $sess $lib" --relay "127.0.0.1:$GW_PORT" --user load --password load \
+                    --target-pid "$GW_PID" --sessions $sess --messages 1 --message-size "$W5_MSG" \
+                    --chunk-size 65536
+                run W5 "$t" "tls $sess $lib" --relay "127.0.0.1:$GW_TLS_PORT" --user load --password load \
+                    --target-pid "$GW_PID" --tls --insecure --sessions $sess --messages 1 \
+                    --message-size "$W5_MSG" --chunk-size 65536
+            done
+            gw_stop
+            GW=$BUILD/gateway/msrpgw LOAD=$BUILD/tools/msrpload
         done
+    fi
+    if [ $quick = 0 ] || [ "$gt" = "$(echo $GW_THREADS | awk '{print $1}')" ]; then
+        gw_start "$t-w6" "$gt" || continue
+        TARGET_ARGS=(--relay "127.0.0.1:$GW_PORT" --user load --password load --target-pid "$GW_PID")
+        w6 "$t"
         gw_stop
     fi
 done

@@ -373,6 +373,16 @@ static uint64_t hex_u64(const char *s)
     return v;
 }
 
+int msrp_digest_nonce_stamp(struct msrp_slice nonce, uint64_t *ts, uint64_t *salt)
+{
+    char hex[MSRP_DIGEST_NONCE_LEN];
+    if (!lower_hex(hex, nonce, MSRP_DIGEST_NONCE_LEN))
+        return MSRP_E_AUTH_PARAM;
+    *ts = hex_u64(hex);
+    *salt = hex_u64(hex + 16);
+    return 0;
+}
+
 /* The digest-uri to hash, after checking a present uri= names the AUTH's
  * To-Path (RFC 2617 3.2.2.5: the server checks it is the request's). */
 static int pick_uri(const struct msrp_digest_fields *cred, const struct msrp_digest_check *chk,

@@ -105,6 +105,14 @@ int msrp_digest_verify(const struct msrp_digest_server *sv, uint64_t now,
                        const struct msrp_digest_fields *cred,
                        const struct msrp_digest_check *chk, uint32_t *nc_out);
 
+/*
+ * The timestamp and salt a nonce of ours carries (after msrp_digest_verify
+ * proved it authentic, they name it: a replay cache keys on them, and a
+ * salt can bind the nonce to what it was issued for). 0, or
+ * MSRP_E_AUTH_PARAM when nonce is not MSRP_DIGEST_NONCE_LEN hex digits.
+ */
+int msrp_digest_nonce_stamp(struct msrp_slice nonce, uint64_t *ts, uint64_t *salt);
+
 /* Client side: what to answer a challenge with. */
 struct msrp_digest_client {
     struct msrp_slice username;

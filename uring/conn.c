@@ -181,6 +181,11 @@ static int attempt_next(struct ur_conn *c, int err)
             ((struct sockaddr_in6 *)sa)->sin6_port = htons(c->port);
         else
             ((struct sockaddr_in *)sa)->sin_port = htons(c->port);
+        if (c->addr_filter && !c->addr_filter(c->addr_filter_arg, (struct sockaddr *)sa)) {
+            if (err == -EHOSTUNREACH) /* nothing tried yet: refused by the filter */
+                err = -EACCES;
+            continue;
+        }
         int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             err = -errno;
@@ -214,6 +219,12 @@ static void resolved(void *arg, int err, const struct ur_dns_addrs *res)
     if (err)
         ur_conn_fail(c, err);
     ur_conn_defer(c);
+}
+
+void ur_conn_set_addr_filter(struct ur_conn *c, ur_addr_filter_fn fn, void *arg)
+{
+    c->addr_filter = fn;
+    c->addr_filter_arg = arg;
 }
 
 int ur_conn_connect_host(struct ur_loop *loop, const char *host, uint16_t port,
@@ -917,6 +928,7 @@ static void unlink_all(struct ur_conn *c)
 /* ---- accessors ---- */
 
 size_t ur_conn_pending(const struct ur_conn *c) { return c->pending; }
+int ur_conn_over_ceiling(const struct ur_conn *c) { return (c->flags & CF_OVER) != 0; }
 void *ur_conn_data(const struct ur_conn *c) { return c->ud; }
 void ur_conn_set_data(struct ur_conn *c, void *ud) { c->ud = ud; }
 struct ur_loop *ur_conn_loop(const struct ur_conn *c) { return c->loop; }

@@ -19,7 +19,10 @@
  * on every producer linked with ur_conn_link_producer(); when it falls under
  * conn_low_watermark it resumes them and calls on_drain. Sends are never
  * refused for being over the ceiling: callers that do not link producers
- * must watch ur_conn_pending() themselves.
+ * must watch ur_conn_pending() (or ur_conn_over_ceiling()) themselves. A
+ * send that would take the queue past ur_loop_config.conn_hard_limit (when
+ * set) closes the connection instead: the send returns -ENOBUFS and
+ * on_close gets -ENOBUFS.
  *
  * Lifetime: on_close is called exactly once, after every op of the
  * connection has completed; the struct is freed right after on_close
@@ -29,6 +32,7 @@
 #ifndef UR_CONN_H
 #define UR_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -92,6 +96,16 @@ int ur_conn_connect_host(struct ur_loop *loop, const char *host, uint16_t port,
                          const struct ur_conn_ops *ops, void *ud, struct ur_conn **out);
 
 /*
+ * Destination filter for a connection made by name (ur_conn_connect_host):
+ * each resolved address (port set) is tried only when fn(arg, addr)
+ * returns true; when none is left the connection fails with -EACCES.
+ * Set it right after connecting (names resolve later, on the loop);
+ * numeric hosts are the caller's to check before connecting.
+ */
+typedef bool (*ur_addr_filter_fn)(void *arg, const struct sockaddr *addr);
+void ur_conn_set_addr_filter(struct ur_conn *c, ur_addr_filter_fn fn, void *arg);
+
+/*
  * Queues n bytes at p. buf (may be NULL): a buffer the bytes live in; the
  * queue takes its own reference and drops it once the bytes are sent --
  * except when three quarters of the loop's receive ring are already held
@@ -110,6 +124,9 @@ int ur_conn_send_copy(struct ur_conn *c, const void *p, size_t n);
 
 /* Queued, not yet sent bytes (including TLS ciphertext not yet sent). */
 size_t ur_conn_pending(const struct ur_conn *c);
+/* 1 from the moment pending reached conn_mem_ceiling until it fell under
+ * conn_low_watermark (the on_drain that ends it is guaranteed). */
+int ur_conn_over_ceiling(const struct ur_conn *c);
 
 /*
  * Stops receiving: cancels the multishot recv, so unread data waits in the

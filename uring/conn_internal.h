@@ -24,6 +24,7 @@ struct ur_seg {
     ur_send_fn done;
     void *arg;
     void *owned;            /* heap copy freed when finished */
+    size_t cap;             /* bytes allocated at owned (small copies share it) */
     size_t app_bytes;       /* application bytes this seg completes */
     uint32_t zc_wait;       /* SEND_ZC notifications outstanding */
     uint8_t sent;           /* every byte handed to the kernel */
@@ -110,6 +111,8 @@ struct ur_conn {
     unsigned addr_next;
     uint16_t port;
     uint64_t connect_deadline_ns;
+    ur_addr_filter_fn addr_filter;    /* NULL = every resolved address */
+    void *addr_filter_arg;
 
     struct ur_tls_conn *tls;
     struct ur_handoff *handoff;       /* being detached */

@@ -1,7 +1,7 @@
 /*
  * listener.c: SO_REUSEPORT listening sockets with multishot accept. Each
  * loop listens on the same address; the kernel balances connections
- * between the loops' sockets.
+ * between the loops' sockets. ur_listen_lock keeps other processes out.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -9,7 +9,10 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "uring/internal.h"
@@ -120,6 +123,37 @@ fail:
     rc = -errno;
     close(fd);
     return rc;
+}
+
+int ur_listen_lock(const char *tag, const char *host, uint16_t port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char addr[INET6_ADDRSTRLEN];
+    int rc = parse_host(host, port, &ss, &len);
+    if (rc < 0)
+        return rc;
+    const void *a = ss.ss_family == AF_INET ? (const void *)&((struct sockaddr_in *)&ss)->sin_addr
+                                            : (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+    if (!inet_ntop(ss.ss_family, a, addr, sizeof(addr)))
+        return -EINVAL;
+    struct sockaddr_un su;
+    memset(&su, 0, sizeof(su));
+    su.sun_family = AF_UNIX;
+    /* sun_path[0] = '\0': the abstract namespace, no file to clean up. */
+    int n = snprintf(su.sun_path + 1, sizeof(su.sun_path) - 1, "%s/tcp/%s/%u", tag, addr, port);
+    if (n < 0 || (size_t)n >= sizeof(su.sun_path) - 1)
+        return -ENAMETOOLONG;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    if (bind(fd, (struct sockaddr *)&su, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+                                                      (size_t)n)) < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    return fd;
 }
 
 uint16_t ur_listener_port(const struct ur_listener *l) { return l->port; }

@@ -30,6 +30,21 @@ typedef void (*ur_accept_fn)(struct ur_listener *l, int fd, void *ud);
 int ur_listen(struct ur_loop *loop, struct ur_listener **out, const char *host,
               uint16_t port, int backlog, ur_accept_fn on_accept, void *ud);
 
+/*
+ * SO_REUSEPORT lets any process of the same user bind the same address
+ * and port, and the kernel would then split connections between two
+ * daemons. ur_listen_lock() claims host:port for this process: it binds
+ * an abstract unix socket named "tag/tcp/ADDR/PORT" (ADDR normalised, so
+ * "::ffff:127.0.0.1" and "127.0.0.1" differ but spellings of one address
+ * do not), which only one process at a time can hold and which the kernel
+ * releases when the process ends, however it ends. Returns the lock's fd
+ * (keep it open, CLOEXEC) or -EADDRINUSE when another process holds it,
+ * -EINVAL for a bad host, -errno. The same network namespace only, like
+ * the ports; a wildcard and a specific address of one port are different
+ * locks.
+ */
+int ur_listen_lock(const char *tag, const char *host, uint16_t port);
+
 /* The bound port (host order). */
 uint16_t ur_listener_port(const struct ur_listener *l);
 

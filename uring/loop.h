@@ -45,6 +45,9 @@ struct ur_loop_config {
                                  producers; default 4 MiB */
     size_t conn_low_watermark;/* pending bytes under which on_drain fires and
                                  producers resume; default ceiling / 4 */
+    size_t conn_hard_limit;   /* queued-unsent bytes a send may not push a conn
+                                 past: the conn is closed instead (on_close
+                                 err -ENOBUFS); 0 = no limit (the default) */
     unsigned disable;         /* enum ur_feature bits to force off */
 };
 

@@ -47,6 +47,12 @@ void ur_conn_wire_append(struct ur_conn *c, struct ur_seg *s)
     c->pending += s->n - s->off;
 }
 
+static int over_hard_limit(const struct ur_conn *c, size_t n)
+{
+    size_t lim = c->loop->cfg.conn_hard_limit;
+    return lim && (c->pending >= lim || n > lim - c->pending);
+}
+
 static int queue_seg(struct ur_conn *c, const void *p, size_t n, struct ur_buf *buf,
                      void *owned, ur_send_fn done, void *arg)
 {
@@ -54,6 +60,13 @@ static int queue_seg(struct ur_conn *c, const void *p, size_t n, struct ur_buf *
 
     if (c->flags & (CF_CLOSING | CF_FLUSH_CLOSE))
         return -EPIPE;
+    if (over_hard_limit(c, n)) {
+        /* A peer that does not read what it is sent: its queue would grow
+         * without bound. Closing it is the only bound left (the owner
+         * logs and counts it from on_close). */
+        ur_conn_fail(c, -ENOBUFS);
+        return -ENOBUFS;
+    }
     s = ur_seg_new(c);
     if (!s)
         return -ENOMEM;
@@ -93,20 +106,55 @@ int ur_conn_send(struct ur_conn *c, const void *p, size_t n, struct ur_buf *buf,
     return queue_seg(c, p, n, buf, NULL, done, arg);
 }
 
+/* Small copies (responses, headers) share one allocation: a peer that
+ * lets thousands of responses queue up costs their bytes, not a segment
+ * and a malloc each. */
+#define COPY_GATHER_MAX 1024
+#define COPY_GATHER_CAP 4096
+
+/* Appends to the tail segment when it is a gathering copy with room that
+ * no send is reading from. Plain connections only: TLS encrypts per seg. */
+static int gather_copy(struct ur_conn *c, const void *p, size_t n)
+{
+    struct ur_seg *t = c->sq_tail;
+
+    if (c->tls || !t || !t->owned || t->done || t->buf || t->zc_wait)
+        return 0;
+    if (t->cap < t->n || t->cap - t->n < n || (t == c->sq_head && (c->flags & CF_SEND_INFLIGHT)))
+        return 0;
+    memcpy((uint8_t *)t->owned + t->n, p, n);
+    t->n += n;
+    t->app_bytes += n;
+    c->pending += n;
+    ur_conn_check_ceiling(c);
+    ur_conn_defer(c);
+    return 1;
+}
+
 int ur_conn_send_copy(struct ur_conn *c, const void *p, size_t n)
 {
     void *copy;
+    size_t cap;
     int rc;
 
     if (c->flags & (CF_CLOSING | CF_FLUSH_CLOSE))
         return -EPIPE;
-    copy = malloc(n ? n : 1);
+    if (over_hard_limit(c, n))
+        return queue_seg(c, p, n, NULL, NULL, NULL, NULL); /* closes, -ENOBUFS */
+    if (n <= COPY_GATHER_MAX && gather_copy(c, p, n))
+        return 0;
+    /* A small copy starts a gathering segment only behind other queued
+     * bytes: alone in the queue it leaves at once, room would be waste. */
+    cap = n <= COPY_GATHER_MAX && c->sq_tail && !c->tls ? COPY_GATHER_CAP : (n ? n : 1);
+    copy = malloc(cap);
     if (!copy)
         return -ENOMEM;
     memcpy(copy, p, n);
     rc = queue_seg(c, copy, n, NULL, copy, NULL, NULL);
     if (rc < 0)
         free(copy);
+    else if (c->sq_tail && c->sq_tail->owned == copy)
+        c->sq_tail->cap = cap;
     return rc;
 }
 

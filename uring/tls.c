@@ -7,9 +7,17 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
@@ -21,14 +29,32 @@
 
 #include "uring/conn_internal.h"
 
+/* Client side: the last session per server name, offered again on the next
+ * connection to that name (resumption). Small and shared by the loops. */
+#define TLS_SESS_MAX 64
+struct tls_sess {
+    char name[128];
+    WOLFSSL_SESSION *s;
+};
+
 struct ur_tls_ctx {
+    /* The creator's reference plus one per connection (struct
+     * ur_tls_conn, which moves with a handed-off connection): a context
+     * replaced by a reload lives until its last connection is gone. */
+    atomic_uint refs;
     WOLFSSL_CTX *ctx;
     int server;
     int insecure;
+    pthread_mutex_t sess_lock;
+    unsigned sess_next;          /* round-robin victim when full */
+    struct tls_sess sess[TLS_SESS_MAX];
 };
 
 struct ur_tls_conn {
     WOLFSSL *ssl;
+    struct ur_tls_ctx *ctx;
+    char *name;          /* client: server name its session is kept under */
+    int sess_saved;
     const uint8_t *in;   /* ciphertext not yet consumed by wolfSSL */
     size_t in_n;
     int hs_done;
@@ -39,6 +65,149 @@ struct ur_tls_conn {
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 static void tls_global_init(void) { wolfSSL_Init(); }
+
+/* ---- cipher policy ---- */
+
+static int cpu_aesni(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    return (c & bit_AES) && (c & bit_PCLMUL);
+#else
+    return 0;
+#endif
+}
+
+static int cpu_avx2(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return 0;
+    return (b & bit_AVX2) != 0;
+#else
+    return 0;
+#endif
+}
+
+int ur_tls_aes_fast(void)
+{
+#ifdef WOLFSSL_AESNI
+    return cpu_aesni();
+#else
+    return 0;
+#endif
+}
+
+const char *ur_tls_default_ciphers(void)
+{
+    static const char *list;
+    if (!list) /* the same answer from every thread: a benign race */
+        list = ur_tls_aes_fast() ? UR_TLS_CIPHERS_AES_FIRST : UR_TLS_CIPHERS_CHACHA_FIRST;
+    return list;
+}
+
+const char *ur_tls_describe(char *buf, size_t n)
+{
+#ifdef MSRP_WOLFSSL_BUILT
+    const char *origin = "built from Debian source, static";
+#else
+    const char *origin = "system library";
+#endif
+#ifdef WOLFSSL_AESNI
+    const char *aesni = "yes";
+#else
+    const char *aesni = "no";
+#endif
+#ifdef USE_INTEL_SPEEDUP
+    const char *asm_ = "yes";
+#else
+    const char *asm_ = "no";
+#endif
+#ifdef USE_INTEL_CHACHA_SPEEDUP
+    const char *chacha = "yes";
+#else
+    const char *chacha = "no";
+#endif
+    snprintf(buf, n,
+             "wolfSSL %s (%s); compiled in: AES-NI %s, intel asm (AVX1/AVX2 AES-GCM, SHA) %s, "
+             "ChaCha20-Poly1305 asm %s; CPU: AES-NI %s, AVX2 %s; default AEAD: %s",
+             wolfSSL_lib_version(), origin, aesni, asm_, chacha, cpu_aesni() ? "yes" : "no",
+             cpu_avx2() ? "yes" : "no", ur_tls_aes_fast() ? "AES-GCM" : "ChaCha20-Poly1305");
+    return buf;
+}
+
+/* ---- client session cache ---- */
+
+static void sess_save(struct ur_tls_conn *t)
+{
+    struct ur_tls_ctx *x = t->ctx;
+    WOLFSSL_SESSION *s, *live;
+    struct tls_sess *slot = NULL;
+
+    if (t->sess_saved || t->server || !t->name)
+        return;
+    if (wolfSSL_session_reused(t->ssl) == 1) {
+        /* Its ticket carries the session id of the ticket it resumed, and
+         * wolfSSL's server finds the secret by that id, which the next
+         * resumption of the same lineage overwrites: offering it fails the
+         * binder now and then. Only tickets of full handshakes are kept. */
+        t->sess_saved = 1;
+        return;
+    }
+    live = wolfSSL_get_session(t->ssl);
+    if (!live)
+        return;
+    if (!wolfSSL_SESSION_has_ticket(live) && wolfSSL_version(t->ssl) == TLS1_3_VERSION)
+        return; /* TLS 1.3: nothing to resume before the ticket */
+    /* A copy: the connection's own session keeps changing while it lives,
+     * and other loops offer the kept one concurrently. */
+    s = wolfSSL_SESSION_dup(live);
+    if (!s)
+        return;
+    t->sess_saved = 1;
+    pthread_mutex_lock(&x->sess_lock);
+    for (unsigned i = 0; i < TLS_SESS_MAX && !slot; i++)
+        if (x->sess[i].s && strcmp(x->sess[i].name, t->name) == 0)
+            slot = &x->sess[i];
+    for (unsigned i = 0; i < TLS_SESS_MAX && !slot; i++)
+        if (!x->sess[i].s)
+            slot = &x->sess[i];
+    if (!slot)
+        slot = &x->sess[x->sess_next++ % TLS_SESS_MAX];
+    if (slot->s)
+        wolfSSL_SESSION_free(slot->s);
+    snprintf(slot->name, sizeof(slot->name), "%s", t->name);
+    slot->s = s;
+    pthread_mutex_unlock(&x->sess_lock);
+}
+
+static void sess_offer(struct ur_tls_conn *t)
+{
+    struct ur_tls_ctx *x = t->ctx;
+
+    WOLFSSL_SESSION *s = NULL;
+
+    /* Taken, not shared: a TLS 1.3 ticket is for one resumption (RFC 8446
+     * C.4), and wolfSSL's server keys its cache by the ticket's session id,
+     * so two connections resuming one ticket at once break each other's
+     * binder. Connections started meanwhile do full handshakes, and every
+     * connection keeps the ticket it gets. */
+    pthread_mutex_lock(&x->sess_lock);
+    for (unsigned i = 0; i < TLS_SESS_MAX; i++)
+        if (x->sess[i].s && strcmp(x->sess[i].name, t->name) == 0) {
+            s = x->sess[i].s;
+            x->sess[i].s = NULL;
+            break;
+        }
+    pthread_mutex_unlock(&x->sess_lock);
+    if (s) {
+        wolfSSL_set_session(t->ssl, s); /* copies it */
+        wolfSSL_SESSION_free(s);
+    }
+}
 
 /* wolfSSL errors that mean "the peer's certificate is not acceptable". */
 static const int verify_errors[] = {
@@ -120,13 +289,19 @@ int ur_tls_ctx_new(struct ur_tls_ctx **out, const struct ur_tls_config *cfg)
     t = calloc(1, sizeof(*t));
     if (!t)
         return -ENOMEM;
+    atomic_init(&t->refs, 1);
     t->server = cfg->server;
     t->insecure = cfg->insecure;
+    pthread_mutex_init(&t->sess_lock, NULL);
     t->ctx = wolfSSL_CTX_new(cfg->server ? wolfSSLv23_server_method() : wolfSSLv23_client_method());
     if (!t->ctx) {
+        pthread_mutex_destroy(&t->sess_lock);
         free(t);
         return -ENOMEM;
     }
+    /* TLS 1.2 and 1.3 only. */
+    if (wolfSSL_CTX_SetMinVersion(t->ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS)
+        rc = -EINVAL;
     if (cfg->cert_file &&
         wolfSSL_CTX_use_certificate_chain_file(t->ctx, cfg->cert_file) != WOLFSSL_SUCCESS)
         rc = -EINVAL;
@@ -138,17 +313,19 @@ int ur_tls_ctx_new(struct ur_tls_ctx **out, const struct ur_tls_config *cfg)
         wolfSSL_CTX_load_verify_locations(t->ctx, cfg->ca_file, NULL) != WOLFSSL_SUCCESS)
         rc = -EINVAL;
     if (!rc && wolfSSL_CTX_set_cipher_list(t->ctx, cfg->cipher_list ? cfg->cipher_list
-                                                                    : UR_TLS_DEFAULT_CIPHERS) !=
+                                                                    : ur_tls_default_ciphers()) !=
                    WOLFSSL_SUCCESS) {
         ur_log(UR_LOG_ERROR, "tls: no usable cipher in list \"%s\"",
-               cfg->cipher_list ? cfg->cipher_list : UR_TLS_DEFAULT_CIPHERS);
+               cfg->cipher_list ? cfg->cipher_list : ur_tls_default_ciphers());
         wolfSSL_CTX_free(t->ctx);
+        pthread_mutex_destroy(&t->sess_lock);
         free(t);
         return -EINVAL;
     }
     if (rc) {
         ur_log(UR_LOG_ERROR, "tls: cannot load certificate, key or CA file");
         wolfSSL_CTX_free(t->ctx);
+        pthread_mutex_destroy(&t->sess_lock);
         free(t);
         return rc;
     }
@@ -162,10 +339,29 @@ int ur_tls_ctx_new(struct ur_tls_ctx **out, const struct ur_tls_config *cfg)
     return 0;
 }
 
+struct ur_tls_ctx *ur_tls_ctx_ref(struct ur_tls_ctx *ctx)
+{
+    if (ctx)
+        atomic_fetch_add_explicit(&ctx->refs, 1, memory_order_relaxed);
+    return ctx;
+}
+
+unsigned ur_tls_ctx_refs(const struct ur_tls_ctx *ctx)
+{
+    return atomic_load_explicit(&ctx->refs, memory_order_relaxed);
+}
+
 void ur_tls_ctx_free(struct ur_tls_ctx *ctx)
 {
     if (!ctx)
         return;
+    /* acq_rel: every use by the other holders happens before the free. */
+    if (atomic_fetch_sub_explicit(&ctx->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (unsigned i = 0; i < TLS_SESS_MAX; i++)
+        if (ctx->sess[i].s)
+            wolfSSL_SESSION_free(ctx->sess[i].s);
+    pthread_mutex_destroy(&ctx->sess_lock);
     wolfSSL_CTX_free(ctx->ctx);
     free(ctx);
 }
@@ -182,6 +378,7 @@ int ur_tls_conn_new(struct ur_conn *c, struct ur_tls_ctx *ctx, const char *serve
         return -ENOMEM;
     }
     t->server = ctx->server;
+    t->ctx = ur_tls_ctx_ref(ctx);
     wolfSSL_SetIOReadCtx(t->ssl, c);
     wolfSSL_SetIOWriteCtx(t->ssl, c);
     if (server_name && *server_name && !ctx->server) {
@@ -190,6 +387,12 @@ int ur_tls_conn_new(struct ur_conn *c, struct ur_tls_ctx *ctx, const char *serve
         if (!ctx->insecure)
             wolfSSL_check_domain_name(t->ssl, server_name);
     }
+#ifdef HAVE_SESSION_TICKET
+    if (!ctx->server)
+        wolfSSL_UseSessionTicket(t->ssl); /* TLS 1.2 tickets; 1.3 has them anyway */
+#endif
+    if (!ctx->server && server_name && *server_name)
+        t->name = strdup(server_name); /* the session key is completed at start */
     c->tls = t;
     return 0;
 }
@@ -200,6 +403,8 @@ void ur_tls_conn_destroy(struct ur_tls_conn *t)
         return;
     wolfSSL_free(t->ssl);
     ur_buf_unref(t->pbuf);
+    free(t->name);
+    ur_tls_ctx_free(t->ctx); /* after the WOLFSSL that uses it */
     free(t);
 }
 
@@ -238,6 +443,11 @@ const char *ur_conn_tls_cipher(const struct ur_conn *c)
     if (!ur_tls_ready(c))
         return NULL;
     return wolfSSL_get_cipher_name(c->tls->ssl);
+}
+
+int ur_conn_tls_resumed(const struct ur_conn *c)
+{
+    return ur_tls_ready(c) && wolfSSL_session_reused(c->tls->ssl) == 1;
 }
 
 void ur_tls_thread_cleanup(void)
@@ -321,7 +531,46 @@ static void handshake(struct ur_conn *c)
         ur_conn_fail(c, map_error(c, e));
 }
 
-void ur_tls_start(struct ur_conn *c) { handshake(c); }
+/* Client: the connection is up. Its sessions are kept under the server
+ * name, or "ip:port" when it has none: offer the last one for this server
+ * (a ticket the server no longer takes costs only a full handshake). */
+static void sess_key(struct ur_conn *c)
+{
+    struct ur_tls_conn *t = c->tls;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "", key[sizeof(((struct tls_sess *)0)->name)];
+    unsigned port = 0;
+
+    if (t->name) {
+        sess_offer(t);
+        return;
+    }
+    if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&ss, &len) < 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+        port = ntohs(a->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+        port = ntohs(a->sin6_port);
+    } else {
+        return;
+    }
+    snprintf(key, sizeof(key), "%s:%u", host, port);
+    t->name = strdup(key);
+    if (t->name)
+        sess_offer(t);
+}
+
+void ur_tls_start(struct ur_conn *c)
+{
+    if (!c->tls->server)
+        sess_key(c);
+    handshake(c);
+}
 
 void ur_tls_shutdown(struct ur_conn *c)
 {
@@ -365,6 +614,8 @@ size_t ur_tls_input(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, siz
     }
     if (t->hs_done && c->pause_cnt)
         c->flags |= CF_TLS_PUMP; /* wolfSSL may hold decrypted records */
+    if (t->hs_done && !t->sess_saved && !t->server && t->name)
+        sess_save(t); /* TLS 1.3: once the server's ticket has been read */
     used = n - t->in_n;
     t->in = NULL;
     t->in_n = 0;

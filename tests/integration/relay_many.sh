@@ -8,7 +8,8 @@ it_init relay_many
 N=${RELAY_MANY_N:-200}
 SIZE=${RELAY_MANY_SIZE:-8192}
 ulimit -n 65536 2>/dev/null || ulimit -n 4096
-gw_start GW "max_connections = 100000"
+gw_start GW "max_connections = 100000
+max_reservations_per_user = 0"
 python3 "$RCLIENT" many --relay 127.0.0.1:$GW_PORT --user alice --password secret \
     --n $N --size $SIZE --timeout 120 >$IT_DIR/many.json
 rc=$?

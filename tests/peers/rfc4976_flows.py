@@ -84,6 +84,8 @@ class Gateway:
         with open(ini, "w") as fp:
             fp.write("[gateway]\nthreads = 1\nlisten = 127.0.0.1:0\n"
                      "user = alice:secret\nuser = bob:pw\n"
+                     # the peers are on loopback, denied by default
+                     "destinations_allow = 127.0.0.0/8, ::1\n"
                      "[log]\nlevel = debug\n")
         ports = os.path.join(self.dir, "ports")
         self.log = open(os.path.join(self.dir, "log"), "w")

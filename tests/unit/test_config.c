@@ -59,9 +59,11 @@ Test(config, builtin_defaults)
     cr_assert_eq(c.nonce_lifetime, 300);
     cr_assert_eq(c.chunk_timeout, 30);
     cr_assert_eq(c.bind_timeout, 30);
+    cr_assert_eq(c.chunk_stall_timeout, 10);
+    cr_assert_eq(c.header_timeout, 10);
     cr_assert_eq(c.max_chunk_out, 65536);
     cr_assert_eq(c.conn_mem_ceiling, 4u << 20);
-    cr_assert_eq(c.session_mem_ceiling, 16u << 20);
+    cr_assert_eq(c.conn_output_hard_limit, 16u << 20);
     cr_assert_eq(c.max_connections, 100000);
     cr_assert_eq(c.max_learned_uris, 4096);
     cr_assert_eq(c.connect_timeout, 5);
@@ -107,7 +109,7 @@ static const char full_conf[] =
     "bind_timeout = 20\n"
     "max_chunk_out = 10KiB\n"
     "conn_mem_ceiling = 8M\n"
-    "session_mem_ceiling = 1GiB\n"
+    "conn_output_hard_limit = 1GiB\n"
     "max_connections = 5000\n"
     "connect_timeout = 3\n"
     "idle_timeout = 0\n"
@@ -158,7 +160,7 @@ Test(config, full_file)
     cr_assert_eq(c.bind_timeout, 20);
     cr_assert_eq(c.max_chunk_out, 10240);
     cr_assert_eq(c.conn_mem_ceiling, 8u << 20);
-    cr_assert_eq(c.session_mem_ceiling, 1u << 30);
+    cr_assert_eq(c.conn_output_hard_limit, 1u << 30);
     cr_assert_eq(c.max_connections, 5000);
     cr_assert_eq(c.connect_timeout, 3);
     cr_assert_eq(c.idle_timeout, 0);
@@ -377,9 +379,15 @@ Test(config, reference_lists_every_key)
     static const char *const keys[] = {
         "threads", "listen", "tls_listen", "tls_cert", "tls_key", "tls_ca", "tls_ciphers",
         "tls_insecure_outbound", "relay_uri_host", "realm", "users_file", "user",
-        "expires_default", "expires_min", "expires_max", "nonce_lifetime", "chunk_timeout",
-        "bind_timeout", "max_chunk_out", "conn_mem_ceiling", "session_mem_ceiling",
-        "max_connections", "max_learned_uris", "resolvers", "dns_timeout", "connect_timeout", "idle_timeout", "max_header_bytes",
+        "expires_default", "expires_min", "expires_max", "nonce_lifetime",
+        "auth_fail_limit", "auth_fail_window", "auth_block_time", "auth_fail_delay",
+        "max_reservations_per_user",
+        "nonce_cache_size", "auth_throttle_size", "chunk_timeout",
+        "chunk_stall_timeout", "header_timeout",
+        "bind_timeout", "max_chunk_out", "conn_mem_ceiling", "conn_output_hard_limit",
+        "max_connections",
+        "destinations_allow", "destinations_deny", "destination_ports",
+        "max_learned_uris", "resolvers", "dns_timeout", "connect_timeout", "idle_timeout", "max_header_bytes",
         "max_headers", "max_path_uris", "max_uri_len", "max_tid_len", "level", "format",
         "file", "unix", "anchor_timeout", "max_size",
     };

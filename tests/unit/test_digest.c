@@ -339,3 +339,31 @@ Test(digest, client_against_rfc2617_style_challenge)
     cr_assert_eq(msrp_digest_parse(&chal, c3, strlen(c3)), 0);
     cr_assert_eq(msrp_digest_authorization(out, sizeof(out), &chal, &cl), MSRP_E_AUTH_PARAM);
 }
+
+/* The stamp a nonce carries names it (replay cache) and its salt binds it
+ * (the relay puts a connection id there): a peer that edits the salt to
+ * move a nonce to another connection breaks its tag. */
+Test(digest, nonce_stamp_and_salt_under_the_tag)
+{
+    char b[512];
+    uint64_t salt = 0x01000000abcdef12ull;
+    int n = msrp_digest_challenge(b, sizeof(b), &server, 1000, salt, false);
+    cr_assert_gt(n, 0);
+    static struct msrp_digest_fields chal;
+    cr_assert_eq(msrp_digest_parse(&chal, b, (size_t)n), 0);
+    uint64_t ts = 0, s = 0;
+    cr_assert_eq(msrp_digest_nonce_stamp(chal.nonce, &ts, &s), 0);
+    cr_assert_eq(ts, 1000);
+    cr_assert_eq(s, salt);
+    cr_assert_eq(msrp_digest_nonce_stamp(msrp_slice(chal.nonce.p, 63), &ts, &s),
+                 MSRP_E_AUTH_PARAM);
+    cr_assert_eq(msrp_digest_nonce_stamp(S("zz"), &ts, &s), MSRP_E_AUTH_PARAM);
+
+    static struct msrp_digest_fields cred;
+    client_round(1000, "pw", false, TO_PATH, &cred);
+    struct msrp_digest_check chk = check_pw("pw");
+    cr_assert_eq(msrp_digest_verify(&server, 1000, &cred, &chk, NULL), 0);
+    char *nonce = (char *)cred.nonce.p;
+    nonce[31] = nonce[31] == '0' ? '1' : '0'; /* last salt digit */
+    cr_assert_eq(msrp_digest_verify(&server, 1000, &cred, &chk, NULL), MSRP_E_AUTH_FAILED);
+}

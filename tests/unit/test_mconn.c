@@ -171,3 +171,261 @@ Test(mconn, no_stall)
 {
     run(0, 0);
 }
+
+/*
+ * Self-backpressure (row 1 of issue 10): a peer that sends requests and
+ * never reads the answers. The server side's socket send buffer and the
+ * client's receive buffer are made small so unsent answers queue in the
+ * connection at once; the ceiling is 64 KiB, the low watermark 16 KiB.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define BP_CEILING (64u << 10)
+#define BP_LOW (16u << 10)
+
+struct bp {
+    struct ur_loop *loop;
+    struct gw_mconn *srv;
+    int heads, ends;
+    int stall_first;      /* on_head of the first frame queues blast and stalls */
+    size_t blast;
+    int blast_rc;
+    int closed, close_err;
+    int cfd;              /* the raw client socket */
+    size_t got;           /* bytes the client read */
+};
+
+static int bp_on_head(struct gw_mconn *m, const struct msrp_head *h)
+{
+    struct bp *b = gw_mconn_data(m);
+    if (b->heads++ == 0 && b->blast) {
+        static char big[512u << 10];
+        b->blast_rc = gw_mconn_send_copy(m, big, b->blast);
+        if (b->stall_first)
+            return GW_MCONN_STALL;
+        return GW_MCONN_CONTINUE;
+    }
+    gw_mconn_respond(m, h, 200, "OK", NULL);
+    return GW_MCONN_CONTINUE;
+}
+
+static int bp_on_body(struct gw_mconn *m, const struct msrp_head *h, const char *p, size_t n,
+                      uint64_t off, struct ur_buf *buf)
+{
+    (void)m, (void)h, (void)p, (void)n, (void)off, (void)buf;
+    return GW_MCONN_CONTINUE;
+}
+
+static int bp_on_end(struct gw_mconn *m, const struct msrp_head *h, char flag)
+{
+    struct bp *b = gw_mconn_data(m);
+    (void)h, (void)flag;
+    b->ends++;
+    return GW_MCONN_CONTINUE;
+}
+
+static void bp_on_close(struct gw_mconn *m, int err)
+{
+    struct bp *b = gw_mconn_data(m);
+    b->closed = 1;
+    b->close_err = err;
+    b->srv = NULL;
+}
+
+static const struct gw_mconn_ops bp_ops = {
+    .on_head = bp_on_head, .on_body = bp_on_body, .on_end = bp_on_end, .on_close = bp_on_close,
+};
+
+static void bp_accept(struct ur_listener *l, int fd, void *ud)
+{
+    struct bp *b = ud;
+    int small = 4096;
+    (void)l;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    cr_assert_eq(gw_mconn_adopt(b->loop, fd, NULL, NULL, &bp_ops, b, &b->srv), 0);
+}
+
+static void bp_start(struct bp *b, struct ur_listener **l, size_t hard_limit)
+{
+    struct ur_loop_config cfg;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int small = 4096;
+
+    ur_loop_config_default(&cfg);
+    cfg.conn_mem_ceiling = BP_CEILING;
+    cfg.conn_low_watermark = BP_LOW;
+    cfg.conn_hard_limit = hard_limit;
+    cr_assert_eq(ur_loop_new(&b->loop, &cfg), 0);
+    cr_assert_eq(ur_listen(b->loop, l, "127.0.0.1", 0, 0, bp_accept, b), 0);
+    b->cfd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(b->cfd, 0);
+    setsockopt(b->cfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    a.sin_port = htons(ur_listener_port(*l));
+    cr_assert_eq(connect(b->cfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    fcntl(b->cfd, F_SETFL, O_NONBLOCK);
+    for (int i = 0; i < 100 && !b->srv; i++)
+        ur_loop_run_once(b->loop, 10);
+    cr_assert_not_null(b->srv);
+}
+
+static void bp_stop(struct bp *b, struct ur_listener *l)
+{
+    close(b->cfd);
+    if (b->srv)
+        gw_mconn_close(b->srv);
+    for (int i = 0; i < 20; i++)
+        ur_loop_run_once(b->loop, 10);
+    ur_listener_close(l);
+    ur_loop_free(b->loop);
+}
+
+/* Runs the loop for ms, writing out[*off..] as the socket takes it and,
+ * if read_it, reading (and counting) what the server sent. Stops early
+ * when done(b) holds. */
+static void bp_pump(struct bp *b, const char *out, size_t out_n, size_t *off, int read_it, int ms,
+                    int (*done)(const struct bp *b))
+{
+    uint64_t end = ur_now_ns() + (uint64_t)ms * 1000000u;
+    while (ur_now_ns() < end && !(done && done(b))) {
+        if (out && *off < out_n) {
+            ssize_t w = write(b->cfd, out + *off, out_n - *off);
+            if (w > 0)
+                *off += (size_t)w;
+        }
+        if (read_it) {
+            char buf[65536];
+            ssize_t r;
+            while ((r = read(b->cfd, buf, sizeof(buf))) > 0)
+                b->got += (size_t)r;
+        }
+        ur_loop_run_once(b->loop, 2);
+    }
+}
+
+#define BP_FRAMES 3000
+
+static char *bp_requests(size_t *n)
+{
+    size_t one = sizeof(bodyless) - 1;
+    char *p = malloc(one * BP_FRAMES);
+    cr_assert_not_null(p);
+    for (size_t i = 0; i < BP_FRAMES; i++)
+        memcpy(p + i * one, bodyless, one);
+    *n = one * BP_FRAMES;
+    return p;
+}
+
+static int bp_all_answered(const struct bp *b)
+{
+    return b->heads == BP_FRAMES && b->srv && !gw_mconn_output_blocked(b->srv) &&
+           gw_mconn_pending(b->srv) == 0;
+}
+
+Test(mconn, unread_responses_stop_reading_at_the_ceiling_and_resume_after_drain)
+{
+    struct bp b = {0};
+    struct ur_listener *l;
+    size_t n, off = 0;
+    char *req = bp_requests(&n);
+
+    bp_start(&b, &l, 0);
+    /* 3000 requests (about 420 KB) whose 200s (about 390 KB) nobody reads. */
+    bp_pump(&b, req, n, &off, 0, 500, NULL);
+    cr_assert(gw_mconn_output_blocked(b.srv), "input not stopped; %zu bytes queued",
+              gw_mconn_pending(b.srv));
+    cr_assert_lt(b.heads, BP_FRAMES);
+    struct ur_conn_stats st;
+    ur_conn_get_stats(gw_mconn_conn(b.srv), &st);
+    /* At most one answer past the ceiling. */
+    cr_assert_leq(st.pending_max, BP_CEILING + 512, "queued %zu", st.pending_max);
+    int heads_blocked = b.heads;
+    bp_pump(&b, req, n, &off, 0, 200, NULL);
+    cr_assert_eq(b.heads, heads_blocked, "events delivered while output is over the ceiling");
+    /* The peer reads: everything is answered, in bounded memory. */
+    bp_pump(&b, req, n, &off, 1, 5000, bp_all_answered);
+    cr_assert(bp_all_answered(&b), "heads %d of %d, blocked %d", b.heads, BP_FRAMES,
+              b.srv ? gw_mconn_output_blocked(b.srv) : -1);
+    bp_pump(&b, NULL, 0, &off, 1, 100, NULL); /* the last bytes in flight */
+    ur_conn_get_stats(gw_mconn_conn(b.srv), &st);
+    cr_assert_leq(st.pending_max, BP_CEILING + 512);
+    cr_assert_eq(b.got, st.bytes_out);
+    free(req);
+    bp_stop(&b, l);
+}
+
+static int bp_two_ends(const struct bp *b)
+{
+    return b->ends == 2;
+}
+
+/* Frame 1's head queues 200 KiB that the peer does not read and stalls (a
+ * relay waiting for its next hop): both reasons hold. Input must flow again
+ * only once both cleared, whichever clears first. */
+static void both_stalls(int resume_first)
+{
+    struct bp b = {0};
+    struct ur_listener *l;
+    char both[sizeof(bodyless) + sizeof(with_body)];
+    size_t n = sizeof(bodyless) + sizeof(with_body) - 2, off = 0;
+
+    memcpy(both, bodyless, sizeof(bodyless) - 1);
+    memcpy(both + sizeof(bodyless) - 1, with_body, sizeof(with_body) - 1);
+    b.stall_first = 1;
+    b.blast = 200u << 10;
+    bp_start(&b, &l, 0);
+    bp_pump(&b, both, n, &off, 0, 200, NULL);
+    cr_assert_eq(b.blast_rc, 0);
+    cr_assert_eq(b.heads, 1);
+    cr_assert(gw_mconn_stalled(b.srv));
+    cr_assert(gw_mconn_output_blocked(b.srv));
+    if (resume_first) {
+        gw_mconn_resume(b.srv); /* the next hop is ready, the peer still reads nothing */
+        bp_pump(&b, NULL, 0, &off, 0, 200, NULL);
+        cr_assert_eq(b.ends, 0, "an event came while the output was over the ceiling");
+        cr_assert(gw_mconn_output_blocked(b.srv));
+        bp_pump(&b, NULL, 0, &off, 1, 3000, bp_two_ends); /* now the peer reads */
+    } else {
+        bp_pump(&b, NULL, 0, &off, 1, 3000, NULL); /* drained, still stalled */
+        cr_assert(!gw_mconn_output_blocked(b.srv));
+        cr_assert(gw_mconn_stalled(b.srv));
+        cr_assert_eq(b.ends, 0, "an event came while the owner stalled");
+        gw_mconn_resume(b.srv);
+        bp_pump(&b, NULL, 0, &off, 1, 3000, bp_two_ends);
+    }
+    cr_assert_eq(b.heads, 2);
+    cr_assert_eq(b.ends, 2);
+    cr_assert(!gw_mconn_stalled(b.srv));
+    cr_assert(!gw_mconn_output_blocked(b.srv));
+    bp_stop(&b, l);
+}
+
+Test(mconn, owner_stall_and_output_stall_resume_after_resume_then_drain)
+{
+    both_stalls(1);
+}
+
+Test(mconn, owner_stall_and_output_stall_resume_after_drain_then_resume)
+{
+    both_stalls(0);
+}
+
+/* Output backpressure cannot stop (here: the owner's own blast) past the
+ * hard limit closes the connection with -ENOBUFS. */
+Test(mconn, output_past_the_hard_limit_closes_with_enobufs)
+{
+    struct bp b = {0};
+    struct ur_listener *l;
+    size_t n = sizeof(bodyless) - 1, off = 0;
+
+    b.blast = 300u << 10;
+    bp_start(&b, &l, 256u << 10);
+    bp_pump(&b, bodyless, n, &off, 0, 300, NULL);
+    cr_assert_eq(b.blast_rc, -ENOBUFS);
+    cr_assert(b.closed);
+    cr_assert_eq(b.close_err, -ENOBUFS);
+    bp_stop(&b, l);
+}

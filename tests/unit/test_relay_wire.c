@@ -4,6 +4,7 @@
  * clamping -- and its hash table.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -119,35 +120,100 @@ Test(relay_wire, forwarded_head_errors)
                  MSRP_E_INVALID);
 }
 
+/* gw_relay_piece_range that must succeed. */
+static struct msrp_byte_range piece(bool has, const struct msrp_byte_range *o, uint64_t sent,
+                                    uint64_t max)
+{
+    struct msrp_byte_range r;
+    cr_assert_eq(gw_relay_piece_range(has, o, sent, max, &r), 0);
+    return r;
+}
+
 Test(relay_wire, piece_ranges)
 {
     struct msrp_byte_range o = { 1, 100000, 100000 };
-    struct msrp_byte_range r = gw_relay_piece_range(true, &o, 0, 65536);
+    struct msrp_byte_range r = piece(true, &o, 0, 65536);
     cr_assert_eq(r.start, 1);
     cr_assert_eq(r.end, 65536);
     cr_assert_eq(r.total, 100000);
-    r = gw_relay_piece_range(true, &o, 65536, 65536);
+    r = piece(true, &o, 65536, 65536);
     cr_assert_eq(r.start, 65537);
     cr_assert_eq(r.end, 100000);
     cr_assert_eq(r.total, 100000);
     /* A chunk in the middle of a message. */
     struct msrp_byte_range m = { 200001, 300000, 1000000 };
-    r = gw_relay_piece_range(true, &m, 40000, 16384);
+    r = piece(true, &m, 40000, 16384);
     cr_assert_eq(r.start, 240001);
     cr_assert_eq(r.end, 256384);
     /* Open-ended stays open, total '*' copied. */
     struct msrp_byte_range star = { 5, MSRP_BR_STAR, MSRP_BR_STAR };
-    r = gw_relay_piece_range(true, &star, 10, 4);
+    r = piece(true, &star, 10, 4);
     cr_assert_eq(r.start, 15);
     cr_assert_eq(r.end, MSRP_BR_STAR);
     cr_assert_eq(r.total, MSRP_BR_STAR);
     /* No Byte-Range: the body starts at 1, sizes unknown. */
-    r = gw_relay_piece_range(false, NULL, 7, 4);
+    r = piece(false, NULL, 7, 4);
     cr_assert_eq(r.start, 8);
     cr_assert_eq(r.end, MSRP_BR_STAR);
     /* max 0 = no splitting: end is the chunk's own. */
-    r = gw_relay_piece_range(true, &o, 0, 0);
+    r = piece(true, &o, 0, 0);
     cr_assert_eq(r.end, 100000);
+}
+
+/* Issue 10 row 10: a start near the top of the value space must not wrap
+ * into small numbers ("65534-*" for 2^64 - 2 + 65536); values beyond
+ * MSRP_BR_MAX (2^62) cannot be represented and are refused. */
+Test(relay_wire, piece_ranges_never_wrap)
+{
+    struct msrp_byte_range r;
+    const uint64_t top = MSRP_BR_MAX;
+    /* Up to the bound exactly: fine. */
+    struct msrp_byte_range edge = { top - 65535, top, top };
+    r = piece(true, &edge, 0, 65536);
+    cr_assert_eq(r.start, top - 65535);
+    cr_assert_eq(r.end, top);
+    r = piece(true, &edge, 65535, 65536);
+    cr_assert_eq(r.start, top);
+    cr_assert_eq(r.end, top);
+    /* Open-ended at the bound: the first piece fits, the next does not. */
+    struct msrp_byte_range open = { top, MSRP_BR_STAR, MSRP_BR_STAR };
+    r = piece(true, &open, 0, 65536);
+    cr_assert_eq(r.start, top);
+    cr_assert_eq(gw_relay_piece_range(true, &open, 65536, 65536, &r), -ERANGE);
+    cr_assert_eq(gw_relay_piece_range(true, &open, 1, 65536, &r), -ERANGE);
+    /* Values a parser of ours never yields, still refused, never wrapped. */
+    struct msrp_byte_range huge = { UINT64_MAX - 1, MSRP_BR_STAR, MSRP_BR_STAR };
+    cr_assert_eq(gw_relay_piece_range(true, &huge, 0, 65536, &r), -ERANGE);
+    cr_assert_eq(gw_relay_piece_range(true, &huge, 65536, 65536, &r), -ERANGE);
+    struct msrp_byte_range bigend = { 1, UINT64_MAX - 1, MSRP_BR_STAR };
+    cr_assert_eq(gw_relay_piece_range(true, &bigend, 0, 65536, &r), -ERANGE);
+    struct msrp_byte_range bigtotal = { 1, 10, UINT64_MAX - 1 };
+    cr_assert_eq(gw_relay_piece_range(true, &bigtotal, 0, 65536, &r), -ERANGE);
+    struct msrp_byte_range zero = { 0, 10, 10 };
+    cr_assert_eq(gw_relay_piece_range(true, &zero, 0, 65536, &r), -ERANGE);
+    /* sent itself near 2^64 (an endless body): refused, not wrapped. */
+    struct msrp_byte_range one = { 1, MSRP_BR_STAR, MSRP_BR_STAR };
+    cr_assert_eq(gw_relay_piece_range(true, &one, UINT64_MAX - 5, 65536, &r), -ERANGE);
+    cr_assert_eq(gw_relay_piece_range(false, NULL, UINT64_MAX, 65536, &r), -ERANGE);
+}
+
+/* Skip 0: the loopback hop between two of our cores forwards a frame as
+ * it came (issue 10 row 7). */
+Test(relay_wire, forwarded_head_skip_zero_is_verbatim_paths)
+{
+    const struct msrp_head *h = parse("MSRP abcd SEND\r\n"
+                                      "To-Path: msrp://r:1/1abcdefghijklmno;tcp msrp://b:2/s;tcp\r\n"
+                                      "From-Path: msrp://f:9/x;tcp msrp://a:3/s;tcp\r\n"
+                                      "Message-ID: m1\r\n-------abcd$\r\n");
+    char buf[1024];
+    int n = gw_relay_write_fwd_head(buf, sizeof(buf), h, 0, MSRP_SLICE_LIT("ABCDEFGHIJKLMNOP"),
+                                    NULL, NULL);
+    const char *want = "MSRP ABCDEFGHIJKLMNOP SEND\r\n"
+                       "To-Path: msrp://r:1/1abcdefghijklmno;tcp msrp://b:2/s;tcp\r\n"
+                       "From-Path: msrp://f:9/x;tcp msrp://a:3/s;tcp\r\n"
+                       "Message-ID: m1\r\n";
+    cr_assert_eq(n, (int)strlen(want));
+    cr_assert_arr_eq(buf, want, strlen(want));
 }
 
 Test(relay_wire, session_id_core)
@@ -250,4 +316,25 @@ Test(relay_wire, table_hash_is_siphash24)
     cr_assert_eq(relay_siphash24(key, msg, 7), 0xab0200f58b01d137ull);
     cr_assert_eq(relay_siphash24(key, msg, 8), 0x93f5f5799a932462ull);
     cr_assert_eq(relay_siphash24(key, msg, 15), 0xa129ca6149be45e5ull);
+}
+
+/* A body longer than its own Byte-Range (1-10/10 with more than 10 bytes):
+ * no piece range exists past the end (before: "11-10/10", which strict
+ * receivers refuse), so the relay answers 400 instead of inventing one. */
+Test(relay_wire, piece_range_past_the_declared_end)
+{
+    struct msrp_byte_range br = { 1, 10, 10 }, out;
+    cr_assert_eq(gw_relay_piece_range(true, &br, 0, 4, &out), 0);
+    cr_assert_eq(out.start, 1);
+    cr_assert_eq(out.end, 4);
+    cr_assert_eq(gw_relay_piece_range(true, &br, 8, 4, &out), 0);
+    cr_assert_eq(out.start, 9);
+    cr_assert_eq(out.end, 10);
+    cr_assert_eq(gw_relay_piece_range(true, &br, 10, 4, &out), -ERANGE);
+    cr_assert_eq(gw_relay_piece_range(true, &br, 64, 4, &out), -ERANGE);
+    /* An empty message is one empty chunk, "1-0/0" (RFC 4975 section 7.1). */
+    struct msrp_byte_range empty = { 1, 0, 0 };
+    cr_assert_eq(gw_relay_piece_range(true, &empty, 0, 4, &out), 0);
+    cr_assert_eq(out.start, 1);
+    cr_assert_eq(out.end, 0);
 }

@@ -134,6 +134,7 @@ struct echo {
     wc_Sha256 rx;
     int opened, server_closed, client_closed, client_open_err;
     char cli_cipher[64], srv_cipher[64]; /* TLS suite each side saw; "" if none */
+    int cli_resumed, srv_resumed;        /* ur_conn_tls_resumed() each side saw */
 };
 
 static void note_cipher(char *dst, size_t n, const struct ur_conn *c)
@@ -148,6 +149,7 @@ static void echo_srv_data(struct ur_conn *c, const uint8_t *p, size_t n, struct 
     struct echo *e = ur_conn_data(c);
 
     note_cipher(e->srv_cipher, sizeof(e->srv_cipher), c);
+    e->srv_resumed |= ur_conn_tls_resumed(c);
     cr_assert_eq(echo_back(c, p, n, buf), 0);
 }
 
@@ -182,6 +184,7 @@ static void echo_cli_open(struct ur_conn *c, int err)
     e->client_open_err = err;
     e->opened = 1;
     note_cipher(e->cli_cipher, sizeof(e->cli_cipher), c);
+    e->cli_resumed = ur_conn_tls_resumed(c);
     if (err == 0)
         stream_fill(c, &e->out);
     else
@@ -753,15 +756,24 @@ Test(uring_tls, verify_fails_on_name_mismatch, .init = make_cert, .fini = rm_cer
     ur_tls_ctx_free(srv);
 }
 
-/* Without AES-NI ChaCha20-Poly1305 is the fast suite: our own client and
- * server must agree on it, and the server's order must win over a client
- * that prefers AES-GCM. */
-static void cipher_case(const char *cli_list, const char *want)
+/* The cipher policy: AES-GCM first where the CPU has AES-NI and the linked
+ * wolfSSL uses it, ChaCha20-Poly1305 first otherwise; the server's order
+ * wins over the client's; tls_ciphers (cipher_list) overrides. */
+#define AES128 "TLS13-AES128-GCM-SHA256"
+#define CHACHA "TLS13-CHACHA20-POLY1305-SHA256"
+
+static void cipher_case2(const char *srv_list, const char *cli_list, const char *want)
 {
+    char cert[128], key[128];
+    struct ur_tls_config tc = {.server = 1, .cert_file = cert, .key_file = key,
+                               .cipher_list = srv_list};
     struct ur_tls_config cc = {.insecure = 1, .cipher_list = cli_list};
-    struct ur_tls_ctx *srv = server_ctx(), *cli;
+    struct ur_tls_ctx *srv, *cli;
     struct echo e;
 
+    snprintf(cert, sizeof(cert), "%s/cert.pem", certdir);
+    snprintf(key, sizeof(key), "%s/key.pem", certdir);
+    cr_assert_eq(ur_tls_ctx_new(&srv, &tc), 0);
     cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
     run_echo(NULL, srv, cli, NULL, 64u << 10, &e);
     cr_assert_eq(e.client_open_err, 0);
@@ -771,22 +783,103 @@ static void cipher_case(const char *cli_list, const char *want)
     ur_tls_ctx_free(srv);
 }
 
-Test(uring_tls, default_contexts_negotiate_chacha20, .init = make_cert, .fini = rm_cert)
+static void cipher_case(const char *cli_list, const char *want)
 {
-    cipher_case(NULL, "TLS13-CHACHA20-POLY1305-SHA256");
+    cipher_case2(NULL, cli_list, want);
 }
 
-Test(uring_tls, server_order_wins_over_client_aes_preference, .init = make_cert,
-     .fini = rm_cert)
+Test(uring_tls, policy_follows_cpu_and_library)
 {
-    cipher_case("TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256",
-                "TLS13-CHACHA20-POLY1305-SHA256");
+    int aesni_cpu = __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul");
+#ifdef WOLFSSL_AESNI
+    cr_assert_eq(ur_tls_aes_fast(), aesni_cpu);
+#else
+    cr_assert_eq(ur_tls_aes_fast(), 0, "a wolfSSL without AES-NI never prefers AES-GCM (CPU: %d)",
+                 aesni_cpu);
+#endif
+#ifdef MSRP_WOLFSSL_BUILT
+    /* The built library is only chosen on AES-NI CPUs: it must be used. */
+    cr_assert_eq(ur_tls_aes_fast(), 1);
+    cr_assert_str_eq(ur_tls_default_ciphers(), UR_TLS_CIPHERS_AES_FIRST);
+#endif
+    cr_assert_str_eq(ur_tls_default_ciphers(), ur_tls_aes_fast() ? UR_TLS_CIPHERS_AES_FIRST
+                                                                 : UR_TLS_CIPHERS_CHACHA_FIRST);
+    char d[512];
+    ur_tls_describe(d, sizeof(d));
+    cr_assert_not_null(strstr(d, "wolfSSL 5."), "%s", d);
+    cr_assert_not_null(strstr(d, ur_tls_aes_fast() ? "default AEAD: AES-GCM"
+                                                   : "default AEAD: ChaCha20-Poly1305"), "%s", d);
+}
+
+Test(uring_tls, default_contexts_negotiate_the_fast_aead, .init = make_cert, .fini = rm_cert)
+{
+    cipher_case(NULL, ur_tls_aes_fast() ? AES128 : CHACHA);
+}
+
+Test(uring_tls, server_order_wins_over_client_preference, .init = make_cert, .fini = rm_cert)
+{
+    /* The client ranks first what the server ranks second. */
+    if (ur_tls_aes_fast())
+        cipher_case(CHACHA ":" AES128, AES128);
+    else
+        cipher_case(AES128 ":TLS13-AES256-GCM-SHA384:" CHACHA, CHACHA);
+}
+
+Test(uring_tls, tls_ciphers_forces_chacha20, .init = make_cert, .fini = rm_cert)
+{
+    cipher_case2(UR_TLS_CIPHERS_CHACHA_FIRST, NULL, CHACHA);
+}
+
+Test(uring_tls, tls_ciphers_forces_aes_gcm, .init = make_cert, .fini = rm_cert)
+{
+    cipher_case2(UR_TLS_CIPHERS_AES_FIRST, NULL, AES128);
 }
 
 Test(uring_tls, aes_only_client_still_connects, .init = make_cert, .fini = rm_cert)
 {
-    cipher_case("TLS13-AES128-GCM-SHA256", "TLS13-AES128-GCM-SHA256");
+    cipher_case(AES128, AES128);
 }
+
+Test(uring_tls, chacha_only_client_still_connects, .init = make_cert, .fini = rm_cert)
+{
+    cipher_case(CHACHA, CHACHA);
+}
+
+/* A client context that reconnects to the same server name resumes the
+ * session (TLS 1.3 ticket; TLS 1.2 ticket or id): no certificate, no key
+ * exchange signature the second time. */
+static void resume_case(const char *cli_list, const char *want)
+{
+    struct ur_tls_config cc = {.insecure = 1, .cipher_list = cli_list};
+    struct ur_tls_ctx *srv = server_ctx(), *cli;
+    struct echo e;
+
+    /* Each run listens on a new port: sessions are kept by server name. */
+    cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
+    run_echo(NULL, srv, cli, "localhost", 64u << 10, &e);
+    cr_assert_eq(e.client_open_err, 0);
+    cr_assert_str_eq(e.cli_cipher, want);
+    cr_assert_eq(e.cli_resumed, 0, "first connection cannot resume");
+    cr_assert_eq(e.srv_resumed, 0);
+    /* Only tickets of full handshakes are kept (see sess_save): resumed,
+     * full, resumed. */
+    for (int i = 0; i < 3; i++) {
+        int want_resumed = i != 1;
+        run_echo(NULL, srv, cli, "localhost", 256u << 10, &e);
+        cr_assert_eq(e.client_open_err, 0);
+        cr_assert_str_eq(e.cli_cipher, want);
+        cr_assert_eq(e.cli_resumed, want_resumed, "reconnection %d (client)", i + 1);
+        cr_assert_eq(e.srv_resumed, want_resumed, "reconnection %d (server)", i + 1);
+    }
+    ur_tls_ctx_free(cli);
+    ur_tls_ctx_free(srv);
+}
+
+Test(uring_tls, reconnect_resumes_tls13, .init = make_cert, .fini = rm_cert)
+{
+    resume_case(NULL, ur_tls_aes_fast() ? AES128 : CHACHA);
+}
+
 
 Test(uring_tls, unknown_cipher_list_is_einval)
 {
@@ -1141,4 +1234,103 @@ Test(uring_handoff, tls_after_100k, .init = make_cert, .fini = rm_cert)
 Test(uring_handoff, tls_mid_handshake, .init = make_cert, .fini = rm_cert)
 {
     run_tls_handoff(SIZE_MAX);
+}
+
+/*
+ * Reference-counted TLS contexts (issue 10 row 12): a reload drops the
+ * daemon's reference on the old contexts while connections still use
+ * them. Each connection holds its own, so the contexts live (and the
+ * connections keep working) until the last connection closes, and are
+ * freed then -- under ASan a use after free or a leak fails this test.
+ */
+struct rtls {
+    struct ur_loop *loop;
+    struct ur_tls_ctx *srv_ctx;
+    struct ur_conn *srv, *cli;
+    int cli_open, closed;
+    char got[16];
+    size_t got_n;
+};
+
+static void rtls_srv_data(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_buf *buf)
+{
+    (void)buf;
+    ur_conn_send_copy(c, p, n); /* echo */
+}
+
+static void rtls_cli_data(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_buf *buf)
+{
+    struct rtls *r = ur_conn_data(c);
+    (void)buf;
+    for (size_t i = 0; i < n && r->got_n < sizeof(r->got) - 1; i++)
+        r->got[r->got_n++] = (char)p[i];
+}
+
+static void rtls_open(struct ur_conn *c, int err)
+{
+    struct rtls *r = ur_conn_data(c);
+    cr_assert_eq(err, 0);
+    r->cli_open = 1;
+}
+
+static void rtls_close(struct ur_conn *c, int err)
+{
+    struct rtls *r = ur_conn_data(c);
+    (void)err;
+    r->closed++;
+}
+
+static const struct ur_conn_ops rtls_srv_ops = {.on_data = rtls_srv_data, .on_close = rtls_close};
+static const struct ur_conn_ops rtls_cli_ops = {
+    .on_open = rtls_open, .on_data = rtls_cli_data, .on_close = rtls_close};
+
+static void rtls_accept(struct ur_listener *l, int fd, void *ud)
+{
+    struct rtls *r = ud;
+    (void)l;
+    cr_assert_eq(ur_conn_adopt(r->loop, fd, r->srv_ctx, &rtls_srv_ops, r, &r->srv), 0);
+}
+
+Test(uring_tls, ctx_lives_until_its_last_connection_closes, .init = make_cert, .fini = rm_cert)
+{
+    struct ur_tls_config cc = {.insecure = 1};
+    struct ur_tls_ctx *cli_ctx;
+    struct ur_listener *l;
+    struct rtls r = {0};
+
+    r.srv_ctx = server_ctx();
+    cr_assert_eq(ur_tls_ctx_new(&cli_ctx, &cc), 0);
+    cr_assert_eq(ur_tls_ctx_refs(r.srv_ctx), 1);
+    cr_assert_eq(ur_loop_new(&r.loop, NULL), 0);
+    cr_assert_eq(ur_listen(r.loop, &l, "127.0.0.1", 0, 0, rtls_accept, &r), 0);
+    cr_assert_eq(ur_conn_connect_host(r.loop, "127.0.0.1", ur_listener_port(l), 2000, cli_ctx,
+                                      "localhost", &rtls_cli_ops, &r, &r.cli), 0);
+    for (int i = 0; i < 300 && !(r.cli_open && r.srv); i++)
+        ur_loop_run_once(r.loop, 10);
+    cr_assert(r.cli_open && r.srv);
+    cr_assert_eq(ur_tls_ctx_refs(r.srv_ctx), 2, "the server connection holds a reference");
+    cr_assert_eq(ur_tls_ctx_refs(cli_ctx), 2, "the client connection holds a reference");
+
+    /* The reload: the owner lets go of both contexts. */
+    struct ur_tls_ctx *srv_ctx = r.srv_ctx;
+    ur_tls_ctx_free(r.srv_ctx);
+    ur_tls_ctx_free(cli_ctx);
+    r.srv_ctx = NULL;
+    cr_assert_eq(ur_tls_ctx_refs(srv_ctx), 1);
+    cr_assert_eq(ur_tls_ctx_refs(cli_ctx), 1);
+
+    /* Both connections still work: records through wolfSSL both ways. */
+    cr_assert_eq(ur_conn_send_copy(r.cli, "ping", 4), 0);
+    for (int i = 0; i < 300 && r.got_n < 4; i++)
+        ur_loop_run_once(r.loop, 10);
+    cr_assert_str_eq(r.got, "ping");
+
+    /* The last connections go: the contexts go with them (ASan: no leak,
+     * no use after free from the close_notify both sides send). */
+    ur_conn_close_after_flush(r.cli);
+    for (int i = 0; i < 300 && r.closed < 2; i++)
+        ur_loop_run_once(r.loop, 10);
+    cr_assert_eq(r.closed, 2);
+    ur_listener_close(l);
+    ur_loop_free(r.loop);
 }

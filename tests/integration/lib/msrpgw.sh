@@ -5,10 +5,13 @@
 #   it_init NAME          temp dir $IT_DIR, traps, tool paths ($PROBE, $RCLIENT)
 #   gw_start VAR [INI]    start msrpgw with a generated config (127.0.0.1,
 #                         ephemeral port, users alice:secret and bob:pw,
-#                         extra [gateway] lines from INI); sets ${VAR}_PORT,
+#                         extra [gateway] lines from INI; loopback next hops
+#                         allowed unless INI or IT_DEST_ALLOW says otherwise); sets ${VAR}_PORT,
 #                         ${VAR}_PID, ${VAR}_LOG. IT_THREADS (default 2)
 #                         sets threads; IT_LISTEN (default 127.0.0.1:0)
-#                         the plain listener, IT_LISTEN= for none
+#                         the plain listener, IT_LISTEN= for none;
+#                         IT_METRICS (e.g. 127.0.0.1:0) adds a [metrics]
+#                         listener, its port in ${VAR}_MPORT
 #   gw_stop VAR           SIGTERM, wait (<= 15 s), require exit status 0
 #   bg CMD...             start CMD in the background, recorded for cleanup
 #   wait_file F [S]       wait until F exists (default 10 s)
@@ -106,13 +109,25 @@ gw_start() {
     local var=$1 extra=${2:-}
     local dir=$IT_DIR/$var
     mkdir -p "$dir"
+    # Every peer of these tests is on loopback, which the destination
+    # policy denies by default: allowed here unless the test sets its own
+    # destinations_allow (or IT_DEST_ALLOW, empty = the default policy).
+    local allow=""
+    case "$extra" in
+    *destinations_allow*) ;;
+    *) [ -n "${IT_DEST_ALLOW-127.0.0.0/8, ::1}" ] &&
+           allow="destinations_allow = ${IT_DEST_ALLOW-127.0.0.0/8, ::1}" ;;
+    esac
     cat >"$dir/msrpgw.ini" <<EOF
 [gateway]
 threads = ${IT_THREADS:-2}
 listen = ${IT_LISTEN-127.0.0.1:0}
 user = alice:secret
 user = bob:pw
+$allow
 $extra
+${IT_METRICS:+[metrics]
+listen = $IT_METRICS}
 [log]
 level = debug
 EOF
@@ -127,6 +142,7 @@ EOF
     eval "${var}_PORT=$(awk '$1=="tcp"{print $2}' "$dir/ports")"
     eval "${var}_PID=$pid"
     eval "${var}_LOG=$dir/log"
+    eval "${var}_MPORT=$(awk '$1=="metrics"{print $2}' "$dir/ports")"
 }
 
 gw_stop() {
