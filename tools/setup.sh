@@ -14,16 +14,56 @@ cd "$top"
 PACKAGES=(build-essential cmake pkg-config clang llvm
           liburing-dev libwolfssl-dev libjemalloc-dev libcriterion-dev
           libc-ares-dev dnsmasq-base
-          python3 openssl socat tshark kamailio valgrind gnuplot-nox)
+          python3 openssl socat tshark kamailio valgrind gnuplot-nox
+          dpkg-dev autoconf automake libtool)
+# dpkg-dev and the autotools build Debian's wolfSSL source with AES-NI
+# (tools/wolfssl-aesni.sh, run by CMake when MSRP_WOLFSSL_AESNI is ON).
+
+# A deb-src entry for Debian 12, so that "apt-get source wolfssl" works:
+# added once (its own file), unless some entry already serves bookworm
+# sources (one-line "deb-src ... bookworm" or a deb822 stanza with
+# "Types: deb-src" and a bookworm suite). 0 if it was added.
+DEBSRC=/etc/apt/sources.list.d/msrpgw-deb-src.sources
+debsrc() {
+    local f sudo=""
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        grep -qE '^[[:space:]]*deb-src[[:space:]].*bookworm' "$f" && return 1
+        awk 'BEGIN { RS = "" } /(^|\n)Types:[^\n]*deb-src/ && /(^|\n)Suites:[^\n]*bookworm/ { f = 1 }
+             END { exit !f }' "$f" && return 1
+    done
+    grep -q 'VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null || return 1
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo tee "$DEBSRC" >/dev/null <<'EOF'
+# Added by msrpgw tools/setup.sh: Debian 12 source packages, so the build can
+# compile Debian's wolfSSL source with AES-NI (apt-get source wolfssl).
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+    echo "setup: added $DEBSRC (deb-src for bookworm)"
+    return 0
+}
+
 
 deps() {
-    local missing=()
+    local missing=() sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    if debsrc; then
+        $sudo apt-get update
+    fi
     for p in "${PACKAGES[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
     $sudo apt-get update
     # tshark asks whether non-root users may capture; answer no, quietly.
     echo "wireshark-common wireshark-common/install-setuid boolean false" | $sudo debconf-set-selections
@@ -31,7 +71,10 @@ deps() {
 }
 
 build() {
+    # Warnings (the AES-NI wolfSSL build failing, falling back) go to
+    # stderr; which wolfSSL was chosen is said here either way.
     cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    echo "setup: wolfSSL: $(sed -n 's/^MSRP_WOLFSSL_CHOSEN:INTERNAL=//p' build/CMakeCache.txt)"
     cmake --build build -j"$(nproc)"
 }
 
