@@ -210,7 +210,8 @@ static void idle_cb(struct ur_timer *t, void *arg)
  *    by the sweep at head_mark_ns and still the same frame's;
  *  - bind_timeout (inbound): first request not done since accept;
  *  - idle_timeout (inbound): no byte in or out, nothing in flight.
- * Time the relay itself stopped reading rc does not count against it.
+ * Time the relay itself stopped reading rc does not count against it --
+ * unless it stopped because rc's peer does not read its answers.
  */
 static enum gw_drop conn_overdue(struct rconn *rc, uint64_t now)
 {
@@ -237,7 +238,10 @@ static enum gw_drop conn_overdue(struct rconn *rc, uint64_t now)
     struct ur_conn_stats cs;
     ur_conn_get_stats(uc, &cs);
     bool busy = rc->writer || rc->wq_head || rc->pieces || rc->cur;
-    if (busy || held || cs.bytes_in + cs.bytes_out != rc->io_seen) {
+    /* Reading stopped because the peer does not read what we owe it
+     * (mconn's output bound) is the peer's idleness, not ours. */
+    bool held_by_us = held && !gw_mconn_output_blocked(rc->m);
+    if (busy || held_by_us || cs.bytes_in + cs.bytes_out != rc->io_seen) {
         rc->io_seen = cs.bytes_in + cs.bytes_out;
         rc->last_use_ns = now;
         return GW_DROP_N;
@@ -984,6 +988,8 @@ int gw_relay_new(struct gw_relay **out, const struct gw_relay_config *cfg, unsig
         r->cfg.header_timeout_ms = 10000;
     if (!r->cfg.chunk_stall_timeout_ms)
         r->cfg.chunk_stall_timeout_ms = 10000;
+    if (!r->cfg.max_chunks_in_flight)
+        r->cfg.max_chunks_in_flight = 64;
     /* The Digest nonce key: fresh per process start, so nonces from a
      * previous run are refused. */
     if (getrandom(r->secret, sizeof(r->secret), 0) != (ssize_t)sizeof(r->secret)) {

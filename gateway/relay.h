@@ -137,6 +137,7 @@ struct gw_relay_config {
      * we would read it loses the next hop's slot ('#') and its connection
      * (relay_fwd.c). 0 = 10 s. */
     uint32_t chunk_stall_timeout_ms;
+    uint32_t max_chunks_in_flight; /* per sender connection; 0 = 64 */
     uint64_t max_chunk_out;        /* split above this many body bytes; 0 = never */
     uint32_t max_connections;      /* inbound, over all cores; 0 = unbounded */
     /* Where next hops may be (relay_policy.h); our listen ports and this
@@ -248,6 +249,11 @@ int64_t gw_relay_expires(bool has, uint32_t requested, uint32_t def, uint32_t mi
 int gw_relay_write_fwd_head(char *buf, size_t cap, const struct msrp_head *h, unsigned skip,
                             struct msrp_slice tid, const struct msrp_byte_range *br,
                             size_t br_span[2]);
+
+/* Bytes enough for gw_relay_write_fwd_head of h with any skip, any tid up
+ * to MSRP_TID_CAP and any Byte-Range: a forwarded head's copy is sized by
+ * what was read, not by the max_header_bytes a peer could have sent. */
+size_t gw_relay_head_bound(const struct msrp_head *h);
 
 /* The same with the paths given: To-Path = to[0..nto), From-Path =
  * from[0..nfrom) (an anchored session replaces both, relay_anchor.c). */

@@ -277,7 +277,13 @@ static void ups_unlink(struct chunk *c)
     if (c->up_next)
         c->up_next->up_prev = c->up_prev;
     c->up_prev = c->up_next = NULL;
+    struct rconn *up = c->up;
     c->up = NULL;
+    up->n_ups--;
+    if (up->ups_full && up->n_ups < up->core->r->cfg.max_chunks_in_flight) {
+        up->ups_full = false; /* an answer came: read the sender again */
+        rconn_kick(up);
+    }
 }
 
 static void chunk_free(struct chunk *c)
@@ -510,9 +516,9 @@ int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct
     }
     /* The head is rendered once, with a placeholder tid; each piece patches
      * the tid (and its Byte-Range when splitting). */
-    /* From-Path grows by the URIs taken off To-Path: the head stays within
-     * what was read plus the new tid. */
-    size_t cap = cfg->limits.max_header_bytes + 256;
+    /* Sized by the head that was read (gw_relay_head_bound): chunks in
+     * flight cost what their heads cost, not max_header_bytes each. */
+    size_t cap = gw_relay_head_bound(h);
     for (size_t i = 0; paths && i < paths->nto + paths->nfrom; i++)
         cap += 1 + (i < paths->nto ? paths->to[i].n : paths->from[i - paths->nto].n);
     c->head = malloc(cap);
@@ -544,6 +550,7 @@ int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct
     if (c->up_next)
         c->up_next->up_prev = c;
     up->ups = c;
+    up->n_ups++;
     c->down = down;
     c->streaming = true;
     up->cur = c;
@@ -689,6 +696,14 @@ int fwd_end(struct rconn *up, char flag)
     if (c->dead && c->status == 0)
         chunk_result(c, 408, true);
     chunk_check(c);
+    if (up->n_ups >= up->core->r->cfg.max_chunks_in_flight) {
+        /* A next hop that reads but does not answer: the sender waits
+         * for answers (ups_unlink resumes it) instead of memory growing
+         * by a chunk record per request for chunk_timeout. */
+        up->ups_full = true;
+        RSTAT(up->core, stalls);
+        return GW_MCONN_STALL;
+    }
     return GW_MCONN_CONTINUE;
 }
 

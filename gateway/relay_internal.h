@@ -130,6 +130,8 @@ struct rconn {
      * in on this conn (to forget their upstream when it closes). */
     struct piece *pieces;
     struct chunk *ups;
+    uint32_t n_ups;             /* chunks in ups */
+    bool ups_full;              /* reading stopped at max_chunks_in_flight */
 
     /* Anchored session (relay_anchor.c): the leg this connection carries;
      * an outbound leg is "binding" from its empty SEND to that SEND's 200,

@@ -207,6 +207,19 @@ int gw_relay_write_head(char *buf, size_t cap, const struct msrp_head *h, struct
     return (int)w.n;
 }
 
+size_t gw_relay_head_bound(const struct msrp_head *h)
+{
+    /* "MSRP tid METHOD\r\n", then each header as "Name: value\r\n"
+     * (moving URIs from To-Path to From-Path keeps their sum: a URI and
+     * its separating space change header, nothing more), a Byte-Range line
+     * that may be added or rewritten, the blank line. */
+    size_t n = 5 + MSRP_TID_CAP + 1 + h->method_name.n + 2;
+    for (uint16_t i = 0; i < h->n_headers; i++)
+        n += h->headers[i].name.n + 2 + h->headers[i].value.n + 2;
+    n += sizeof("Byte-Range: ") - 1 + RELAY_RANGE_MAX + 2;
+    return n + 2 + 2 * MSRP_PATH_CAP; /* blank line; a space per path URI */
+}
+
 int gw_relay_piece_range(bool has, const struct msrp_byte_range *orig, uint64_t sent,
                          uint64_t max, struct msrp_byte_range *out)
 {

@@ -60,6 +60,7 @@ Test(config, builtin_defaults)
     cr_assert_eq(c.chunk_timeout, 30);
     cr_assert_eq(c.bind_timeout, 30);
     cr_assert_eq(c.chunk_stall_timeout, 10);
+    cr_assert_eq(c.max_chunks_in_flight, 64);
     cr_assert_eq(c.header_timeout, 10);
     cr_assert_eq(c.max_chunk_out, 65536);
     cr_assert_eq(c.conn_mem_ceiling, 4u << 20);
@@ -383,7 +384,7 @@ Test(config, reference_lists_every_key)
         "auth_fail_limit", "auth_fail_window", "auth_block_time", "auth_fail_delay",
         "max_reservations_per_user",
         "nonce_cache_size", "auth_throttle_size", "chunk_timeout",
-        "chunk_stall_timeout", "header_timeout",
+        "chunk_stall_timeout", "max_chunks_in_flight", "header_timeout",
         "bind_timeout", "max_chunk_out", "conn_mem_ceiling", "conn_output_hard_limit",
         "max_connections",
         "destinations_allow", "destinations_deny", "destination_ports",

@@ -338,3 +338,43 @@ Test(relay_wire, piece_range_past_the_declared_end)
     cr_assert_eq(out.start, 1);
     cr_assert_eq(out.end, 0);
 }
+
+/* The head copy of a forwarded chunk is sized by gw_relay_head_bound:
+ * enough for every skip, the longest tid and the widest Byte-Range, and
+ * far below max_header_bytes for an ordinary head. */
+Test(relay_wire, head_bound_fits_every_rewrite)
+{
+    static const char frames[][1024] = {
+        "MSRP a786hjs2 SEND\r\n"
+        "To-Path: msrp://relay.example.com:2855/0abcdefghijklmno;tcp "
+        "msrp://r2.example.com:2855/1abc;tcp msrp://r3.example.com:2855/2abc;tcp "
+        "msrp://bob.example.com:8888/9di4ea;tcp\r\n"
+        "From-Path: msrp://alice.example.com:7777/iau39;tcp\r\n"
+        "Message-ID: 87652\r\n"
+        "Content-Type: text/plain\r\n"
+        "\r\n",
+        "MSRP b123 SEND\r\n"
+        "To-Path: msrp://a:1/x;tcp msrp://b:2/y;tcp\r\n"
+        "From-Path: msrp://c:3/z;tcp\r\n"
+        "Message-ID: m\r\n"
+        "Byte-Range: 1-*/*\r\n"
+        "\r\n",
+    };
+    static const char tid32[] = "abcdefghijklmnopqrstuvwxyz012345";
+    struct msrp_byte_range wide = { MSRP_BR_MAX - 1, MSRP_BR_MAX, MSRP_BR_MAX };
+    for (size_t f = 0; f < sizeof(frames) / sizeof(frames[0]); f++) {
+        const struct msrp_head *h = parse(frames[f]);
+        size_t bound = gw_relay_head_bound(h);
+        cr_assert_lt(bound, strlen(frames[f]) + 200, "bound %zu for a %zu-byte head", bound,
+                     strlen(frames[f]));
+        char *buf = malloc(bound);
+        for (unsigned skip = 0; skip < h->n_to_path; skip++) {
+            size_t span[2];
+            int n = gw_relay_write_fwd_head(buf, bound, h, skip, msrp_slice(tid32, 32), &wide,
+                                            span);
+            cr_assert_gt(n, 0, "frame %zu skip %u: %d", f, skip, n);
+            cr_assert_leq((size_t)n, bound);
+        }
+        free(buf);
+    }
+}
