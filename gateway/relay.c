@@ -42,7 +42,7 @@ int relay_new_sessid(struct gw_relay_core *core, char out[GW_RELAY_SESSID_LEN + 
         if (msrp_tid_gen_next(&core->tids, out + 1, GW_RELAY_SESSID_LEN - 1) != 0)
             return -EIO;
         out[GW_RELAY_SESSID_LEN] = '\0';
-        if (!rtable_get(&core->sessions, out, GW_RELAY_SESSID_LEN))
+        if (!relay_table_get(&core->sessions, out, GW_RELAY_SESSID_LEN))
             return 0;
     }
     return -EEXIST;
@@ -119,7 +119,7 @@ int relay_bind_session(struct rconn *rc, const struct msrp_uri *client)
         }
         rc->sess_node.key = rc->sessid;
         rc->sess_node.klen = GW_RELAY_SESSID_LEN;
-        rtable_put(&core->sessions, &rc->sess_node);
+        relay_table_put(&core->sessions, &rc->sess_node);
         rc->reserved = true;
         RSTAT_ADD(core, sessions, 1);
         MET(core, sessions_current);
@@ -134,7 +134,7 @@ void relay_unbind_session(struct rconn *rc)
 {
     if (!rc->reserved)
         return;
-    rtable_del(&rc->core->sessions, &rc->sess_node);
+    relay_table_del(&rc->core->sessions, &rc->sess_node);
     rc->reserved = false;
     relay_auth_unbound(rc); /* the user's reservation count */
     RSTAT_SUB(rc->core, sessions, 1);
@@ -152,13 +152,13 @@ static void kick_cb(struct ur_timer *t, void *arg)
     rc->resume_pending = false;
     RLOG(UR_LOG_DEBUG, rc, "resume (stalled %d)", gw_mconn_stalled(rc->m));
     /* Time the sender waited for us is not its chunk's stall: its clock
-     * (fwd_stall_check) starts again now. */
+     * (relay_fwd_stall_check) starts again now. */
     rc->stall_since_ns = ur_now_ns();
     if (!rc->closing)
         gw_mconn_resume(rc->m);
 }
 
-void rconn_drop(struct rconn *rc, enum gw_drop why)
+void relay_conn_drop(struct rconn *rc, enum gw_drop why)
 {
     if (rc->closing)
         return;
@@ -170,7 +170,7 @@ void rconn_drop(struct rconn *rc, enum gw_drop why)
     gw_mconn_close(rc->m);
 }
 
-void rconn_kick(struct rconn *rc)
+void relay_conn_kick(struct rconn *rc)
 {
     /* Deferred to the loop, not called in place: resuming delivers the
      * sender's held-back events at once, and doing that from inside
@@ -261,7 +261,7 @@ static void sweep_cb(struct ur_timer *t, void *arg)
             continue;
         enum gw_drop why = conn_overdue(rc, now);
         if (why != GW_DROP_N)
-            rconn_drop(rc, why);
+            relay_conn_drop(rc, why);
     }
 }
 
@@ -285,8 +285,8 @@ static struct rconn *rconn_new(struct gw_relay_core *core, bool tls, bool outgoi
     rc->outgoing = outgoing;
     ur_timer_init(&rc->kick, kick_cb, rc);
     ur_timer_init(&rc->idle, idle_cb, rc);
-    ur_timer_init(&rc->bind_timer, anchor_bind_timeout, rc);
-    ur_timer_init(&rc->stall, fwd_stall_check, rc);
+    ur_timer_init(&rc->bind_timer, relay_anchor_bind_timeout, rc);
+    ur_timer_init(&rc->stall, relay_fwd_stall_check, rc);
     rc->last_use_ns = ur_now_ns();
     rc->born_ns = rc->last_use_ns;
     rc->next = core->conns;
@@ -480,7 +480,7 @@ static int peer_get_at(struct gw_relay_core *core, const struct msrp_uri *u,
     int kn = authority_key(u, key, sizeof(key));
     if (kn < 0)
         return kn;
-    struct rnode *n = rtable_get(&core->peers, key, (size_t)kn);
+    struct rnode *n = relay_table_get(&core->peers, key, (size_t)kn);
     if (n) {
         struct rconn *rc = RCONTAINER(n, struct rconn, peer_node);
         if (!rc->closing) {
@@ -500,7 +500,7 @@ static int peer_get_at(struct gw_relay_core *core, const struct msrp_uri *u,
     memcpy(rc->key, key, (size_t)kn + 1);
     rc->peer_node.key = rc->key;
     rc->peer_node.klen = (size_t)kn;
-    rtable_put(&core->peers, &rc->peer_node);
+    relay_table_put(&core->peers, &rc->peer_node);
     rc->in_peers = true;
     const struct gw_relay_config *cfg = &core->r->cfg;
     if (cfg->idle_timeout_ms)
@@ -672,7 +672,7 @@ static int route_back(struct rconn *rc, const struct msrp_head *h)
         relay_respond(rc, h, 481, "No Such Session", NULL);
         return GW_MCONN_CONTINUE;
     }
-    int r = fwd_start(rc, h, 0, down, NULL);
+    int r = relay_fwd_start(rc, h, 0, down, NULL);
     if (r < 0) {
         relay_respond(rc, h, 400, "Cannot Forward", NULL);
         return GW_MCONN_CONTINUE;
@@ -690,9 +690,9 @@ static int route(struct rconn *rc, const struct msrp_head *h)
     }
     /* A session anchored for an SBC: the endpoint sends to our URI alone,
      * as to its peer (relay_anchor.c). */
-    struct anchor_leg *leg = h->n_to_path == 1 ? anchor_leg_find(core, &h->to_path[0]) : NULL;
+    struct anchor_leg *leg = h->n_to_path == 1 ? relay_anchor_leg_find(core, &h->to_path[0]) : NULL;
     if (leg)
-        return anchor_route(rc, h, leg);
+        return relay_anchor_route(rc, h, leg);
     if (rc->self_hop && relay_is_self(core, &h->from_path[0]) &&
         !relay_is_self(core, &h->to_path[0]))
         return route_back(rc, h);
@@ -731,7 +731,7 @@ static int route(struct rconn *rc, const struct msrp_head *h)
         skip++;
         if (sid.n == 0)
             continue;
-        struct rnode *n = rtable_get(&core->sessions, sid.p, sid.n);
+        struct rnode *n = relay_table_get(&core->sessions, sid.p, sid.n);
         struct rconn *owner_rc = n ? RCONTAINER(n, struct rconn, sess_node) : NULL;
         if (owner_rc == rc && rc->authed) {
             outbound = true; /* the sender's own reservation */
@@ -792,7 +792,7 @@ static int route(struct rconn *rc, const struct msrp_head *h)
         relay_respond(rc, h, 500, "Out of memory", NULL);
         return GW_MCONN_CONTINUE;
     }
-    int r = fwd_start(rc, h, skip, down, NULL);
+    int r = relay_fwd_start(rc, h, skip, down, NULL);
     if (r < 0) {
         relay_respond(rc, h, 400, "Cannot Forward", NULL);
         return GW_MCONN_CONTINUE;
@@ -849,8 +849,8 @@ static int rc_on_head(struct gw_mconn *m, const struct msrp_head *h)
 static int dispatch_head(struct rconn *rc, const struct msrp_head *h)
 {
     if (h->kind == MSRP_RESPONSE) {
-        if (!anchor_bind_response(rc, h))
-            fwd_response(rc, h);
+        if (!relay_anchor_bind_response(rc, h))
+            relay_fwd_response(rc, h);
         return GW_MCONN_CONTINUE;
     }
     switch (h->method) {
@@ -873,7 +873,7 @@ static int rc_on_body(struct gw_mconn *m, const struct msrp_head *h, const char 
     struct rconn *rc = gw_mconn_data(m);
     if (rc->cur_ignore)
         return GW_MCONN_CONTINUE;
-    return fwd_body(rc, p, n, buf);
+    return relay_fwd_body(rc, p, n, buf);
 }
 
 static int rc_on_end(struct gw_mconn *m, const struct msrp_head *h, char flag)
@@ -883,7 +883,7 @@ static int rc_on_end(struct gw_mconn *m, const struct msrp_head *h, char flag)
     rc->in_body = false;
     if (rc->cur_ignore)
         return GW_MCONN_CONTINUE;
-    return fwd_end(rc, flag);
+    return relay_fwd_end(rc, flag);
 }
 
 static void rc_on_error(struct gw_mconn *m, int err, uint64_t off, const struct msrp_head *h)
@@ -897,7 +897,7 @@ static void rc_on_error(struct gw_mconn *m, int err, uint64_t off, const struct 
 
 static void rc_on_drain(struct gw_mconn *m)
 {
-    fwd_drained(gw_mconn_data(m));
+    relay_fwd_drained(gw_mconn_data(m));
 }
 
 static void rc_on_close(struct gw_mconn *m, int err)
@@ -919,12 +919,12 @@ static void rc_on_close(struct gw_mconn *m, int err)
         RSTAT(core, conn_errors);
         RLOG(UR_LOG_INFO, rc, "connection closed: %s", strerror(-err));
     }
-    anchor_conn_closed(rc);
-    fwd_conn_closed(rc);
+    relay_anchor_conn_closed(rc);
+    relay_fwd_conn_closed(rc);
     relay_unbind_session(rc);
     relay_learn_forget(rc);
     if (rc->in_peers)
-        rtable_del(&core->peers, &rc->peer_node);
+        relay_table_del(&core->peers, &rc->peer_node);
     ur_timer_cancel(core->loop, &rc->kick);
     ur_timer_cancel(core->loop, &rc->idle);
     ur_timer_cancel(core->loop, &rc->bind_timer);
@@ -1033,11 +1033,11 @@ void gw_relay_free(struct gw_relay *r)
 
 static void core_tables_free(struct gw_relay_core *core)
 {
-    rtable_free(&core->sessions);
-    rtable_free(&core->pieces);
-    rtable_free(&core->peers);
-    rtable_free(&core->learned);
-    rtable_free(&core->anchor_legs);
+    relay_table_free(&core->sessions);
+    relay_table_free(&core->pieces);
+    relay_table_free(&core->peers);
+    relay_table_free(&core->learned);
+    relay_table_free(&core->anchor_legs);
 }
 
 int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
@@ -1052,9 +1052,9 @@ int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
     core->loop = loop;
     core->met = r->cfg.metrics ? &r->cfg.metrics[idx] : NULL;
     core->idx = idx;
-    if (rtable_init(&core->sessions, 1024) < 0 || rtable_init(&core->pieces, 1024) < 0 ||
-        rtable_init(&core->peers, 64) < 0 || rtable_init(&core->learned, 64) < 0 ||
-        rtable_init(&core->anchor_legs, 64) < 0) {
+    if (relay_table_init(&core->sessions, 1024) < 0 || relay_table_init(&core->pieces, 1024) < 0 ||
+        relay_table_init(&core->peers, 64) < 0 || relay_table_init(&core->learned, 64) < 0 ||
+        relay_table_init(&core->anchor_legs, 64) < 0) {
         core_tables_free(core);
         free(core);
         return -ENOMEM;
@@ -1106,7 +1106,7 @@ void gw_relay_core_fini(struct ur_loop *loop, unsigned idx, void *ud)
     ur_timer_cancel(loop, &core->sweep);
     /* Connections still open are freed with the loop, without callbacks
      * (uring/loop.h); the relay's per-connection state goes with them. */
-    anchor_free_all(core);
+    relay_anchor_free_all(core);
     while (core->conns) {
         struct rconn *rc = core->conns;
         rconn_unlist(rc);

@@ -98,11 +98,11 @@ static bool path_is(const struct anchor_leg *l, const struct msrp_head *h)
     return true;
 }
 
-struct anchor_leg *anchor_leg_find(struct gw_relay_core *core, const struct msrp_uri *u)
+struct anchor_leg *relay_anchor_leg_find(struct gw_relay_core *core, const struct msrp_uri *u)
 {
     if (!core->anchors || u->session_id.n != GW_RELAY_SESSID_LEN)
         return NULL;
-    struct rnode *n = rtable_get(&core->anchor_legs, u->session_id.p, u->session_id.n);
+    struct rnode *n = relay_table_get(&core->anchor_legs, u->session_id.p, u->session_id.n);
     if (!n || !relay_is_self(core, u))
         return NULL;
     struct anchor_leg *l = RCONTAINER(n, struct anchor_leg, node);
@@ -184,7 +184,7 @@ static int leg_dial(struct anchor_leg *l)
     return 0;
 }
 
-bool anchor_bind_response(struct rconn *rc, const struct msrp_head *h)
+bool relay_anchor_bind_response(struct rconn *rc, const struct msrp_head *h)
 {
     if (!rc->binding || h->tid.n != RELAY_TID_LEN || memcmp(h->tid.p, rc->bind_tid, RELAY_TID_LEN))
         return false;
@@ -192,15 +192,15 @@ bool anchor_bind_response(struct rconn *rc, const struct msrp_head *h)
     rc->binding = false;
     if (h->status != 200) {
         RLOG(UR_LOG_WARN, rc, "anchored leg refused its binding SEND: %u", h->status);
-        gw_mconn_close(rc->m); /* waiting chunks fail (fwd_conn_closed) */
+        gw_mconn_close(rc->m); /* waiting chunks fail (relay_fwd_conn_closed) */
         return true;
     }
     RLOG(UR_LOG_DEBUG, rc, "anchored leg bound");
-    fwd_slot_next(rc);
+    relay_fwd_slot_next(rc);
     return true;
 }
 
-void anchor_bind_timeout(struct ur_timer *t, void *arg)
+void relay_anchor_bind_timeout(struct ur_timer *t, void *arg)
 {
     (void)t;
     struct rconn *rc = arg;
@@ -211,7 +211,7 @@ void anchor_bind_timeout(struct ur_timer *t, void *arg)
     gw_mconn_close(rc->m);
 }
 
-void anchor_conn_closed(struct rconn *rc)
+void relay_anchor_conn_closed(struct rconn *rc)
 {
     struct anchor_leg *l = rc->leg;
     if (!l)
@@ -227,7 +227,7 @@ void anchor_conn_closed(struct rconn *rc)
 
 /* --- forwarding ------------------------------------------------------------ */
 
-int anchor_route(struct rconn *rc, const struct msrp_head *h, struct anchor_leg *leg)
+int relay_anchor_route(struct rconn *rc, const struct msrp_head *h, struct anchor_leg *leg)
 {
     struct anchor *a = leg->a;
     /* The endpoint talks to us as to its peer: its From-Path is the path
@@ -270,7 +270,7 @@ int anchor_route(struct rconn *rc, const struct msrp_head *h, struct anchor_leg 
     }
     struct msrp_slice self = msrp_slice(other->self, other->self_n);
     struct fwd_paths p = { .to = other->path_s, .nto = other->npath, .from = &self, .nfrom = 1 };
-    int r = fwd_start(rc, h, 0, other->rc, &p);
+    int r = relay_fwd_start(rc, h, 0, other->rc, &p);
     if (r < 0) {
         relay_respond(rc, h, 400, "Cannot Forward", NULL);
         return GW_MCONN_CONTINUE;
@@ -308,7 +308,7 @@ static void anchor_free(struct anchor *a, bool fini)
     for (int i = 0; i < 2; i++) {
         struct anchor_leg *l = &a->leg[i];
         if (l->registered)
-            rtable_del(&core->anchor_legs, &l->node);
+            relay_table_del(&core->anchor_legs, &l->node);
         if (fini) {
             if (l->rc)
                 l->rc->leg = NULL;
@@ -329,7 +329,7 @@ static void anchor_free(struct anchor *a, bool fini)
     free(a);
 }
 
-void anchor_free_all(struct gw_relay_core *core)
+void relay_anchor_free_all(struct gw_relay_core *core)
 {
     while (core->anchors)
         anchor_free(core->anchors, true);
@@ -357,7 +357,7 @@ static int leg_init(struct anchor *a, unsigned side, bool tls)
     for (int tries = 0; tries < 4; tries++) {
         if (relay_new_sessid(core, l->sessid) < 0)
             return -EIO;
-        if (!rtable_get(&core->anchor_legs, l->sessid, GW_RELAY_SESSID_LEN))
+        if (!relay_table_get(&core->anchor_legs, l->sessid, GW_RELAY_SESSID_LEN))
             break;
     }
     int n = relay_self_uri(core, tls, l->sessid, l->self, sizeof(l->self));
@@ -366,7 +366,7 @@ static int leg_init(struct anchor *a, unsigned side, bool tls)
     l->self_n = (size_t)n;
     l->node.key = l->sessid;
     l->node.klen = GW_RELAY_SESSID_LEN;
-    rtable_put(&core->anchor_legs, &l->node);
+    relay_table_put(&core->anchor_legs, &l->node);
     l->registered = true;
     return 0;
 }
@@ -412,7 +412,7 @@ int gw_anchor_offer(struct gw_relay_core *core, const struct gw_anchor_media *m,
         if (err) {
             for (int i = 0; i < 2; i++)
                 if (a->leg[i].registered)
-                    rtable_del(&core->anchor_legs, &a->leg[i].node);
+                    relay_table_del(&core->anchor_legs, &a->leg[i].node);
             free(a);
             return err;
         }
@@ -518,7 +518,7 @@ int gw_anchor_query(struct gw_relay_core *core, struct msrp_slice call_id,
     return (int)n;
 }
 
-void anchor_count_bytes(struct anchor_leg *l, uint64_t n) { l->bytes_in += n; }
+void relay_anchor_count_bytes(struct anchor_leg *l, uint64_t n) { l->bytes_in += n; }
 
 unsigned gw_anchor_core(const struct gw_relay *r, struct msrp_slice call_id)
 {

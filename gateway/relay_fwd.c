@@ -62,7 +62,7 @@ static void piece_free(struct piece *pc)
 {
     struct gw_relay_core *core = pc->core;
     ur_timer_cancel(core->loop, &pc->timer);
-    rtable_del(&core->pieces, &pc->node);
+    relay_table_del(&core->pieces, &pc->node);
     if (pc->down) {
         if (pc->prev)
             pc->prev->next = pc->next;
@@ -179,7 +179,7 @@ static void send_piece_end(struct chunk *c, char flag)
     memcpy(pc->tid, c->tid, RELAY_TID_LEN);
     pc->node.key = pc->tid;
     pc->node.klen = RELAY_TID_LEN;
-    rtable_put(&core->pieces, &pc->node);
+    relay_table_put(&core->pieces, &pc->node);
     pc->next = c->down->pieces;
     if (pc->next)
         pc->next->prev = pc;
@@ -207,7 +207,7 @@ static void chunk_lost_slot(struct chunk *c)
     c->down = NULL;
 }
 
-void fwd_slot_next(struct rconn *down)
+void relay_fwd_slot_next(struct rconn *down)
 {
     while (!down->writer && down->wq_head && !down->binding) {
         struct chunk *c = down->wq_head;
@@ -237,7 +237,7 @@ void fwd_slot_next(struct rconn *down)
             ur_buf_unref(hb);
         }
         if (c->up && !c->waiting && !c->drain_wait)
-            rconn_kick(c->up);
+            relay_conn_kick(c->up);
     }
 }
 
@@ -245,7 +245,7 @@ static void slot_release(struct chunk *c)
 {
     if (c->down && c->down->writer == c) {
         c->down->writer = NULL;
-        fwd_slot_next(c->down);
+        relay_fwd_slot_next(c->down);
     }
 }
 
@@ -282,7 +282,7 @@ static void ups_unlink(struct chunk *c)
     up->n_ups--;
     if (up->ups_full && up->n_ups < up->core->r->cfg.max_chunks_in_flight) {
         up->ups_full = false; /* an answer came: read the sender again */
-        rconn_kick(up);
+        relay_conn_kick(up);
     }
 }
 
@@ -446,7 +446,7 @@ static int copy_texts(struct chunk *c, const struct msrp_head *h)
  * holding the sender back (waiting for the slot, the next hop over its
  * ceiling, reading paused) restart the clock, as does every resume
  * (kick_cb): only time we would have read counts. On expiry the sender's
- * connection is closed; fwd_conn_closed then ends the forwarded copy with
+ * connection is closed; relay_fwd_conn_closed then ends the forwarded copy with
  * '#' and the slot goes to the next waiter.
  */
 
@@ -470,13 +470,13 @@ static void stall_watch(struct rconn *up)
     ur_timer_arm(up->core->loop, &up->stall, stall_check_ms(&up->core->r->cfg), 0);
 }
 
-void fwd_stall_check(struct ur_timer *t, void *arg)
+void relay_fwd_stall_check(struct ur_timer *t, void *arg)
 {
     (void)t;
     struct rconn *rc = arg;
     struct chunk *c = rc->cur;
     if (!c || rc->closing)
-        return; /* between chunks: the next fwd_start re-arms */
+        return; /* between chunks: the next relay_fwd_start re-arms */
     const struct gw_relay_config *cfg = &rc->core->r->cfg;
     uint64_t now = ur_now_ns();
     uint64_t rx = conn_bytes_in(rc);
@@ -488,13 +488,13 @@ void fwd_stall_check(struct ur_timer *t, void *arg)
     } else if (now - rc->stall_since_ns >= (uint64_t)cfg->chunk_stall_timeout_ms * 1000000u) {
         RLOG(UR_LOG_WARN, rc, "chunk %.*s made no progress for %u ms after %llu bytes: aborting it",
              (int)c->otid_n, c->otid, cfg->chunk_stall_timeout_ms, (unsigned long long)c->sent);
-        rconn_drop(rc, GW_DROP_CHUNK_STALL);
+        relay_conn_drop(rc, GW_DROP_CHUNK_STALL);
         return;
     }
     ur_timer_arm(rc->core->loop, &rc->stall, stall_check_ms(cfg), 0);
 }
 
-int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down,
+int relay_fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down,
               const struct fwd_paths *paths)
 {
     struct gw_relay_core *core = up->core;
@@ -602,7 +602,7 @@ static void yield_slot(struct chunk *c, const char *p, size_t n, struct ur_buf *
     down->writer = NULL;
     RSTAT(c->core, slot_yields);
     if (!in_slot_next)
-        fwd_slot_next(down);
+        relay_fwd_slot_next(down);
 }
 
 /*
@@ -638,7 +638,7 @@ static int pump(struct chunk *c, const char *p, size_t n, struct ur_buf *buf, bo
                 struct rconn *down = c->down;
                 chunk_lost_slot(c);
                 if (!in_slot_next)
-                    fwd_slot_next(down); /* else the caller's loop goes on */
+                    relay_fwd_slot_next(down); /* else the caller's loop goes on */
                 return GW_MCONN_CONTINUE;
             }
         }
@@ -656,7 +656,7 @@ static int pump(struct chunk *c, const char *p, size_t n, struct ur_buf *buf, bo
         c->piece_bytes += take;
         RSTAT_ADD(core, body_bytes, take);
         if (c->up && c->up->leg)
-            anchor_count_bytes(c->up->leg, take);
+            relay_anchor_count_bytes(c->up->leg, take);
         MET_ADD(core, bytes_in, take);
         MET_ADD(core, bytes_out, take);
     }
@@ -670,7 +670,7 @@ static int pump(struct chunk *c, const char *p, size_t n, struct ur_buf *buf, bo
     return GW_MCONN_CONTINUE;
 }
 
-int fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf)
+int relay_fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf)
 {
     struct chunk *c = up->cur;
     if (!c || c->dead || !c->down)
@@ -678,7 +678,7 @@ int fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf)
     return pump(c, p, n, buf, false);
 }
 
-int fwd_end(struct rconn *up, char flag)
+int relay_fwd_end(struct rconn *up, char flag)
 {
     struct chunk *c = up->cur;
     if (!c)
@@ -707,9 +707,9 @@ int fwd_end(struct rconn *up, char flag)
     return GW_MCONN_CONTINUE;
 }
 
-void fwd_response(struct rconn *rc, const struct msrp_head *h)
+void relay_fwd_response(struct rconn *rc, const struct msrp_head *h)
 {
-    struct rnode *n = rtable_get(&rc->core->pieces, h->tid.p, h->tid.n);
+    struct rnode *n = relay_table_get(&rc->core->pieces, h->tid.p, h->tid.n);
     if (!n)
         return; /* late (after a timeout) or not ours: nothing to answer */
     struct piece *pc = RCONTAINER(n, struct piece, node);
@@ -718,17 +718,17 @@ void fwd_response(struct rconn *rc, const struct msrp_head *h)
     piece_done(pc, h->status, false);
 }
 
-void fwd_drained(struct rconn *rc)
+void relay_fwd_drained(struct rconn *rc)
 {
     struct chunk *c = rc->writer;
     if (c && c->drain_wait) {
         c->drain_wait = false;
         if (c->up)
-            rconn_kick(c->up);
+            relay_conn_kick(c->up);
     }
 }
 
-void fwd_conn_closed(struct rconn *rc)
+void relay_fwd_conn_closed(struct rconn *rc)
 {
     /* 408 for chunks already on their way, 481 when the next hop never
      * answered the connect (RFC 4975: the session cannot be reached). */
@@ -751,7 +751,7 @@ void fwd_conn_closed(struct rconn *rc)
         chunk_result(c, lost, true);
         c->down = NULL;
         if (c->up)
-            rconn_kick(c->up);
+            relay_conn_kick(c->up);
         chunk_check(c);
     }
     while (rc->wq_head) {
@@ -761,7 +761,7 @@ void fwd_conn_closed(struct rconn *rc)
         c->down = NULL;
         chunk_result(c, lost, true);
         if (c->up)
-            rconn_kick(c->up);
+            relay_conn_kick(c->up);
         chunk_check(c);
     }
     /* rc's own frame in flight (rc as the sender): abort the outgoing copy

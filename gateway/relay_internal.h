@@ -51,14 +51,14 @@ struct rtable {
     size_t n;
 };
 
-int rtable_init(struct rtable *t, size_t nb);
+int relay_table_init(struct rtable *t, size_t nb);
 /* SipHash-2-4 (Aumasson & Bernstein) of data under key: the tables' hash. */
 uint64_t relay_siphash24(const uint8_t key[16], const void *data, size_t n);
-void rtable_free(struct rtable *t);
+void relay_table_free(struct rtable *t);
 /* Never fails: when the table cannot grow, its chains get longer. */
-void rtable_put(struct rtable *t, struct rnode *n);
-struct rnode *rtable_get(const struct rtable *t, const char *key, size_t klen);
-void rtable_del(struct rtable *t, struct rnode *n);
+void relay_table_put(struct rtable *t, struct rnode *n);
+struct rnode *relay_table_get(const struct rtable *t, const char *key, size_t klen);
+void relay_table_del(struct rtable *t, struct rnode *n);
 
 #define RCONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
@@ -157,7 +157,7 @@ struct rconn {
     uint64_t head_mark_ns;
     uint64_t head_mark_frame;
     uint64_t io_seen;
-    /* The incoming chunk's progress (relay_fwd.c, fwd_stall_check): bytes
+    /* The incoming chunk's progress (relay_fwd.c, relay_fwd_stall_check): bytes
      * received at the last check that saw progress, and when. */
     struct ur_timer stall;
     uint64_t stall_rx;
@@ -305,9 +305,9 @@ size_t relay_fmt_range(char out[RELAY_RANGE_MAX], const struct msrp_byte_range *
 
 /* --- relay.c ------------------------------------------------------------ */
 
-void rconn_kick(struct rconn *rc);     /* resume rc's reading soon */
+void relay_conn_kick(struct rconn *rc);     /* resume rc's reading soon */
 /* Closes rc for a timeout or limit, counted as drop reason why. */
-void rconn_drop(struct rconn *rc, enum gw_drop why);
+void relay_conn_drop(struct rconn *rc, enum gw_drop why);
 /* A slot of max_connections for an accepted connection (false: none
  * left), and its release; adopting passes the slot to the rconn. */
 bool relay_slot_take(struct gw_relay *r);
@@ -353,19 +353,19 @@ void relay_learn_forget(struct rconn *rc); /* every URI learned on rc */
 /* --- relay_anchor.c ------------------------------------------------------- */
 
 /* The anchored leg whose URI of ours is u, or NULL. */
-struct anchor_leg *anchor_leg_find(struct gw_relay_core *core, const struct msrp_uri *u);
+struct anchor_leg *relay_anchor_leg_find(struct gw_relay_core *core, const struct msrp_uri *u);
 /* on_head for a request to an anchored leg (To-Path = that URI alone). */
-int anchor_route(struct rconn *rc, const struct msrp_head *h, struct anchor_leg *leg);
+int relay_anchor_route(struct rconn *rc, const struct msrp_head *h, struct anchor_leg *leg);
 /* A response on rc: its binding SEND's? Then handled (true). */
-bool anchor_bind_response(struct rconn *rc, const struct msrp_head *h);
+bool relay_anchor_bind_response(struct rconn *rc, const struct msrp_head *h);
 /* No 200 to an outbound leg's binding SEND in time (rc->bind_timer). */
-void anchor_bind_timeout(struct ur_timer *t, void *arg);
+void relay_anchor_bind_timeout(struct ur_timer *t, void *arg);
 /* n body bytes came from the endpoint of leg l (query's figures). */
-void anchor_count_bytes(struct anchor_leg *l, uint64_t n);
+void relay_anchor_count_bytes(struct anchor_leg *l, uint64_t n);
 /* rc is closing: detach it from its leg. */
-void anchor_conn_closed(struct rconn *rc);
+void relay_anchor_conn_closed(struct rconn *rc);
 /* Tears down every anchored session of the core (shutdown). */
-void anchor_free_all(struct gw_relay_core *core);
+void relay_anchor_free_all(struct gw_relay_core *core);
 /* An outgoing connection of its own (never shared) to u's authority. */
 int relay_connect_private(struct gw_relay_core *core, const struct msrp_uri *u, struct rconn **out);
 
@@ -431,21 +431,21 @@ struct fwd_paths {
 /* on_head for a SEND/REPORT to forward to down: its first skip To-Path
  * URIs (ours) moved to From-Path, or with paths (not NULL) the paths
  * replaced by those. */
-int fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down,
+int relay_fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, struct rconn *down,
               const struct fwd_paths *paths);
-int fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf);
-int fwd_end(struct rconn *up, char flag);
+int relay_fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf);
+int relay_fwd_end(struct rconn *up, char flag);
 /* A response frame arrived on rc. */
-void fwd_response(struct rconn *rc, const struct msrp_head *h);
+void relay_fwd_response(struct rconn *rc, const struct msrp_head *h);
 /* rc drained under its low watermark. */
-void fwd_drained(struct rconn *rc);
+void relay_fwd_drained(struct rconn *rc);
 /* rc is going away: fail its pieces, drop its queue, forget its chunks. */
-void fwd_conn_closed(struct rconn *rc);
+void relay_fwd_conn_closed(struct rconn *rc);
 /* Gives down's frame slot to the next waiter, if any. */
-void fwd_slot_next(struct rconn *down);
+void relay_fwd_slot_next(struct rconn *down);
 /* rc->stall fired: closes rc if its incoming chunk made no progress for
  * chunk_stall_timeout while we were willing to read it. */
-void fwd_stall_check(struct ur_timer *t, void *arg);
+void relay_fwd_stall_check(struct ur_timer *t, void *arg);
 
 /* A log line about connection rc (its session id and peer). */
 #define RLOG(lvl, rc, ...)                                                              \

@@ -70,7 +70,7 @@ static void learn_free(struct rlearn *l)
 {
     struct gw_relay_core *core = l->rc->core;
     unlink_conn(l);
-    rtable_del(&core->learned, &l->node);
+    relay_table_del(&core->learned, &l->node);
     MET_SUB(core, learned_uris, 1);
     free(l);
 }
@@ -95,7 +95,7 @@ static struct rlearn *find(struct gw_relay_core *core, const struct msrp_uri *u,
         }
         msrp_uri_key(u, key, kn);
     }
-    struct rnode *n = rtable_get(&core->learned, key, kn);
+    struct rnode *n = relay_table_get(&core->learned, key, kn);
     if (key != kbuf)
         free(key);
     return n ? RCONTAINER(n, struct rlearn, node) : NULL;
@@ -131,7 +131,7 @@ int relay_learn(struct rconn *rc, const struct msrp_uri *u)
     l->raw_n = u->raw.n;
     l->node.key = l->key;
     l->node.klen = kn;
-    rtable_put(&core->learned, &l->node);
+    relay_table_put(&core->learned, &l->node);
     MET(core, learned_uris);
     uint32_t max = core->r->cfg.max_learned_uris;
     if (rc->n_learned >= max) {

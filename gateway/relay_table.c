@@ -76,7 +76,7 @@ static size_t hash(const char *k, size_t n)
     return (size_t)relay_siphash24(hash_key, k, n);
 }
 
-int rtable_init(struct rtable *t, size_t nb)
+int relay_table_init(struct rtable *t, size_t nb)
 {
     pthread_once(&hash_once, hash_key_init);
     size_t n = 16;
@@ -90,7 +90,7 @@ int rtable_init(struct rtable *t, size_t nb)
     return 0;
 }
 
-void rtable_free(struct rtable *t)
+void relay_table_free(struct rtable *t)
 {
     free(t->b);
     t->b = NULL;
@@ -118,7 +118,7 @@ static void grow(struct rtable *t)
     t->nb = nb;
 }
 
-void rtable_put(struct rtable *t, struct rnode *n)
+void relay_table_put(struct rtable *t, struct rnode *n)
 {
     if (t->n >= t->nb)
         grow(t);
@@ -128,7 +128,7 @@ void rtable_put(struct rtable *t, struct rnode *n)
     t->n++;
 }
 
-struct rnode *rtable_get(const struct rtable *t, const char *key, size_t klen)
+struct rnode *relay_table_get(const struct rtable *t, const char *key, size_t klen)
 {
     if (!t->b)
         return NULL;
@@ -138,7 +138,7 @@ struct rnode *rtable_get(const struct rtable *t, const char *key, size_t klen)
     return NULL;
 }
 
-void rtable_del(struct rtable *t, struct rnode *n)
+void relay_table_del(struct rtable *t, struct rnode *n)
 {
     struct rnode **pp = &t->b[hash(n->key, n->klen) & (t->nb - 1)];
     for (; *pp; pp = &(*pp)->next)

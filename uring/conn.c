@@ -324,7 +324,6 @@ void ur_conn_close_after_flush(struct ur_conn *c)
     ur_conn_defer(c);
 }
 
-static void unlink_all(struct ur_conn *c);
 static void handoff_fill(struct ur_conn *c);
 static void conn_pause(struct ur_conn *c);
 static void stash_push(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, size_t n,
@@ -358,7 +357,6 @@ static void conn_finalize(struct ur_conn *c)
     }
     ur_buf_unref(c->rbuf);
     c->rbuf = NULL;
-    unlink_all(c);
     if (c->tls)
         ur_tls_conn_free(c);
     if (c->fd >= 0)
@@ -847,11 +845,6 @@ void ur_conn_check_ceiling(struct ur_conn *c)
     if ((c->flags & CF_OVER) || c->pending < c->loop->cfg.conn_mem_ceiling)
         return;
     c->flags |= CF_OVER;
-    for (struct ur_link *l = c->producers; l; l = l->next_p)
-        if (!l->active) {
-            l->active = 1;
-            conn_pause(l->producer);
-        }
 }
 
 void ur_conn_check_drain(struct ur_conn *c)
@@ -859,70 +852,8 @@ void ur_conn_check_drain(struct ur_conn *c)
     if (!(c->flags & CF_OVER) || c->pending >= c->loop->cfg.conn_low_watermark)
         return;
     c->flags &= ~CF_OVER;
-    for (struct ur_link *l = c->producers; l; l = l->next_p)
-        if (l->active) {
-            l->active = 0;
-            conn_resume(l->producer);
-        }
     if (c->ops.on_drain && !(c->flags & CF_CLOSING))
         c->ops.on_drain(c);
-}
-
-int ur_conn_link_producer(struct ur_conn *sink, struct ur_conn *producer)
-{
-    struct ur_link *l;
-
-    if (sink == producer || sink->loop != producer->loop)
-        return -EINVAL;
-    for (l = sink->producers; l; l = l->next_p)
-        if (l->producer == producer)
-            return 0;
-    l = ur_pool_get(pool_of(sink->loop, &sink->loop->link_pool, sizeof(*l)));
-    if (!l)
-        return -ENOMEM;
-    l->sink = sink;
-    l->producer = producer;
-    l->next_p = sink->producers;
-    sink->producers = l;
-    l->next_s = producer->sinks;
-    producer->sinks = l;
-    if (sink->flags & CF_OVER) {
-        l->active = 1;
-        conn_pause(producer);
-    }
-    return 0;
-}
-
-static void link_drop(struct ur_link *l)
-{
-    struct ur_link **pp;
-
-    for (pp = &l->sink->producers; *pp != l; pp = &(*pp)->next_p)
-        ;
-    *pp = l->next_p;
-    for (pp = &l->producer->sinks; *pp != l; pp = &(*pp)->next_s)
-        ;
-    *pp = l->next_s;
-    if (l->active)
-        conn_resume(l->producer);
-    ur_pool_put(&l->sink->loop->link_pool, l);
-}
-
-void ur_conn_unlink_producer(struct ur_conn *sink, struct ur_conn *producer)
-{
-    for (struct ur_link *l = sink->producers; l; l = l->next_p)
-        if (l->producer == producer) {
-            link_drop(l);
-            return;
-        }
-}
-
-static void unlink_all(struct ur_conn *c)
-{
-    while (c->producers)
-        link_drop(c->producers);
-    while (c->sinks)
-        link_drop(c->sinks);
 }
 
 /* ---- accessors ---- */

@@ -15,11 +15,12 @@
  * ones are gathered into one sendmsg.
  *
  * Backpressure: ur_conn_pending() is the number of queued, unsent bytes.
- * When it reaches ur_loop_config.conn_mem_ceiling, the runtime pauses reading
- * on every producer linked with ur_conn_link_producer(); when it falls under
- * conn_low_watermark it resumes them and calls on_drain. Sends are never
- * refused for being over the ceiling: callers that do not link producers
- * must watch ur_conn_pending() (or ur_conn_over_ceiling()) themselves. A
+ * When it reaches ur_loop_config.conn_mem_ceiling, ur_conn_over_ceiling()
+ * says so until it falls under conn_low_watermark, which calls on_drain.
+ * Sends are never refused for being over the ceiling: a producer watches
+ * ur_conn_pending() (or ur_conn_over_ceiling()), pauses its own source
+ * (ur_conn_pause_read, or the relay's GW_MCONN_STALL) and resumes it from
+ * the sink's on_drain. A
  * send that would take the queue past ur_loop_config.conn_hard_limit (when
  * set) closes the connection instead: the send returns -ENOBUFS and
  * on_close gets -ENOBUFS.
@@ -132,21 +133,13 @@ int ur_conn_over_ceiling(const struct ur_conn *c);
  * Stops receiving: cancels the multishot recv, so unread data waits in the
  * kernel's socket buffer and TCP flow control pushes back on the peer.
  * Completions already in flight are kept (with their buffers) and delivered
- * after resume. Pauses nest with the runtime's backpressure pauses: reading
- * restarts when every pauser has resumed.
+ * after resume. Pauses nest: reading restarts when every pauser has
+ * resumed.
  */
 void ur_conn_pause_read(struct ur_conn *c);
 void ur_conn_resume_read(struct ur_conn *c);
 int ur_conn_read_paused(const struct ur_conn *c);
 
-/*
- * Links producer to sink: while sink's pending bytes are at or above the
- * ceiling, producer's reading is paused. A sink may have many producers and
- * a producer many sinks; links disappear when either side closes.
- * 0, -ENOMEM, or -EINVAL (different loops / same conn).
- */
-int ur_conn_link_producer(struct ur_conn *sink, struct ur_conn *producer);
-void ur_conn_unlink_producer(struct ur_conn *sink, struct ur_conn *producer);
 
 /*
  * Handing a connection to another loop (the core that owns its session).

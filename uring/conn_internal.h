@@ -50,13 +50,6 @@ struct ur_handoff {         /* ur_conn_detach -> ur_conn_adopt_handoff */
     void *arg;
 };
 
-struct ur_link {            /* producer -> sink backpressure link */
-    struct ur_link *next_p; /* in sink->producers */
-    struct ur_link *next_s; /* in producer->sinks */
-    struct ur_conn *sink, *producer;
-    int active;             /* producer currently paused by this sink */
-};
-
 enum ur_conn_flag {
     CF_OPEN = 1u << 0,          /* TCP connected: sends may go out */
     CF_OPEN_NOTIFIED = 1u << 1, /* on_open delivered */
@@ -97,7 +90,6 @@ struct ur_conn {
     size_t pending;
     struct ur_stash *st_head, *st_tail;
     struct ur_buf *rbuf;              /* recv buffer without a buffer ring */
-    struct ur_link *producers, *sinks;
 
     struct msghdr msg;
     struct iovec iov[UR_SEND_IOV_MAX];

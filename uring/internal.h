@@ -102,7 +102,7 @@ struct ur_loop {
     uint64_t efd_val;
     _Atomic(struct ur_msg *) mq;
 
-    struct ur_pool conn_pool, seg_pool, stash_pool, link_pool, fop_pool;
+    struct ur_pool conn_pool, seg_pool, stash_pool, fop_pool;
     struct ur_loop_stats stats;
     struct ur_dns *dns;         /* resolver, created at the first look-up */
     /* Completions reaped by ur_sqe to make room for a submission, in CQ

@@ -237,7 +237,6 @@ void ur_loop_free(struct ur_loop *loop)
     ur_pool_destroy(&loop->conn_pool);
     ur_pool_destroy(&loop->seg_pool);
     ur_pool_destroy(&loop->stash_pool);
-    ur_pool_destroy(&loop->link_pool);
     ur_pool_destroy(&loop->fop_pool);
     if (current_loop == loop)
         current_loop = NULL;

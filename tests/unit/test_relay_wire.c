@@ -251,31 +251,31 @@ struct item {
 Test(relay_table, put_get_del_and_growth)
 {
     struct rtable t;
-    cr_assert_eq(rtable_init(&t, 4), 0);
+    cr_assert_eq(relay_table_init(&t, 4), 0);
     static struct item items[1000];
     for (int i = 0; i < 1000; i++) {
         snprintf(items[i].key, sizeof(items[i].key), "k%05d", i);
         items[i].node.key = items[i].key;
         items[i].node.klen = strlen(items[i].key);
-        rtable_put(&t, &items[i].node);
+        relay_table_put(&t, &items[i].node);
     }
     cr_assert_eq(t.n, 1000);
     cr_assert_gt(t.nb, 16, "the table grew");
     for (int i = 0; i < 1000; i++)
-        cr_assert_eq(rtable_get(&t, items[i].key, strlen(items[i].key)), &items[i].node);
-    cr_assert_null(rtable_get(&t, "k01000", 6));
-    cr_assert_null(rtable_get(&t, "k0000", 5), "prefix is not a match");
+        cr_assert_eq(relay_table_get(&t, items[i].key, strlen(items[i].key)), &items[i].node);
+    cr_assert_null(relay_table_get(&t, "k01000", 6));
+    cr_assert_null(relay_table_get(&t, "k0000", 5), "prefix is not a match");
     for (int i = 0; i < 1000; i += 2)
-        rtable_del(&t, &items[i].node);
+        relay_table_del(&t, &items[i].node);
     cr_assert_eq(t.n, 500);
     for (int i = 0; i < 1000; i++) {
-        struct rnode *n = rtable_get(&t, items[i].key, strlen(items[i].key));
+        struct rnode *n = relay_table_get(&t, items[i].key, strlen(items[i].key));
         if (i % 2)
             cr_assert_eq(n, &items[i].node);
         else
             cr_assert_null(n);
     }
-    rtable_free(&t);
+    relay_table_free(&t);
 }
 
 /* A path crossing this relay twice (both endpoints AUTHed to it): every
