@@ -63,10 +63,8 @@ enum gw_drop {
     GW_DROP_UNKNOWN_SESSION,    /* To-Path names no session we hold (481) */
     GW_DROP_NEXT_HOP_FAILED,    /* connect/TLS/send to the next hop failed */
     GW_DROP_TIMEOUT,            /* no response from the next hop in chunk_timeout (408) */
-    GW_DROP_BACKPRESSURE_CLOSE, /* session or connection over its memory ceiling */
-    GW_DROP_TOO_LARGE,          /* over a size limit (413) */
     GW_DROP_NOT_AUTHORIZED,     /* request from an unauthenticated peer (403) */
-    GW_DROP_BAD_PATH,           /* To-Path/From-Path we cannot route */
+    GW_DROP_BAD_PATH,           /* a request whose paths cannot be forwarded (400) */
     GW_DROP_CONN_LIMIT,         /* accept over max_connections */
     GW_DROP_BIND_TIMEOUT,       /* connection sent nothing in bind_timeout */
     GW_DROP_IDLE_TIMEOUT,       /* connection idle for idle_timeout */

@@ -674,6 +674,7 @@ static int route_back(struct rconn *rc, const struct msrp_head *h)
     }
     int r = relay_fwd_start(rc, h, 0, down, NULL);
     if (r < 0) {
+        MET(rc->core, drops[GW_DROP_BAD_PATH]);
         relay_respond(rc, h, 400, "Cannot Forward", NULL);
         return GW_MCONN_CONTINUE;
     }
@@ -685,6 +686,7 @@ static int route(struct rconn *rc, const struct msrp_head *h)
 {
     struct gw_relay_core *core = rc->core;
     if (h->n_to_path == 0 || h->n_from_path == 0) {
+        MET(core, drops[GW_DROP_BAD_PATH]);
         relay_respond(rc, h, 400, "Missing path", NULL);
         return GW_MCONN_CONTINUE;
     }
@@ -794,6 +796,7 @@ static int route(struct rconn *rc, const struct msrp_head *h)
     }
     int r = relay_fwd_start(rc, h, skip, down, NULL);
     if (r < 0) {
+        MET(core, drops[GW_DROP_BAD_PATH]);
         relay_respond(rc, h, 400, "Cannot Forward", NULL);
         return GW_MCONN_CONTINUE;
     }

@@ -272,6 +272,7 @@ int relay_anchor_route(struct rconn *rc, const struct msrp_head *h, struct ancho
     struct fwd_paths p = { .to = other->path_s, .nto = other->npath, .from = &self, .nfrom = 1 };
     int r = relay_fwd_start(rc, h, 0, other->rc, &p);
     if (r < 0) {
+        MET(rc->core, drops[GW_DROP_BAD_PATH]);
         relay_respond(rc, h, 400, "Cannot Forward", NULL);
         return GW_MCONN_CONTINUE;
     }

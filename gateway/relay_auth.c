@@ -224,6 +224,7 @@ static void auth_ok(struct rconn *rc, const struct msrp_head *h, const char *use
     if (relay_bind_session(rc, &h->from_path[0]) < 0) {
         if (!was_reserved)
             relay_auth_unbound(rc); /* no reservation came of it */
+        MET(rc->core, drops[GW_DROP_BAD_PATH]);
         relay_respond(rc, h, 400, "Bad From-Path", NULL);
         return;
     }

@@ -40,7 +40,7 @@ static void fill(struct gw_metrics *m, uint64_t base)
     gw_metrics_response(m, 408, false);
     gw_metrics_response(m, 299, true);       /* -> other */
     m->reports_sent = base + 10;
-    m->drops[GW_DROP_BACKPRESSURE_CLOSE] = base + 11;
+    m->drops[GW_DROP_NOT_AUTHORIZED] = base + 11;
     m->loop.cqes = base + 12;
     m->loop.timers = base + 13;
     m->loop.dns_failures = base + 14;
@@ -97,8 +97,8 @@ Test(metrics, render_exact_blocks)
         "msrpgw_responses_relayed_total{core=\"0\",code=\"other\"} 1\n",
         "msrpgw_drops_total{core=\"0\",reason=\"timeout\"} 0\n"
         "msrpgw_drops_total{core=\"1\",reason=\"timeout\"} 0\n"
-        "msrpgw_drops_total{core=\"0\",reason=\"backpressure_close\"} 111\n"
-        "msrpgw_drops_total{core=\"1\",reason=\"backpressure_close\"} 211\n",
+        "msrpgw_drops_total{core=\"0\",reason=\"not_authorized\"} 111\n"
+        "msrpgw_drops_total{core=\"1\",reason=\"not_authorized\"} 211\n",
         "msrpgw_loop_cqes_total{core=\"1\"} 212\n",
         "# HELP msrpgw_loop_timers Timers currently armed.\n"
         "# TYPE msrpgw_loop_timers gauge\n"
@@ -152,9 +152,9 @@ Test(metrics, render_structure_and_line_count)
     cr_assert_eq(type, 29);
     /* 25 single-value families + GW_AUTHF_N + 13 + 13 + GW_DROP_N labelled
      * values, x2 cores */
-    cr_assert_eq(samples, (25 + 10 + 13 + 13 + 15) * 2);
+    cr_assert_eq(samples, (25 + 10 + 13 + 13 + 13) * 2);
     cr_assert_eq(GW_AUTHF_N, 10);
-    cr_assert_eq(GW_DROP_N, 15);
+    cr_assert_eq(GW_DROP_N, 13);
     free(t);
 }
 
@@ -353,7 +353,7 @@ Test(metrics_http, endpoint, .init = rt_setup, .fini = rt_teardown, .timeout = 3
     cr_assert(strstr(body, "msrpgw_chunks_in_total{core=\"0\"} 107\n"
                            "msrpgw_chunks_in_total{core=\"1\"} 207\n"), "%s", body);
     cr_assert(strstr(body, "msrpgw_responses_sent_total{core=\"1\",code=\"408\"} 2\n"));
-    cr_assert(strstr(body, "msrpgw_drops_total{core=\"0\",reason=\"backpressure_close\"} 111\n"));
+    cr_assert(strstr(body, "msrpgw_drops_total{core=\"0\",reason=\"not_authorized\"} 111\n"));
     /* Live loop stats replaced the filled ones: our own HTTP connection
      * is open on loop 0, and loop 1 received at least our snapshot post. */
     unsigned long v0 = 0, v1 = 0;
