@@ -279,7 +279,8 @@ static int check_nonce_use(struct rconn *rc, const struct msrp_head *h, const ch
     }
 }
 
-/* After a failed guess (its 401 already queued), the connection is not
+/* After a failed guess (its 401 already queued) or a refusal of a blocked
+ * address or user (its 403), the connection is not
  * read for auth_fail_delay_ms: a guesser gets one try per delay per
  * connection, and the loop never sleeps (rc->kick resumes it; a kick
  * already pending merely comes later). */
@@ -311,7 +312,7 @@ int relay_auth(struct rconn *rc, const struct msrp_head *h)
     if (left) {
         RLOG_LIMITED(UR_LOG_WARN, rc, "AUTH refused: address blocked for %u more s", left);
         auth_refused(rc, h, "Too Many Failures", GW_AUTHF_THROTTLED);
-        return GW_MCONN_CONTINUE;
+        return fail_pause(rc); /* a refused guesser is not answered at full speed either */
     }
     const struct msrp_header *ah = msrp_head_find(h, MSRP_H_AUTHORIZATION);
     if (!ah) {
@@ -333,7 +334,7 @@ int relay_auth(struct rconn *rc, const struct msrp_head *h)
     if (left) {
         RLOG_LIMITED(UR_LOG_WARN, rc, "AUTH refused: user=%s blocked for %u more s", user, left);
         auth_refused(rc, h, "Too Many Failures", GW_AUTHF_THROTTLED);
-        return GW_MCONN_CONTINUE;
+        return fail_pause(rc);
     }
     struct msrp_slice secret = { 0 };
     bool is_ha1 = false;

@@ -54,10 +54,13 @@ j2() { json_get $IT_DIR/nobody.json "$1"; }
 C401=$(j1 'j["codes"].get("401", 0)')
 C403=$(j1 'j["codes"].get("403", 0)')
 check "[ $C401 -le $((CONNS + LIMIT)) ]" "bob's guesser: at most $LIMIT guesses checked ($C401 401s over $CONNS connections)"
-check "[ $C403 -gt 100 ]" "... the rest refused with 403 ($C403)"
+# A refused connection is not read for auth_fail_delay (1 s) either: each
+# gets about one 403 a second, not thousands.
+check "[ $C403 -ge $CONNS ] && [ $C403 -le $((CONNS * (SECS + 2))) ]" \
+    "... the rest refused with 403, about one per connection per second ($C403 over $CONNS connections in $SECS s)"
 N401=$(j2 'j["codes"].get("401", 0)')
 N403=$(j2 'j["codes"].get("403", 0)')
-check "[ $N401 -le $((CONNS + LIMIT)) ] && [ $N403 -gt 100 ]" \
+check "[ $N401 -le $((CONNS + LIMIT)) ] && [ $N403 -ge $CONNS ] && [ $N403 -le $((CONNS * (SECS + 2))) ]" \
     "made-up users from one address: blocked the same way ($N401 x 401, $N403 x 403)"
 BAD=$(gw_metric GW msrpgw_auth_failed_total 'reason="bad_password"')
 UNK=$(gw_metric GW msrpgw_auth_failed_total 'reason="unknown_user"')
@@ -75,7 +78,7 @@ AUTHLOG=$(grep -E "AUTH (failed|refused)|AUTH: blocking|similar lines suppressed
 SUPP=$(sed -n 's/.* \([0-9]*\) similar lines suppressed.*/\1/p' $GW_LOG | awk '{s += $1} END {print s + 0}')
 echo "log: $((LOG1 - LOG0)) bytes written during the attack, $AUTHLOG bytes of AUTH warnings, $SUPP lines suppressed"
 check "[ $AUTHLOG -lt 65536 ]" "AUTH warnings in the log: $AUTHLOG bytes (< 64 KiB) for $((C401 + C403 + N401 + N403)) refused AUTHs"
-check "[ $SUPP -gt 1000 ]" "the log says how many lines it suppressed ($SUPP)"
+check "[ $SUPP -gt 0 ]" "the log says how many lines it suppressed ($SUPP)"
 check "grep -q 'AUTH: blocking the address' $GW_LOG && grep -q 'AUTH: blocking user=bob' $GW_LOG" \
     "the blocks are logged"
 
