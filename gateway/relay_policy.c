@@ -86,30 +86,40 @@ static bool is_sep(char c)
     return c == ',' || c == ' ' || c == '\t';
 }
 
+/* The next item of a separated list at *p: its start and length, *p moved
+ * past it; false at the end. */
+static bool next_item(const char **p, const char **item, size_t *len)
+{
+    while (is_sep(**p))
+        (*p)++;
+    if (!**p)
+        return false;
+    *item = *p;
+    while (**p && !is_sep(**p))
+        (*p)++;
+    *len = (size_t)(*p - *item);
+    return true;
+}
+
 int gw_policy_parse_cidrs(const char *text, struct gw_cidr *out, unsigned cap, unsigned *n,
                           char *err, size_t errlen)
 {
     *n = 0;
-    const char *p = text ? text : "";
-    for (;;) {
-        while (is_sep(*p))
-            p++;
-        if (!*p)
-            return 0;
-        const char *s = p;
-        while (*p && !is_sep(*p))
-            p++;
+    const char *p = text ? text : "", *s;
+    size_t len;
+    while (next_item(&p, &s, &len)) {
         if (*n == cap) {
             gw_seterr(err, errlen, "more than %u address ranges", cap);
             return -EINVAL;
         }
-        if (parse_cidr(s, (size_t)(p - s), &out[*n]) < 0) {
+        if (parse_cidr(s, len, &out[*n]) < 0) {
             gw_seterr(err, errlen, "'%.*s' is not an address or address/prefix-length",
-                      (int)(p - s), s);
+                      (int)len, s);
             return -EINVAL;
         }
         (*n)++;
     }
+    return 0;
 }
 
 static int parse_port(const char *s, size_t n, uint16_t *out)
@@ -132,20 +142,13 @@ int gw_policy_parse_ports(const char *text, struct gw_port_range *out, unsigned 
                           unsigned *n, char *err, size_t errlen)
 {
     *n = 0;
-    const char *p = text ? text : "";
-    for (;;) {
-        while (is_sep(*p))
-            p++;
-        if (!*p)
-            return 0;
-        const char *s = p;
-        while (*p && !is_sep(*p))
-            p++;
-        size_t len = (size_t)(p - s);
+    const char *p = text ? text : "", *s;
+    size_t len;
+    while (next_item(&p, &s, &len)) {
         const char *dash = memchr(s, '-', len);
         struct gw_port_range r;
         int bad = dash ? parse_port(s, (size_t)(dash - s), &r.lo) < 0 ||
-                             parse_port(dash + 1, (size_t)(p - dash - 1), &r.hi) < 0 || r.lo > r.hi
+                             parse_port(dash + 1, (size_t)(s + len - dash - 1), &r.hi) < 0 || r.lo > r.hi
                        : parse_port(s, len, &r.lo) < 0;
         if (!dash)
             r.hi = r.lo;
@@ -159,6 +162,7 @@ int gw_policy_parse_ports(const char *text, struct gw_port_range *out, unsigned 
         }
         out[(*n)++] = r;
     }
+    return 0;
 }
 
 int gw_policy_init(struct gw_dest_policy *p, const char *allow, const char *deny,
