@@ -71,7 +71,9 @@
  *
  * Flow control and memory: per connection at most conn_mem_ceiling queued
  * bytes (then the sender is stalled), at most one receive buffer held per
- * stalled sender, one head copy (max_header_bytes) per chunk in flight.
+ * stalled sender, one head copy (sized by the head read) per chunk in
+ * flight, and at most max_chunks_in_flight unanswered chunks per sender
+ * connection (then it is not read until answers come).
  *
  * Shutdown: gw_relay_drain() stops the listeners; chunks in flight are
  * forwarded and answered; gw_relay_close_all() then closes the rest.
