@@ -64,7 +64,9 @@ check "[ $(ja 'j["blocked"]') -eq 4 ]" "AUTH flood: the gateway stopped reading 
 # gathered 4 KiB copies) and one parked receive buffer: 4 MiB.
 BOUND=$((4 * 4096 * HOSTILE_RSS_FACTOR))
 check "[ $((PEAK - RSS0)) -lt $BOUND ]" "AUTH flood: peak RSS $RSS0 -> $PEAK KiB (growth < $BOUND KiB for 4 attackers)"
-back_near "AUTH flood"
+# What stays after the AUTH flood (measured 3.5-4.3 MiB of 27 MB written):
+# the nonce cache's entries until nonce_lifetime, pooled segments.
+back_near "AUTH flood" 8192
 
 # Phase 2: a SEND flooder whose receiver reads and answers.
 "$PY" "$ATTACK" send-flood --port $GW_PORT --receiver alice:secret --size 1024 --conns 1 \
