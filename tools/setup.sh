@@ -15,9 +15,13 @@ PACKAGES=(build-essential cmake pkg-config clang llvm
           liburing-dev libwolfssl-dev libjemalloc-dev libcriterion-dev
           libc-ares-dev dnsmasq-base
           python3 openssl socat tshark kamailio valgrind gnuplot-nox
-          dpkg-dev autoconf automake libtool)
+          dpkg-dev autoconf automake libtool
+          debhelper adduser man-db)
 # dpkg-dev and the autotools build Debian's wolfSSL source with AES-NI
 # (tools/wolfssl-aesni.sh, run by CMake when MSRP_WOLFSSL_AESNI is ON).
+# debhelper builds the Debian packages (tools/packaging/build-deb.sh);
+# adduser is what their postinst uses, man-db what tests/install/deb.sh
+# finds their man pages with (groff, from groff-base, lints them).
 
 # A deb-src entry for Debian 12, so that "apt-get source wolfssl" works:
 # added once (its own file), unless some entry already serves bookworm
