@@ -151,7 +151,7 @@ static void auth_refused(struct rconn *rc, const struct msrp_head *h, const char
     RSTAT(rc->core, auth_failures);
     RSTAT(rc->core, resp_403);
     MET(rc->core, auth_failed[reason]);
-    relay_respond(rc, h, 403, comment, NULL);
+    relay_respond(rc, h, 403, comment, NULL); /* counts resp_403 */
 }
 
 /* A wrong password (user != NULL) or an unknown name (user == NULL):
