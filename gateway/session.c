@@ -25,6 +25,7 @@
 #include "proto/writer.h"
 #include "uring/conn.h"
 #include "uring/loop.h"
+#include "uring/tls.h"
 
 void gw_session_config_default(struct gw_session_config *c)
 {
@@ -1082,6 +1083,12 @@ struct ur_loop *gw_session_loop(const struct gw_session *s)
 unsigned gw_session_queued(const struct gw_session *s)
 {
     return s->n_queued;
+}
+
+int gw_session_tls_resumed(const struct gw_session *s)
+{
+    struct ur_conn *c = s->m ? gw_mconn_conn(s->m) : NULL;
+    return c ? ur_conn_tls_resumed(c) : 0;
 }
 
 int gw_session_last_code(const struct gw_session *s)

@@ -224,6 +224,9 @@ struct ur_loop *gw_session_loop(const struct gw_session *s);
 /* MSRP code of the last refused request of ours (binding SEND, AUTH),
  * 0 if none: lets a program name the failure behind on_ready(err). */
 int gw_session_last_code(const struct gw_session *s);
+/* 1 when the session's connection is TLS and its handshake resumed an
+ * earlier session (ur_conn_tls_resumed), 0 otherwise. */
+int gw_session_tls_resumed(const struct gw_session *s);
 /* Queued or in-progress outgoing messages. */
 unsigned gw_session_queued(const struct gw_session *s);
 

@@ -130,6 +130,7 @@ struct lstats {
     uint64_t chunks_ok, bytes_ok, msgs_acked;
     uint64_t rx_ok, rx_bad, rx_incomplete, rx_bytes;
     uint64_t setup_fail, closed_early;
+    uint64_t tls_conns, tls_resumed; /* our TLS client connections; resumed ones */
     struct code_count codes[MAX_CODES];
     struct code_count setup_codes[MAX_CODES];
     uint64_t t_last_ack;
@@ -627,6 +628,17 @@ static void on_close(struct gw_session *s, int err)
     session_gone(t);
 }
 
+/* A session of ours connected over TLS: count it, and whether its
+ * handshake resumed an earlier one (the client context keeps a ticket per
+ * server name: every connection to the relay after the first can resume). */
+static void note_tls(struct lthread *t, const struct gw_session *s)
+{
+    if (!tls_client)
+        return;
+    t->st.tls_conns++;
+    t->st.tls_resumed += gw_session_tls_resumed(s) ? 1 : 0;
+}
+
 static void tx_ready(struct gw_session *s, int err)
 {
     struct pair *p = gw_session_data(s);
@@ -634,6 +646,7 @@ static void tx_ready(struct gw_session *s, int err)
         setup_failed(p, s, err);
         return;
     }
+    note_tls(p->t, s);
     p->tx_ready = true;
     pair_settled(p, true);
 }
@@ -699,6 +712,7 @@ static void rx_ready(struct gw_session *s, int err)
     p->rx_ready = true;
     if (!args.relay)
         return; /* direct: bound by our own sender, which settles the pair */
+    note_tls(p->t, s); /* relay: its connection is ours */
     if (p->idle)
         pair_settled(p, true); /* an AUTHed receiver nobody sends to */
     else
@@ -1154,6 +1168,8 @@ int main(int argc, char **argv)
         S.rx_bytes += s->rx_bytes;
         S.setup_fail += s->setup_fail;
         S.closed_early += s->closed_early;
+        S.tls_conns += s->tls_conns;
+        S.tls_resumed += s->tls_resumed;
         merge_codes(S.codes, s->codes);
         merge_codes(S.setup_codes, s->setup_codes);
         if (s->t_last_ack > t_last)
@@ -1196,6 +1212,8 @@ int main(int argc, char **argv)
                mode, args.tls ? "true" : "false", args.sessions, args.idle, args.threads, args.chunk,
                args.msg_size, args.messages, args.window, args.rate, setup_s, elapsed, S.bytes_ok, goodput,
                S.chunks_ok, cps);
+        printf("\"tls_connections\": %" PRIu64 ", \"tls_resumed\": %" PRIu64 ", ", S.tls_conns,
+               S.tls_resumed);
         printf("\"latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"p999\": %.1f, "
                "\"max\": %.1f, \"mean\": %.1f}, ",
                lat_us[0], lat_us[1], lat_us[2], lat_us[3], lat_us[4],
@@ -1226,6 +1244,9 @@ int main(int argc, char **argv)
                args.rate > 0 ? "open loop" : "closed loop");
         printf("  setup       %.3f s%s\n", setup_s, setup_ok ? "" : " (INCOMPLETE)");
         printf("  elapsed     %.3f s\n", elapsed);
+        if (args.tls)
+            printf("  tls         %" PRIu64 " client connections, %" PRIu64 " resumed\n",
+                   S.tls_conns, S.tls_resumed);
         printf("  goodput     %.2f MB/s (%" PRIu64 " body bytes answered 200)\n", goodput,
                S.bytes_ok);
         printf("  chunks      %.0f /s (%" PRIu64 ")\n", cps, S.chunks_ok);

@@ -13,6 +13,12 @@
 # Needs: a deb-src entry for bookworm (tools/setup.sh deps adds one),
 # dpkg-dev, autoconf, automake, libtool. Exit status nonzero on any failure;
 # the caller then falls back to the system libwolfssl.
+#
+# WOLFSSL_EXTRA_CFLAGS (environment, empty by default) is added to CFLAGS
+# and to the stamp, e.g. -DLARGE_STATIC_BUFFERS: 16 KiB record buffers inside
+# every WOLFSSL instead of a malloc, zeroing and free per record received
+# (about 5 % fewer gateway instructions per msrps MB, ~33 KB more per TLS
+# connection, idle or not).
 set -euo pipefail
 dir=${1:?usage: wolfssl-aesni.sh DIR}
 mkdir -p "$dir"
@@ -23,7 +29,8 @@ opts=(--enable-distro --enable-pkcs11 --disable-examples
       --disable-silent-rules --disable-dependency-tracking)
 # The stamp names the source version and the options: a change rebuilds.
 ver=$(dpkg-query -W -f='${Version}' libwolfssl-dev 2>/dev/null || echo unknown)
-key="$ver ${opts[*]} CC=${WOLFSSL_CC:-gcc}"
+extra=${WOLFSSL_EXTRA_CFLAGS:-}
+key="$ver ${opts[*]} CC=${WOLFSSL_CC:-gcc}${extra:+ CFLAGS+=$extra}"
 
 exec 9>"$dir/.lock"
 flock 9
@@ -45,7 +52,7 @@ cd "$src"
 echo "wolfssl-aesni: configuring and building $(pwd) (a few minutes)"
 {
     ./autogen.sh &&
-    CC=${WOLFSSL_CC:-gcc} CFLAGS="-O2 -g -fPIC" ./configure --prefix="$dir/install" "${opts[@]}" &&
+    CC=${WOLFSSL_CC:-gcc} CFLAGS="-O2 -g -fPIC${extra:+ $extra}" ./configure --prefix="$dir/install" "${opts[@]}" &&
     make -j"$(nproc)" &&
     make install &&
     # --enable-distro leaves options.h out of "make install" (Debian's

@@ -136,6 +136,10 @@ void ur_tls_start(struct ur_conn *c);      /* client: send the ClientHello */
 size_t ur_tls_input(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, size_t n);
 void ur_tls_send(struct ur_conn *c, struct ur_seg *s);
 void ur_tls_shutdown(struct ur_conn *c);   /* queue close_notify */
+/* Encrypts the plaintext staged into a record (end of the loop turn). */
+void ur_tls_flush(struct ur_conn *c);
+/* Fails the sends waiting in the staged record (-ECANCELED); drops it. */
+void ur_tls_fail_staged(struct ur_conn *c);
 int ur_tls_ready(const struct ur_conn *c);
 /* Moving TLS state between conns (ur_conn_detach / ur_conn_adopt_handoff). */
 struct ur_tls_conn *ur_tls_conn_take(struct ur_conn *c);

@@ -172,7 +172,8 @@ static void pop_head(struct ur_conn *c)
         ur_seg_finish(c, s, 0);
 }
 
-void ur_conn_flush(struct ur_conn *c)
+/* Starts the next send of the wire queue (one in flight at a time). */
+static void wire_flush(struct ur_conn *c)
 {
     struct ur_loop *loop = c->loop;
     struct io_uring_sqe *sqe;
@@ -219,6 +220,15 @@ void ur_conn_flush(struct ur_conn *c)
     }
     c->flags |= CF_SEND_INFLIGHT;
     c->inflight++;
+}
+
+/* The end of a loop turn (deferred phase): TLS plaintext staged during
+ * the turn becomes its record now, then the queue goes out. */
+void ur_conn_flush(struct ur_conn *c)
+{
+    if (c->tls)
+        ur_tls_flush(c);
+    wire_flush(c);
 }
 
 /* Consumes `res` sent bytes from the head of the queue. */
@@ -275,7 +285,9 @@ out:
         if (c->inflight == 0)
             ur_conn_defer(c);
     } else {
-        ur_conn_flush(c);
+        /* Not ur_conn_flush: a record staged this turn may still grow
+         * (the conn is deferred; the deferred phase flushes it). */
+        wire_flush(c);
         if (c->flags & CF_DETACHING)
             ur_conn_defer(c); /* ready to hand off? */
     }
@@ -295,5 +307,7 @@ void ur_conn_fail_queues(struct ur_conn *c)
         ur_seg_finish(c, s, -ECANCELED);
     }
     c->app_tail = NULL;
+    if (c->tls)
+        ur_tls_fail_staged(c);
     c->pending = 0;
 }

@@ -1,8 +1,10 @@
 /*
  * tls.c: wolfSSL glue. wolfSSL never touches the socket: its receive
  * callback reads from the ciphertext slice the ring just delivered, and its
- * send callback copies each record into a send-queue segment. Plaintext is
- * decrypted into a heap ur_buf and handed to on_data exactly like plain TCP
+ * send callback copies each record into a send-queue segment. Plaintext sent
+ * is staged into full 16 KiB records until the end of the loop turn (see
+ * encrypt_seg). Plaintext received is decrypted, every complete record in a
+ * row, into a heap ur_buf and handed to on_data exactly like plain TCP
  * bytes (the callback may keep it with ur_buf_ref).
  */
 #include <errno.h>
@@ -60,7 +62,18 @@ struct ur_tls_conn {
     int hs_done;
     int server;
     struct ur_buf *pbuf; /* plaintext buffer */
+    /* Plaintext gathered into the next record: sends of one loop turn
+     * (a response, a chunk header, the body slices after it) leave as full
+     * records instead of one short record each; encrypted when full or at
+     * the end of the turn (ur_tls_flush). stage_head..tail: the sends
+     * whose last bytes wait in it, completed behind its ciphertext. */
+    uint8_t *stage;      /* TLS_RECORD_MAX bytes once first used */
+    size_t stage_n;
+    struct ur_seg *stage_head, *stage_tail;
 };
+
+/* Largest TLS plaintext fragment (RFC 8446 5.1, RFC 5246 6.2.1). */
+#define TLS_RECORD_MAX 16384u
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -403,6 +416,7 @@ void ur_tls_conn_destroy(struct ur_tls_conn *t)
         return;
     wolfSSL_free(t->ssl);
     ur_buf_unref(t->pbuf);
+    free(t->stage); /* its segments were failed with the queues */
     free(t->name);
     ur_tls_ctx_free(t->ctx); /* after the WOLFSSL that uses it */
     free(t);
@@ -457,37 +471,132 @@ void ur_tls_thread_cleanup(void)
 #endif
 }
 
-/* Encrypts one application segment into ciphertext segments; the segment
- * itself follows them as an empty marker that completes (callback,
- * bytes_out) once the ciphertext before it has been sent. */
+/* Encrypts n plaintext bytes: records of TLS_RECORD_MAX, the last one
+ * shorter when n is not a multiple. 0, or -1 once the connection failed. */
+static int tls_write(struct ur_conn *c, const uint8_t *p, size_t n)
+{
+    struct ur_tls_conn *t = c->tls;
+
+    while (n) {
+        int len = n > (1u << 30) ? (1 << 30) : (int)n;
+        int r = wolfSSL_write(t->ssl, p, len);
+        if (r <= 0) {
+            /* Failed later with -ECANCELED at close, never from inside send. */
+            ur_conn_fail(c, map_error(c, wolfSSL_get_error(t->ssl, r)));
+            return -1;
+        }
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static void stage_park(struct ur_tls_conn *t, struct ur_seg *s)
+{
+    s->next = NULL;
+    if (t->stage_tail)
+        t->stage_tail->next = s;
+    else
+        t->stage_head = s;
+    t->stage_tail = s;
+}
+
+/* Encrypts the staged plaintext as one record and moves the sends that
+ * waited for it behind its ciphertext. 0, or -1 once the connection failed. */
+static int stage_flush(struct ur_conn *c)
+{
+    struct ur_tls_conn *t = c->tls;
+
+    if (t->stage_n) {
+        size_t n = t->stage_n;
+        t->stage_n = 0;
+        c->pending -= n;
+        if (tls_write(c, t->stage, n) < 0)
+            return -1;
+    }
+    while (t->stage_head) {
+        struct ur_seg *s = t->stage_head;
+        t->stage_head = s->next;
+        if (!t->stage_head)
+            t->stage_tail = NULL;
+        ur_conn_wire_append(c, s);
+    }
+    return 0;
+}
+
+static void stage_copy(struct ur_conn *c, const uint8_t *p, size_t n)
+{
+    struct ur_tls_conn *t = c->tls;
+
+    memcpy(t->stage + t->stage_n, p, n);
+    t->stage_n += n;
+    c->pending += n;
+}
+
+/* Takes one application segment: its bytes top up the staged record, whole
+ * records of it are encrypted straight from its buffer, its tail is staged.
+ * The segment itself becomes an empty marker that completes (callback,
+ * bytes_out) once the ciphertext of its last byte has been sent. */
 static void encrypt_seg(struct ur_conn *c, struct ur_seg *s)
 {
     struct ur_tls_conn *t = c->tls;
-    size_t off = 0;
+    const uint8_t *p = s->p;
+    size_t n = s->n, k;
 
-    while (off < s->n) {
-        size_t len = s->n - off > (1u << 30) ? (1u << 30) : s->n - off;
-        int r = wolfSSL_write(t->ssl, s->p + off, (int)len);
-        if (r <= 0) {
-            /* Failed later with -ECANCELED at close, never from inside send. */
-            s->next = NULL;
-            if (c->app_tail)
-                c->app_tail->next = s;
-            else
-                c->app_head = s;
-            c->app_tail = s;
-            ur_conn_fail(c, map_error(c, wolfSSL_get_error(t->ssl, r)));
+    if (!t->stage && !(t->stage = malloc(TLS_RECORD_MAX))) {
+        stage_park(t, s);
+        ur_conn_fail(c, -ENOMEM);
+        return;
+    }
+    if (t->stage_n) {
+        k = TLS_RECORD_MAX - t->stage_n < n ? TLS_RECORD_MAX - t->stage_n : n;
+        stage_copy(c, p, k);
+        p += k;
+        n -= k;
+        if (t->stage_n == TLS_RECORD_MAX && stage_flush(c) < 0) {
+            stage_park(t, s);
             return;
         }
-        off += (size_t)r;
     }
+    /* The stage is empty whenever bytes are left here. */
+    k = n - n % TLS_RECORD_MAX;
+    if (k && tls_write(c, p, k) < 0) {
+        stage_park(t, s);
+        return;
+    }
+    if (n > k)
+        stage_copy(c, p + k, n - k);
     ur_buf_unref(s->buf);
     s->buf = NULL;
     free(s->owned);
     s->owned = NULL;
     s->p = NULL;
     s->n = s->off = 0;
-    ur_conn_wire_append(c, s);
+    if (t->stage_n)
+        stage_park(t, s);
+    else
+        ur_conn_wire_append(c, s);
+}
+
+void ur_tls_flush(struct ur_conn *c)
+{
+    if (c->tls && (c->tls->stage_n || c->tls->stage_head) && !(c->flags & CF_CLOSING))
+        stage_flush(c);
+}
+
+void ur_tls_fail_staged(struct ur_conn *c)
+{
+    struct ur_tls_conn *t = c->tls;
+
+    if (!t)
+        return;
+    t->stage_n = 0;
+    while (t->stage_head) {
+        struct ur_seg *s = t->stage_head;
+        t->stage_head = s->next;
+        ur_seg_finish(c, s, -ECANCELED);
+    }
+    t->stage_tail = NULL;
 }
 
 void ur_tls_send(struct ur_conn *c, struct ur_seg *s)
@@ -574,7 +683,8 @@ void ur_tls_start(struct ur_conn *c)
 
 void ur_tls_shutdown(struct ur_conn *c)
 {
-    if (c->tls->hs_done)
+    ur_tls_flush(c); /* the staged record goes before close_notify */
+    if (c->tls->hs_done && !(c->flags & CF_CLOSING))
         wolfSSL_shutdown(c->tls->ssl);
 }
 
@@ -590,6 +700,7 @@ size_t ur_tls_input(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, siz
     if (!t->hs_done)
         handshake(c);
     while (t->hs_done && !c->pause_cnt && !(c->flags & CF_CLOSING)) {
+        size_t fill;
         int r, e;
 
         if (t->pbuf && t->pbuf->refs > 1) { /* on_data kept the last one */
@@ -600,12 +711,26 @@ size_t ur_tls_input(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, siz
             ur_conn_fail(c, -ENOMEM);
             break;
         }
-        r = wolfSSL_read(t->ssl, t->pbuf->data, (int)t->pbuf->cap);
-        if (r > 0) {
-            ur_conn_deliver_plain(c, t->pbuf, t->pbuf->data, (size_t)r);
-            continue;
+        /* Every record already received, decrypted back to back into one
+         * buffer (wolfSSL_read gives one record at a time): on_data gets
+         * slices of up to buf_size like plain TCP, and a buffer a callback
+         * keeps (a relayed body) is full, not a record in 64 KiB. */
+        fill = 0;
+        e = 0;
+        while (fill < t->pbuf->cap) {
+            r = wolfSSL_read(t->ssl, t->pbuf->data + fill, (int)(t->pbuf->cap - fill));
+            if (r <= 0) {
+                e = wolfSSL_get_error(t->ssl, r);
+                break;
+            }
+            fill += (size_t)r;
         }
-        e = wolfSSL_get_error(t->ssl, r);
+        if (fill)
+            ur_conn_deliver_plain(c, t->pbuf, t->pbuf->data, fill);
+        if (!e)
+            continue; /* the buffer is full: more may wait */
+        if (c->flags & CF_CLOSING)
+            break;
         if (e == WOLFSSL_ERROR_ZERO_RETURN)
             ur_conn_fail(c, 0);
         else if (e != WOLFSSL_ERROR_WANT_READ)

@@ -59,7 +59,21 @@ for i in 1 2 3; do
     "$MSRP_BUILD/tools/msrpload" --relay 127.0.0.1:$P --user alice --password secret --tls --insecure \
         --sessions 16 --messages 1 --message-size 256K --json >$IT_DIR/load$i.json 2>$IT_DIR/load$i.err
     check "[ \"\$(json_get $IT_DIR/load$i.json 'j[\"ok\"]')\" = True ]" "msrpload 16 TLS sessions, run $i"
+    # The senders connect once their receivers are up: the first of them
+    # at least resumes a receiver's ticket.
+    conns=$(json_get $IT_DIR/load$i.json 'j["tls_connections"]')
+    res=$(json_get $IT_DIR/load$i.json 'j["tls_resumed"]')
+    check "[ \"$conns\" = 32 ] && [ \"$res\" -ge 1 ] && [ \"$res\" -le 32 ]" \
+        "msrpload run $i counts $conns TLS connections, $res resumed"
 done
+# One session: the receiver's full handshake leaves a ticket, the sender
+# (connecting after it) resumes it: exactly 2 connections, 1 resumed.
+"$MSRP_BUILD/tools/msrpload" --relay 127.0.0.1:$P --user alice --password secret --tls --insecure \
+    --sessions 1 --messages 1 --message-size 64K --json >$IT_DIR/load1s.json 2>$IT_DIR/load1s.err
+check "[ \"\$(json_get $IT_DIR/load1s.json 'j[\"ok\"]')\" = True ] &&
+       [ \"\$(json_get $IT_DIR/load1s.json 'j[\"tls_connections\"]')\" = 2 ] &&
+       [ \"\$(json_get $IT_DIR/load1s.json 'j[\"tls_resumed\"]')\" = 1 ]" \
+    "msrpload 1 TLS session: 2 connections, the sender's resumed ($(cat $IT_DIR/load1s.json | tr -d '\n' | grep -o '"tls_[a-z]*": [0-9]*' | tr '\n' ' '))"
 gw_stop GW
 
 # tls_ciphers overrides the start-up choice.

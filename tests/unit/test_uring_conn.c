@@ -7,6 +7,8 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -896,6 +898,239 @@ Test(uring_tls, reconnect_resumes_tls13, .init = make_cert, .fini = rm_cert)
 }
 
 
+/* ---- TLS record sizing: a tap between client and server parses the
+ * record headers the server sends ---- */
+
+#define TAP_MAX_RECORDS 512
+
+struct tap {
+    int lfd;
+    uint16_t port, srv_port;
+    pthread_t th;
+    size_t n;                          /* records server -> client */
+    uint8_t type[TAP_MAX_RECORDS];
+    uint16_t len[TAP_MAX_RECORDS];
+    uint8_t hdr[5];                    /* record header being read */
+    size_t hdr_n, body_left;
+};
+
+static void tap_parse(struct tap *t, const uint8_t *p, size_t n)
+{
+    while (n) {
+        if (t->body_left) {
+            size_t k = t->body_left < n ? t->body_left : n;
+            t->body_left -= k;
+            p += k;
+            n -= k;
+            continue;
+        }
+        t->hdr[t->hdr_n++] = *p++;
+        n--;
+        if (t->hdr_n == 5) {
+            if (t->n < TAP_MAX_RECORDS) {
+                t->type[t->n] = t->hdr[0];
+                t->len[t->n] = (uint16_t)(t->hdr[3] << 8 | t->hdr[4]);
+                t->n++;
+            }
+            t->body_left = (size_t)(t->hdr[3] << 8 | t->hdr[4]);
+            t->hdr_n = 0;
+        }
+    }
+}
+
+/* One connection: client <-> tap <-> server, bytes passed unchanged. */
+static void *tap_main(void *arg)
+{
+    struct tap *t = arg;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(t->srv_port)};
+    int cfd = accept(t->lfd, NULL, NULL), sfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct pollfd pf[2];
+    uint8_t buf[65536];
+    int open_ = 2;
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (cfd < 0 || sfd < 0 || connect(sfd, (struct sockaddr *)&a, sizeof(a)) < 0)
+        return NULL;
+    pf[0] = (struct pollfd){.fd = cfd, .events = POLLIN};
+    pf[1] = (struct pollfd){.fd = sfd, .events = POLLIN};
+    while (open_ && poll(pf, 2, 10000) > 0) {
+        for (int i = 0; i < 2; i++) {
+            ssize_t r;
+            if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            r = read(pf[i].fd, buf, sizeof(buf));
+            if (r <= 0) {
+                shutdown(pf[1 - i].fd, SHUT_WR);
+                pf[i].fd = -1;
+                open_--;
+                continue;
+            }
+            if (i == 1)
+                tap_parse(t, buf, (size_t)r);
+            for (ssize_t off = 0; off < r;) {
+                ssize_t w = write(pf[1 - i].fd, buf + off, (size_t)(r - off));
+                if (w <= 0)
+                    break;
+                off += w;
+            }
+        }
+    }
+    close(cfd);
+    close(sfd);
+    return NULL;
+}
+
+static void tap_start(struct tap *t, uint16_t srv_port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof(a);
+
+    memset(t, 0, sizeof(*t));
+    t->srv_port = srv_port;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    t->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(t->lfd, 0);
+    cr_assert_eq(bind(t->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(t->lfd, 1), 0);
+    cr_assert_eq(getsockname(t->lfd, (struct sockaddr *)&a, &len), 0);
+    t->port = ntohs(a.sin_port);
+    cr_assert_eq(pthread_create(&t->th, NULL, tap_main, t), 0);
+}
+
+/* The server answers the client's first bytes with, from one callback: a
+ * 100-byte response (copied), a 100,000-byte body (by reference) and a
+ * 60-byte end line (copied). */
+#define BURST_HEAD 100
+#define BURST_BODY 100000
+#define BURST_TAIL 60
+#define BURST_TOTAL (BURST_HEAD + BURST_BODY + BURST_TAIL)
+
+struct burst {
+    struct ur_loop *loop;
+    struct ur_tls_ctx *srv_tls;
+    struct ur_conn *server, *client;
+    uint8_t *body;
+    size_t received;
+    int sent, body_done, client_closed;
+};
+
+static void burst_body_sent(struct ur_conn *c, void *arg, int err)
+{
+    struct burst *b = arg;
+    (void)c;
+    cr_assert_eq(err, 0);
+    b->body_done++;
+}
+
+static void burst_srv_data(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_buf *buf)
+{
+    struct burst *b = ur_conn_data(c);
+    uint8_t head[BURST_HEAD], tail[BURST_TAIL];
+
+    (void)p, (void)n, (void)buf;
+    if (b->sent++)
+        return;
+    memset(head, 'h', sizeof(head));
+    memset(tail, 't', sizeof(tail));
+    cr_assert_eq(ur_conn_send_copy(c, head, sizeof(head)), 0);
+    cr_assert_eq(ur_conn_send(c, b->body, BURST_BODY, NULL, burst_body_sent, b), 0);
+    cr_assert_eq(ur_conn_send_copy(c, tail, sizeof(tail)), 0);
+}
+
+static const struct ur_conn_ops burst_srv_ops = {.on_data = burst_srv_data};
+
+static void burst_accept(struct ur_listener *l, int fd, void *ud)
+{
+    struct burst *b = ud;
+    (void)l;
+    cr_assert_eq(ur_conn_adopt(b->loop, fd, b->srv_tls, &burst_srv_ops, b, &b->server), 0);
+}
+
+static void burst_cli_open(struct ur_conn *c, int err)
+{
+    cr_assert_eq(err, 0);
+    cr_assert_eq(ur_conn_send_copy(c, "go", 2), 0);
+}
+
+static void burst_cli_data(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_buf *buf)
+{
+    struct burst *b = ur_conn_data(c);
+    size_t at = b->received;
+
+    (void)buf;
+    for (size_t i = 0; i < n; i++, at++) {
+        uint8_t want = at < BURST_HEAD ? 'h'
+                       : at < BURST_HEAD + BURST_BODY ? b->body[at - BURST_HEAD]
+                                                      : 't';
+        cr_assert_eq(p[i], want, "byte %zu", at);
+    }
+    b->received += n;
+    if (b->received == BURST_TOTAL)
+        ur_conn_close(c);
+}
+
+static void burst_cli_close(struct ur_conn *c, int err)
+{
+    struct burst *b = ur_conn_data(c);
+    (void)err;
+    b->client_closed++;
+    ur_loop_stop(b->loop);
+}
+
+static const struct ur_conn_ops burst_cli_ops = {
+    .on_open = burst_cli_open, .on_data = burst_cli_data, .on_close = burst_cli_close,
+};
+
+/* Sends of one loop turn share records: the response, the body and the
+ * end line leave as full 16 KiB records and one last shorter record, not
+ * as a short record each (100 + 6 x 16384 + 1696 + 60 bytes before). The
+ * records are the last application_data records the server sent (its
+ * session tickets come before them). */
+Test(uring_tls, sends_of_one_turn_fill_16k_records, .init = make_cert, .fini = rm_cert)
+{
+    struct ur_tls_config cc = {.insecure = 1};
+    struct ur_tls_ctx *cli;
+    struct ur_listener *l;
+    struct burst b = {0};
+    struct tap t;
+    size_t full = BURST_TOTAL / 16384, last = BURST_TOTAL % 16384, recs = full + 1, first, ov;
+
+    b.srv_tls = server_ctx();
+    b.body = make_source(BURST_BODY);
+    cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
+    cr_assert_eq(ur_loop_new(&b.loop, NULL), 0);
+    cr_assert_eq(ur_listen(b.loop, &l, "127.0.0.1", 0, 0, burst_accept, &b), 0);
+    tap_start(&t, ur_listener_port(l));
+    cr_assert_eq(ur_conn_connect_host(b.loop, "127.0.0.1", t.port, 2000, cli, "localhost",
+                                      &burst_cli_ops, &b, &b.client), 0);
+    run_bounded(b.loop, 15000);
+    cr_assert_eq(b.received, BURST_TOTAL);
+    cr_assert_eq(b.client_closed, 1);
+    for (int i = 0; i < 100 && b.body_done == 0; i++)
+        cr_assert_eq(ur_loop_run_once(b.loop, 50), 0);
+    cr_assert_eq(b.body_done, 1, "the body's send completed once");
+    ur_listener_close(l);
+    ur_loop_free(b.loop); /* closes the server side: the tap sees EOF */
+    pthread_join(t.th, NULL);
+    close(t.lfd);
+
+    /* Skip trailing non-data records (a close_notify alert). */
+    while (t.n && t.type[t.n - 1] != 23)
+        t.n--;
+    cr_assert_geq(t.n, recs);
+    first = t.n - recs;
+    ov = t.len[first] - 16384u; /* AEAD tag + inner content type */
+    cr_assert(ov > 0 && ov <= 64, "record overhead %zu", ov);
+    for (size_t i = first; i < first + full; i++) {
+        cr_assert_eq(t.type[i], 23);
+        cr_assert_eq(t.len[i], 16384 + ov, "record %zu: %u bytes", i - first, t.len[i]);
+    }
+    cr_assert_eq(t.len[t.n - 1], last + ov);
+    ur_tls_ctx_free(cli);
+    ur_tls_ctx_free(b.srv_tls);
+    free(b.body);
+}
+
 Test(uring_tls, unknown_cipher_list_is_einval)
 {
     struct ur_tls_config tc = {.insecure = 1, .cipher_list = "NO-SUCH-CIPHER"};
@@ -1047,9 +1282,20 @@ struct hand {
     int detached, data_after_detach;
     struct stream out;
     /* Set on the adopting loop's thread (no cr_assert there). */
-    atomic_int adopted_on_other, srv_closed, srv_open_err, srv_errors;
+    atomic_int adopted_on_other, srv_closed, srv_open_err, srv_errors, srv_open_secure;
     atomic_size_t srv_bytes;
     int client_closed;
+    /* Mid-handshake: the client goes through a plain TCP proxy on this
+     * loop, which detaches the server conn the moment the server's first
+     * flight reaches it -- the server has read the whole ClientHello and
+     * written its answer, and the client cannot have sent its Finished. */
+    int mid_handshake, detach_called, hs_done_at_detach;
+    struct ur_conn *srv_conn;          /* the accepted conn, until detached */
+    struct ur_conn *px_cli, *px_srv;   /* proxy: client side, server side */
+    uint16_t srv_port;
+    size_t up_bytes, down_bytes;       /* through the proxy, each way */
+    uint8_t hello_hdr[5];              /* the client's first record header */
+    size_t up_at_detach;
 };
 
 static void hand_srv_data(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_buf *buf)
@@ -1064,6 +1310,7 @@ static void hand_srv_open(struct ur_conn *c, int err)
 {
     struct hand *h = ur_conn_data(c);
     atomic_store(&h->srv_open_err, err);
+    atomic_store(&h->srv_open_secure, ur_conn_tls_cipher(c) != NULL);
 }
 
 static void hand_srv_close(struct ur_conn *c, int err)
@@ -1102,7 +1349,7 @@ static void steer_data(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_
 {
     struct hand *h = ur_conn_data(c);
     (void)buf;
-    if (h->detached || h->pre_n >= h->detach_at) {
+    if (h->detached || h->detach_called || h->pre_n >= h->detach_at) {
         h->data_after_detach = 1;
         return;
     }
@@ -1129,6 +1376,9 @@ static void hand_accept(struct ur_listener *l, int fd, void *ud)
     (void)l;
     cr_assert_geq(fd, 0);
     cr_assert_eq(ur_conn_adopt(h->loop, fd, h->srv_tls, &steer_ops, h, &c), 0);
+    h->srv_conn = c;
+    if (h->mid_handshake)
+        return; /* the proxy detaches it (px_srv_data) */
     if (h->detach_at == SIZE_MAX) /* before the handshake has even started */
         cr_assert_eq(ur_conn_detach(c, NULL, 0, hand_detached, h), 0);
 }
@@ -1148,17 +1398,84 @@ static void hand_cli_data(struct ur_conn *c, const uint8_t *p, size_t n, struct 
         ur_conn_close(c);
 }
 
+/* The test loop stops once the client and the proxy (if any) are gone. */
+static void hand_maybe_stop(struct hand *h)
+{
+    if (h->client_closed && !h->px_cli && !h->px_srv)
+        ur_loop_stop(h->loop);
+}
+
 static void hand_cli_close(struct ur_conn *c, int err)
 {
     struct hand *h = ur_conn_data(c);
     (void)err;
     h->client_closed++;
-    ur_loop_stop(h->loop);
+    hand_maybe_stop(h);
 }
 
 static const struct ur_conn_ops hand_cli_ops = {
     .on_open = hand_cli_open, .on_data = hand_cli_data, .on_close = hand_cli_close,
 };
+
+/* ---- the proxy of the mid-handshake case ---- */
+
+static void px_cli_data(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_buf *buf)
+{
+    struct hand *h = ur_conn_data(c);
+    for (size_t i = 0; i < n && h->up_bytes + i < sizeof(h->hello_hdr); i++)
+        h->hello_hdr[h->up_bytes + i] = p[i];
+    h->up_bytes += n;
+    cr_assert_eq(ur_conn_send(h->px_srv, p, n, buf, NULL, NULL), 0);
+}
+
+static void px_srv_data(struct ur_conn *c, const uint8_t *p, size_t n, struct ur_buf *buf)
+{
+    struct hand *h = ur_conn_data(c);
+    if (h->down_bytes == 0) {
+        /* The server's first flight: it has read the ClientHello and is
+         * waiting for the client's Finished, which cannot exist before
+         * these bytes reach the client. Detach now. */
+        cr_assert_not_null(h->srv_conn);
+        h->hs_done_at_detach = ur_conn_tls_cipher(h->srv_conn) != NULL;
+        h->up_at_detach = h->up_bytes;
+        h->detach_called = 1;
+        cr_assert_eq(ur_conn_detach(h->srv_conn, NULL, 0, hand_detached, h), 0);
+        h->srv_conn = NULL;
+    }
+    h->down_bytes += n;
+    cr_assert_eq(ur_conn_send(h->px_cli, p, n, buf, NULL, NULL), 0);
+}
+
+/* Either side's close ends the other once its queue has gone out. */
+static void px_close(struct ur_conn *c, int err)
+{
+    struct hand *h = ur_conn_data(c);
+    (void)err;
+    if (c == h->px_cli) {
+        h->px_cli = NULL;
+        if (h->px_srv)
+            ur_conn_close_after_flush(h->px_srv);
+    } else {
+        h->px_srv = NULL;
+        if (h->px_cli)
+            ur_conn_close_after_flush(h->px_cli);
+    }
+    hand_maybe_stop(h);
+}
+
+static const struct ur_conn_ops px_cli_ops = {.on_data = px_cli_data, .on_close = px_close};
+static const struct ur_conn_ops px_srv_ops = {.on_data = px_srv_data, .on_close = px_close};
+
+static void px_accept(struct ur_listener *l, int fd, void *ud)
+{
+    struct hand *h = ud;
+    (void)l;
+    cr_assert_geq(fd, 0);
+    cr_assert_null(h->px_cli, "one client only");
+    cr_assert_eq(ur_conn_adopt(h->loop, fd, NULL, &px_cli_ops, h, &h->px_cli), 0);
+    cr_assert_eq(ur_conn_connect_host(h->loop, "127.0.0.1", h->srv_port, 2000, NULL, NULL,
+                                      &px_srv_ops, h, &h->px_srv), 0);
+}
 
 static struct hand *hand_current;
 
@@ -1170,19 +1487,21 @@ static int hand_init(struct ur_loop *loop, unsigned idx, void *ud)
     return 0;
 }
 
-static void run_handoff(struct ur_tls_ctx *srv_tls, struct ur_tls_ctx *cli_tls,
-                        size_t detach_at)
+static void run_handoff_ex(struct ur_tls_ctx *srv_tls, struct ur_tls_ctx *cli_tls,
+                           size_t detach_at, int mid_handshake)
 {
     struct hand *h = calloc(1, sizeof(*h));
     struct ur_runtime_config rc;
-    struct ur_listener *l;
+    struct ur_listener *l, *pl = NULL;
     struct ur_conn *cli;
+    uint16_t port;
 
     cr_assert_not_null(h);
     hand_current = h;
     h->srv_tls = srv_tls;
     h->cli_tls = cli_tls;
     h->detach_at = detach_at;
+    h->mid_handshake = mid_handshake;
     h->out = (struct stream){.src = make_source(3u << 20), .total = 3u << 20,
                              .big = 100 * 1024, .small = 1500, .window = 256 * 1024};
     memset(&rc, 0, sizeof(rc));
@@ -1191,9 +1510,27 @@ static void run_handoff(struct ur_tls_ctx *srv_tls, struct ur_tls_ctx *cli_tls,
     cr_assert_eq(ur_runtime_start(&h->rt, &rc), 0);
     cr_assert_eq(ur_loop_new(&h->loop, NULL), 0);
     cr_assert_eq(ur_listen(h->loop, &l, "127.0.0.1", 0, 0, hand_accept, h), 0);
-    cr_assert_eq(ur_conn_connect_host(h->loop, "127.0.0.1", ur_listener_port(l), 2000, cli_tls,
-                                      NULL, &hand_cli_ops, h, &cli), 0);
+    port = h->srv_port = ur_listener_port(l);
+    if (mid_handshake) {
+        cr_assert_eq(ur_listen(h->loop, &pl, "127.0.0.1", 0, 0, px_accept, h), 0);
+        port = ur_listener_port(pl);
+    }
+    cr_assert_eq(ur_conn_connect_host(h->loop, "127.0.0.1", port, 2000, cli_tls, NULL,
+                                      &hand_cli_ops, h, &cli), 0);
     run_bounded(h->loop, 20000);
+    if (mid_handshake) {
+        /* Detached with exactly the ClientHello read and the handshake
+         * not finished; the adopting loop finished it (on_open saw the
+         * cipher) and then got every byte. */
+        cr_assert(h->detach_called);
+        cr_assert_eq(h->hs_done_at_detach, 0, "the handshake was already done at detach");
+        cr_assert_eq(h->hello_hdr[0], 22, "the client's first record is not a handshake");
+        cr_assert_eq(h->up_at_detach, 5u + ((size_t)h->hello_hdr[3] << 8 | h->hello_hdr[4]),
+                     "detached after %zu bytes, not after the ClientHello", h->up_at_detach);
+        cr_assert_gt(h->up_bytes, h->up_at_detach);
+        cr_assert_eq(atomic_load(&h->srv_open_secure), 1);
+        ur_listener_close(pl);
+    }
     cr_assert_eq(h->client_closed, 1);
     cr_assert_eq(h->out.received, h->out.total);
     cr_assert(h->detached);
@@ -1221,20 +1558,31 @@ static void run_handoff(struct ur_tls_ctx *srv_tls, struct ur_tls_ctx *cli_tls,
     free(h);
 }
 
+static void run_handoff(struct ur_tls_ctx *srv_tls, struct ur_tls_ctx *cli_tls,
+                        size_t detach_at)
+{
+    run_handoff_ex(srv_tls, cli_tls, detach_at, 0);
+}
+
 Test(uring_handoff, plain_after_first_bytes) { run_handoff(NULL, NULL, 1); }
 Test(uring_handoff, plain_after_100k) { run_handoff(NULL, NULL, 100000); }
 Test(uring_handoff, plain_before_any_data) { run_handoff(NULL, NULL, SIZE_MAX); }
 
 /* TLS: an insecure client against the test certificate. */
-static void run_tls_handoff(size_t detach_at)
+static void run_tls_handoff_ex(size_t detach_at, int mid_handshake)
 {
     struct ur_tls_config cc = {.insecure = 1};
     struct ur_tls_ctx *srv = server_ctx(), *cli;
     cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
-    run_handoff(srv, cli, detach_at);
+    run_handoff_ex(srv, cli, detach_at, mid_handshake);
+    /* Every connection's WOLFSSL, the handed-over one included, is gone. */
+    cr_assert_eq(ur_tls_ctx_refs(srv), 1, "a server WOLFSSL outlived its connection");
+    cr_assert_eq(ur_tls_ctx_refs(cli), 1);
     ur_tls_ctx_free(cli);
     ur_tls_ctx_free(srv);
 }
+
+static void run_tls_handoff(size_t detach_at) { run_tls_handoff_ex(detach_at, 0); }
 
 Test(uring_handoff, tls_after_first_record, .init = make_cert, .fini = rm_cert)
 {
@@ -1254,6 +1602,17 @@ Test(uring_handoff, tls_after_100k, .init = make_cert, .fini = rm_cert)
 Test(uring_handoff, tls_before_handshake, .init = make_cert, .fini = rm_cert)
 {
     run_tls_handoff(SIZE_MAX);
+}
+
+/* Detached in the middle of the handshake: the server has read the whole
+ * ClientHello (exactly that record, counted by the proxy) and written its
+ * flight, and the client's Finished is still to come. The WOLFSSL object
+ * with its handshake state travels in the handoff; the adopting loop reads
+ * the Finished, completes the handshake (on_open with a cipher) and gets
+ * the whole 3 MiB stream, which it echoes. */
+Test(uring_handoff, tls_mid_handshake, .init = make_cert, .fini = rm_cert)
+{
+    run_tls_handoff_ex(SIZE_MAX, 1);
 }
 
 /*
