@@ -168,8 +168,8 @@ def main():
                       f"{'AES-GCM' if c.get('aes_fast') else 'ChaCha20-Poly1305'} |")
         md.append("")
     md.append("| target | wolfSSL | sessions | plain MB/s | TLS MB/s | TLS / plain | plain MB per gw CPU-s | "
-              "TLS MB per gw CPU-s | TLS / plain per CPU-s | TLS gw CPU-s |")
-    md.append("|---|---|---|---|---|---|---|---|---|---|")
+              "TLS MB per gw CPU-s | TLS / plain per CPU-s | TLS gw CPU-s | TLS connections (resumed) |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|")
     libs = sorted({r["variant"].split()[-1] for r in runs if r["workload"] == "W5"
                    and len(r["variant"].split()) == 3})
     for t in gw_targets:
@@ -185,7 +185,8 @@ def main():
                 res["ratios"][f"W5 {t} {lib} {s_}"] = w5[(t, lib, s_)]
                 md.append(f"| {t} | {lib} | {s_} | {fmt(p.get('goodput_MBps'))} | {fmt(tl.get('goodput_MBps'))} | "
                           f"{fmt(rt, 2)} | {fmt(bp / 1e6 if bp else None)} | {fmt(bt / 1e6 if bt else None)} | "
-                          f"{fmt(rc, 2)} | {fmt(tcpu(tl, 'cpu_s'), 2)} |")
+                          f"{fmt(rc, 2)} | {fmt(tcpu(tl, 'cpu_s'), 2)} | "
+                          f"{tl.get('tls_connections', '-')} ({tl.get('tls_resumed', '-')}) |")
 
     # W6
     w6 = {}
@@ -218,6 +219,48 @@ def main():
                 md.append(f"| {t} | attack / unloaded | {fmt(w6[t]['wall'], 2)} (wall) | | "
                           f"{fmt(w6[t]['per_cpu'], 2)} (per CPU-s) | | | | | |")
 
+    # W7: msrpgw-t1 / raw-splice per cell, medians over the reps.
+    w7 = {}
+    w7_runs = [r for r in runs if r["workload"] == "W7"]
+    if w7_runs:
+        md.append("\n## W7 per CPU-s vs splice (window 8; msrpgw threads = 1, relay mode with Digest)\n")
+        md.append("msrpgw / raw-splice in the same run: body bytes per server CPU-second and wall "
+                  "goodput, medians over the reps; SEND->200 p99. Per-chunk instruction counts of "
+                  "msrpgw: perf/chunk_cost.sh.\n")
+        md.append("| chunk B | N | msrpgw MB/s | splice MB/s | msrpgw / splice, per server CPU-s | "
+                  "msrpgw / splice, wall goodput | msrpgw p99 us | splice p99 us | reps |")
+        md.append("|---|---|---|---|---|---|---|---|---|")
+
+        def med(xs):
+            xs = sorted(x for x in xs if x is not None)
+            if not xs:
+                return None
+            k = len(xs) // 2
+            return xs[k] if len(xs) % 2 else (xs[k - 1] + xs[k]) / 2
+
+        cells = []
+        for r in w7_runs:
+            c, n = (int(x) for x in r["variant"].split(" ")[:2])
+            if (c, n) not in cells:
+                cells.append((c, n))
+        for c, n in sorted(cells):
+            def pick(t):
+                return [r for r in w7_runs if r["system"] == t and
+                        r["variant"].startswith(f"{c} {n} ")]
+            g, sp = pick("msrpgw-t1"), pick("raw-splice")
+            cell = {"per_cpu": ratio(med(tcpu(r, "bytes_per_cpu_s") for r in g),
+                                     med(tcpu(r, "bytes_per_cpu_s") for r in sp)),
+                    "wall": ratio(med(r.get("goodput_MBps") for r in g),
+                                  med(r.get("goodput_MBps") for r in sp)),
+                    "p99_us": med((r.get("latency_us") or {}).get("p99") for r in g),
+                    "splice_p99_us": med((r.get("latency_us") or {}).get("p99") for r in sp)}
+            w7[(c, n)] = cell
+            res["ratios"][f"W7 {c} {n}"] = cell
+            md.append(f"| {c} | {n} | {fmt(med(r.get('goodput_MBps') for r in g))} | "
+                      f"{fmt(med(r.get('goodput_MBps') for r in sp))} | {fmt(cell['per_cpu'], 2)} | "
+                      f"{fmt(cell['wall'], 2)} | {fmt(cell['p99_us'], 0)} | "
+                      f"{fmt(cell['splice_p99_us'], 0)} | {len(g)}/{len(sp)} |")
+
     # Goals
     def goal(name, value, want, ge=True):
         met = value is not None and (value >= want if ge else value <= want)
@@ -248,6 +291,13 @@ def main():
             goal(f"W6 {t} goodput per gateway CPU-s under attack / unloaded >= 0.8",
                  w6[t]["per_cpu"], 0.8)
             goal(f"W6 {t} bystander errors under attack = 0", w6[t]["errors"], 0, ge=False)
+    for (c, n), cell in sorted(w7.items()):
+        want = 0.9 if c < 8192 else 1.0
+        goal(f"W7 {c} B N={n} msrpgw / splice per server CPU-s >= {want}", cell["per_cpu"], want)
+        goal(f"W7 {c} B N={n} msrpgw / splice wall goodput >= 0.9", cell["wall"], 0.9)
+        if c == 2048 and n == 100:
+            goal("W7 2048 B N=100 msrpgw SEND->200 p99 (us) <= splice's", cell["p99_us"],
+                 cell["splice_p99_us"] if cell["splice_p99_us"] is not None else 0, ge=False)
     md.append("\n## Goals\n")
     md.append("| goal | measured | met |")
     md.append("|---|---|---|")
@@ -259,7 +309,8 @@ def main():
               + ("".join(f"\n- {r['workload']} {r['system']} {r['variant']}: errors "
                          f"{r.get('errors')}, setup {r.get('setup_errors')}, verified "
                          f"{r.get('verified')}" for r in bad)) + "\n")
-    md.append("Plots: w1_goodput.png, w2_chunks.png, w2_latency.png.\n")
+    md.append("Plots: w1_goodput.png, w2_chunks.png, w2_latency.png"
+              + (", w7_vs_splice.png" if w7 else "") + ".\n")
 
     with open(os.path.join(a.out, "table.md"), "w") as f:
         f.write("\n".join(md))
@@ -289,19 +340,32 @@ def main():
     common = ("set terminal pngcairo size 1000,560 noenhanced\nset style data histograms\n"
               "set style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
               "set key top right\nset grid ytics\nset xtics rotate by -20\n")
-    with open(os.path.join(a.out, "w1.gp"), "w") as f:
-        f.write(common + "set output 'w1_goodput.png'\nset title 'W1 goodput (MB/s): 64 KiB chunks, "
-                "and 10000 B chunks (Kamailio limit)'\nset ylabel 'MB/s'\n"
-                "plot 'w1.dat' using 2:xtic(1) title '1 session', '' using 3 title '16 sessions', "
-                "'' using 4 title '1 session, 10000 B chunks', '' using 5 title '16 sessions, 10000 B chunks'\n")
-    with open(os.path.join(a.out, "w2.gp"), "w") as f:
-        f.write(common + "set output 'w2_chunks.png'\nset title 'W2: 1 KiB chunks per second "
-                "(100 sessions, window 8)'\nset ylabel 'chunks/s'\n"
-                "plot 'w2.dat' using 2:xtic(1) title 'chunks/s'\n"
-                "set output 'w2_latency.png'\nset title 'W2: SEND -> 200 latency (us, log scale)'\n"
-                "set logscale y\nset yrange [10:*]\nset ylabel 'us'\n"
-                "plot 'w2.dat' using 3:xtic(1) title 'p50', '' using 4 title 'p90', "
-                "'' using 5 title 'p99', '' using 6 title 'p99.9'\n")
+    # No plot without its rows (W7_ONLY=1 runs): gnuplot fails on empty data.
+    if w1_rows:
+        with open(os.path.join(a.out, "w1.gp"), "w") as f:
+            f.write(common + "set output 'w1_goodput.png'\nset title 'W1 goodput (MB/s): 64 KiB chunks, "
+                    "and 10000 B chunks (Kamailio limit)'\nset ylabel 'MB/s'\n"
+                    "plot 'w1.dat' using 2:xtic(1) title '1 session', '' using 3 title '16 sessions', "
+                    "'' using 4 title '1 session, 10000 B chunks', '' using 5 title '16 sessions, 10000 B chunks'\n")
+    if w7:
+        with open(os.path.join(a.out, "w7.dat"), "w") as f:
+            f.write("# cell per-CPU-s-ratio wall-ratio\n")
+            for (c, n), cell in sorted(w7.items()):
+                f.write(f"{c // 1024}KiB/N={n} {cell['per_cpu'] or 0} {cell['wall'] or 0}\n")
+        with open(os.path.join(a.out, "w7.gp"), "w") as f:
+            f.write(common + "set output 'w7_vs_splice.png'\nset title 'W7: msrpgw (threads = 1) / "
+                    "splice forwarder'\nset ylabel 'ratio (1 = splice)'\nset yrange [0:*]\n"
+                    "plot 'w7.dat' using 2:xtic(1) title 'per server CPU-s', "
+                    "'' using 3 title 'wall goodput', 1 with lines lw 2 title 'splice'\n")
+    if w2r:
+        with open(os.path.join(a.out, "w2.gp"), "w") as f:
+            f.write(common + "set output 'w2_chunks.png'\nset title 'W2: 1 KiB chunks per second "
+                    "(100 sessions, window 8)'\nset ylabel 'chunks/s'\n"
+                    "plot 'w2.dat' using 2:xtic(1) title 'chunks/s'\n"
+                    "set output 'w2_latency.png'\nset title 'W2: SEND -> 200 latency (us, log scale)'\n"
+                    "set logscale y\nset yrange [10:*]\nset ylabel 'us'\n"
+                    "plot 'w2.dat' using 3:xtic(1) title 'p50', '' using 4 title 'p90', "
+                    "'' using 5 title 'p99', '' using 6 title 'p99.9'\n")
 
 
 if __name__ == "__main__":

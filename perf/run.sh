@@ -7,7 +7,8 @@
 #
 # Environment: MSRP_BUILD (build dir, default <repo>/build), LOAD_THREADS
 # (msrpload loops, default 1), GW_THREADS ("1 2": msrpgw configs to run),
-# SKIP_KAMAILIO=1 (no Kamailio, e.g. not installed).
+# SKIP_KAMAILIO=1 (no Kamailio, e.g. not installed), W7_ONLY=1 (only W7),
+# W7_REPS (W7 repetitions, default 2).
 #
 # Targets: raw-splice (perf/bench_rawproxy, splice(2): the physical limit),
 # socat (userspace copier), msrpgw-t1 / msrpgw-t2 (threads = 1 / 2),
@@ -38,10 +39,17 @@
 #       never reads (from 127.0.0.2, the bystanders come from 127.0.0.1)
 #       -> goodput and body bytes per gateway CPU-second for both, their
 #       ratio (goal >= 0.8), errors seen by the W2 sessions (goal 0)
+#   W7  per CPU-s vs splice (issue 12): 2 KiB, 8 KiB and 64 KiB chunks x
+#       N = 1 / 10 / 100 sessions, window 8, relay mode with Digest through
+#       msrpgw (threads = 1) and the same through perf/bench_rawproxy, both
+#       in this run, W7_REPS reps (default 2) interleaved; -> msrpgw / splice
+#       body bytes per server CPU-second and wall goodput (medians), SEND->200
+#       p99 (per-chunk instruction counts: perf/chunk_cost.sh)
 # --quick: same shapes with small sizes (8 MiB messages, 2 s runs, 500 idle
-# sessions): under 2 minutes; exits non-zero if a target fails to start or a
-# run reports errors / unverified data (a missed goal is not a failure).
-# Full mode takes about 4 minutes on a 2-core VM.
+# sessions; W7 only 2 KiB and 64 KiB at N = 10, 1 s, one rep): under 2
+# minutes; exits non-zero if a target fails to start or a run reports
+# errors / unverified data (a missed goal is not a failure).
+# Full mode takes about 7 minutes on a 2-core VM (W7: about 3).
 #
 # Output: perf/results/<UTC timestamp>/ (or --out): table.md, results.json,
 # runs.jsonl (one msrpload JSON per run), *.png plots, logs/.
@@ -62,7 +70,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --quick) quick=1 ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,55p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -75,9 +83,11 @@ LOG=$out/logs
 if [ $quick = 1 ]; then
     W1_MSG=8M; W2_DUR=2; W4_IDLE=500; W4_ACTIVE=10; W4_DUR=2; W4_RAMP=1; W5_MSG=8M
     W6_SLOW=20; W6_IDLE=100; W6_FLOOD=1
+    W7_DUR=1; W7_REPS=1; W7_CHUNKS="2048 65536"; W7_SESSIONS="10"
 else
     W1_MSG=256M; W2_DUR=10; W4_IDLE=10000; W4_ACTIVE=100; W4_DUR=10; W4_RAMP=5; W5_MSG=64M
     W6_SLOW=1000; W6_IDLE=5000; W6_FLOOD=4
+    W7_DUR=4; W7_REPS=${W7_REPS:-2}; W7_CHUNKS="2048 8192 65536"; W7_SESSIONS="1 10 100"
 fi
 KAM_CHUNK=10000
 
@@ -308,6 +318,8 @@ w6() { # TARGET
 : >"$out/runs.jsonl"
 t_start=$(date +%s)
 
+# W7_ONLY=1: the W7 table alone (about 3 minutes), skipping W1-W6 and Kamailio.
+if [ "${W7_ONLY:-0}" != 1 ]; then
 # msrpload's own ceiling: both ends in this process, no target.
 TARGET_ARGS=()
 w1 self 65536
@@ -370,7 +382,33 @@ j.update(workload="C", system="bench_crypto", variant=sys.argv[2], ok=True); pri
     fi
 done
 
-if [ "${SKIP_KAMAILIO:-0}" != 1 ]; then
+fi # W7_ONLY
+
+# W7: msrpgw (threads = 1) and the splice forwarder on the same cells, reps
+# interleaved so that both see the same machine.
+w7_cells() { # TARGET REP
+    local c n
+    for c in $W7_CHUNKS; do
+        for n in $W7_SESSIONS; do
+            run W7 "$1" "$c $n rep$2" "${TARGET_ARGS[@]}" --sessions "$n" --chunk-size "$c" \
+                --message-size 1M --window 8 --duration "$W7_DUR"
+        done
+    done
+}
+for rep in $(seq "$W7_REPS"); do
+    if fwd_start raw-splice; then
+        TARGET_ARGS=("${FWD_ARGS[@]}" "${FWD_TARGET[@]}")
+        w7_cells raw-splice "$rep"
+        fwd_stop
+    fi
+    if gw_start "msrpgw-t1-w7-$rep" 1; then
+        TARGET_ARGS=(--relay "127.0.0.1:$GW_PORT" --user load --password load --target-pid "$GW_PID")
+        w7_cells msrpgw-t1 "$rep"
+        gw_stop
+    fi
+done
+
+if [ "${SKIP_KAMAILIO:-0}" != 1 ] && [ "${W7_ONLY:-0}" != 1 ]; then
     KAM_DIR=$LOG/kamailio
     if read -r KAM_PORT KAM_PID < <("$src/tests/peers/kamailio/start.sh" "$KAM_DIR" 2>"$LOG/kamailio.start.err") \
         && [ -n "${KAM_PORT:-}" ]; then

@@ -32,6 +32,7 @@ void msrp_limits_default(struct msrp_limits *l)
     l->max_path_uris = 8;
     l->max_uri_len = 1024;
     l->max_tid_len = 32;
+    l->raw_response_paths = false;
 }
 
 static bool clamp16(uint16_t *v, uint16_t cap)
@@ -85,6 +86,7 @@ static void head_clear(struct msrp_head *h)
 static void frame_reset(struct msrp_parser *p)
 {
     p->state = S_START;
+    p->path_err = 0;
     p->scratch_len = 0;
     p->line_begin = 0;
     p->match = 0;
@@ -335,6 +337,20 @@ static int start_line(struct msrp_parser *p, const char *line, size_t n, size_t 
 
 /* --- header lines -------------------------------------------------------- */
 
+/* A To-Path or From-Path of more than max_path_uris URIs: msrp_path_parse
+ * has filled the first max_path_uris, which is all a response needs (it
+ * names the first URI of each). The error waits for the end of the header
+ * section so that the other path is read too and the frame can get its
+ * 400 (header_line); any other error r is returned as it is. */
+static int path_too_long(struct msrp_parser *p, int r, uint16_t *n_path)
+{
+    if (r != MSRP_E_TOO_MANY_URIS)
+        return r;
+    *n_path = p->lim.max_path_uris;
+    p->path_err = r;
+    return 0;
+}
+
 /* Fills the typed field of header e. Errors are about the value. */
 static int typed_value(struct msrp_parser *p, const struct msrp_header *e)
 {
@@ -346,17 +362,21 @@ static int typed_value(struct msrp_parser *p, const struct msrp_header *e)
     case MSRP_H_TO_PATH:
         if (h->n_headers != 0)
             return MSRP_E_DUPLICATE_HEADER;
+        if (h->kind == MSRP_RESPONSE && p->lim.raw_response_paths)
+            return 0;
         r = msrp_path_parse(h->to_path, p->lim.max_path_uris, v, n, p->lim.max_uri_len);
         if (r < 0)
-            return r;
+            return path_too_long(p, r, &h->n_to_path);
         h->n_to_path = (uint16_t)r;
         return 0;
     case MSRP_H_FROM_PATH:
         if (h->n_headers != 1)
             return MSRP_E_DUPLICATE_HEADER;
+        if (h->kind == MSRP_RESPONSE && p->lim.raw_response_paths)
+            return 0;
         r = msrp_path_parse(h->from_path, p->lim.max_path_uris, v, n, p->lim.max_uri_len);
         if (r < 0)
-            return r;
+            return path_too_long(p, r, &h->n_from_path);
         h->n_from_path = (uint16_t)r;
         return 0;
     case MSRP_H_USE_PATH:
@@ -433,6 +453,13 @@ static int end_line(struct msrp_parser *p, const char *line, size_t n, size_t *a
 {
     const struct msrp_slice tid = p->head->tid;
     size_t want = 7 + tid.n + 1;
+    /* The usual case in one compare (p->endline is CRLF, dashes, tid); the
+     * loop below only finds where a wrong line goes wrong. */
+    if (n == want && memcmp(line, p->endline + 2, want - 1) == 0 &&
+        is_flag((unsigned char)line[want - 1])) {
+        p->flag = line[want - 1];
+        return 0;
+    }
     size_t i = 0;
     for (; i < n && i < want - 1; i++) {
         char c = i < 7 ? '-' : tid.p[i - 7];
@@ -457,6 +484,10 @@ static int header_line(struct msrp_parser *p, const char *line, size_t n, size_t
         if (h->n_headers < 2) {
             *at = 0;
             return MSRP_E_PATH_ORDER;
+        }
+        if (p->path_err) { /* reported here, where the head can be answered */
+            *at = 0;
+            return p->path_err;
         }
         if (n == 0) {
             h->has_body = true;
@@ -679,7 +710,16 @@ static size_t parse_body(struct msrp_parser *p, const char *buf, size_t len,
             continue;
         }
         uint32_t m = 0;
-        while (j < len && end_step(p, m, (unsigned char)buf[j])) {
+        /* The end-line itself, whole in this feed (every chunk has one):
+         * one compare instead of the byte matcher. A mismatch takes the
+         * matcher, which finds where the scan resumes. */
+        if (len - k >= full && memcmp(cr, p->endline, p->endline_len) == 0 &&
+            is_flag((unsigned char)cr[p->endline_len]) && cr[p->endline_len + 1] == '\r' &&
+            cr[p->endline_len + 2] == '\n') {
+            m = full;
+            j = k + full;
+        }
+        while (m < full && j < len && end_step(p, m, (unsigned char)buf[j])) {
             m++;
             j++;
             if (m == full)

@@ -44,9 +44,19 @@
 struct msrp_limits {
     uint32_t max_header_bytes; /* start line + header lines; default 16384 */
     uint16_t max_headers;      /* default 32, at most MSRP_HEADERS_CAP */
-    uint16_t max_path_uris;    /* per path header; default 8, <= MSRP_PATH_CAP */
+    uint16_t max_path_uris;    /* per path header; default 8, <= MSRP_PATH_CAP.
+                                * A longer To-Path or From-Path keeps its first
+                                * max_path_uris URIs and fails the frame with
+                                * MSRP_E_TOO_MANY_URIS where the header section
+                                * ends: the head then has both paths, so the
+                                * error can be answered (400). */
     uint16_t max_uri_len;      /* default 1024 */
     uint16_t max_tid_len;      /* default 32 (RFC 4975 ident), <= MSRP_TID_CAP */
+    /* Responses' To-Path and From-Path are not parsed into URIs (n_to_path
+     * and n_from_path stay 0; the values are in headers[], checked for
+     * control bytes like every value). For a relay, which matches a
+     * response by its tid alone and never echoes its paths. Default false. */
+    bool raw_response_paths;
 };
 
 void msrp_limits_default(struct msrp_limits *l);
@@ -135,6 +145,7 @@ struct msrp_parser {
     uint64_t body_off;    /* body bytes reported in this frame */
     int state;
     int err;
+    int path_err;         /* MSRP_E_TOO_MANY_URIS deferred to the section's end */
     uint32_t match;       /* end-line bytes matched so far */
     uint32_t held;        /* bytes held back as a possible end-line */
     char endline[2 + 7 + MSRP_TID_CAP + 3]; /* "\r\n-------" tid */

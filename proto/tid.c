@@ -13,8 +13,11 @@
 
 #include "proto/error.h"
 
-static const char alphabet[62] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+#define ALPHABET "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+static const char alphabet[62] = ALPHABET;
+/* alphabet[b % 62] for every accepted byte b (< 248 = 4 * 62), without the
+ * division: the alphabet four times over. */
+static const char by_byte[4 * 62 + 1] = ALPHABET ALPHABET ALPHABET ALPHABET;
 
 /* Fills buf completely: loops on EINTR and on short reads. */
 static int fill_random(uint8_t *buf, size_t n)
@@ -51,10 +54,17 @@ int msrp_tid_gen_next(struct msrp_tid_gen *g, char *out, size_t len)
             g->pos = 0;
             g->len = sizeof(g->pool);
         }
-        uint8_t b = g->pool[g->pos];
-        g->pool[g->pos++] = 0;
-        if (b < 248)
-            out[i++] = alphabet[b % 62];
+        /* One id per chunk forwarded: the run of pool bytes it uses is
+         * mapped in a tight loop and then zeroed at once. */
+        const uint8_t *src = g->pool + g->pos;
+        size_t avail = (size_t)(g->len - g->pos), k = 0;
+        while (k < avail && i < len) {
+            uint8_t b = src[k++];
+            if (b < 248)
+                out[i++] = by_byte[b];
+        }
+        memset(g->pool + g->pos, 0, k);
+        g->pos = (uint16_t)(g->pos + k);
     }
     return 0;
 }

@@ -112,6 +112,8 @@ struct ur_loop {
     /* ur_sqe's submission when the SQ is full: io_uring_submit (tests put
      * a refusing one here). */
     int (*submit_full)(struct io_uring *ring);
+    /* Under valgrind: wait in poll(2), never in io_uring_enter (loop.c). */
+    int poll_wait;
 };
 
 /* An SQE, submitting first if the SQ is full. When the kernel refuses the

@@ -10,7 +10,9 @@
  * code and offset, and whether the input ended inside a frame. Any
  * difference aborts: slicing must never change what the parser reports.
  * Contract checks (progress, NONE only with all input consumed, contiguous
- * body offsets, sticky errors) abort as well.
+ * body offsets, sticky errors) abort as well. The whole run meets each
+ * chunk's end-line in one feed (parse_body's one-compare check) where the
+ * sliced runs meet it cut (the byte matcher): the two paths are compared.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -192,6 +194,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lim.max_uri_len = 48;
         lim.max_tid_len = 8;
     }
+    /* The relay's setting (responses' paths left unparsed) on a second bit. */
+    lim.raw_response_paths = size > 0 && (data[size - 1] & 0x40);
 
     run_init(&a, &lim);
     feed(&a, data, size);

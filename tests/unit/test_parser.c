@@ -682,6 +682,50 @@ Test(parser_framing, end_line_look_alikes_are_body)
     free(t);
 }
 
+/* The end-line found whole in one feed is checked with one compare
+ * (parse_body, end_line); each wrong byte position must still fall back to
+ * the byte matcher: body for a body candidate, the old error for a
+ * bodyless one. trace_every_split compares whole feeds (compare) against
+ * every split (matcher). */
+Test(parser_framing, end_line_compare_each_wrong_byte)
+{
+    const char el[] = "\r\n-------" TID "$\r\n";
+    for (size_t k = 0; k + 1 < sizeof(el); k++) {
+        char cand[sizeof(el)];
+        memcpy(cand, el, sizeof(el));
+        cand[k] = cand[k] == 'Z' ? 'Y' : 'Z'; /* not CR, LF, '-' or a flag */
+        char frame[512];
+        snprintf(frame, sizeof frame, "MSRP " TID " SEND\r\n" PATHS "\r\nab%s\r\n-------" TID
+                 "+\r\n", cand);
+        char *t = trace_every_split(frame, strlen(frame), NULL);
+        struct sbuf want = { 0 };
+        sb_printf(&want, "BODY %zu \"ab", strlen(cand) + 2);
+        sb_escaped(&want, cand, strlen(cand));
+        sb_put(&want, "\"\nEND +\n", 8);
+        cr_assert(strstr(t, want.p), "byte %zu wrong: trace:\n%s\nwant:\n%s", k, t, want.p);
+        free(want.p);
+        free(t);
+    }
+    for (size_t k = 1; k < 7 + strlen(TID); k++) { /* k = 0: a header line */
+        char line[64];
+        snprintf(line, sizeof line, "-------" TID "#\r\n");
+        line[k] = 'Z';
+        char frame[512];
+        snprintf(frame, sizeof frame, "MSRP " TID " SEND\r\n" PATHS "%s", line);
+        expect_error(frame, strlen(frame), NULL, MSRP_E_END_LINE, 108 + k);
+    }
+    const char *ok[] = { "-------" TID "$\r\n", "-------" TID "+\r\n", "-------" TID "#\r\n" };
+    for (size_t i = 0; i < 3; i++) {
+        char frame[512];
+        snprintf(frame, sizeof frame, "MSRP " TID " SEND\r\n" PATHS "%s", ok[i]);
+        char *t = trace_every_split(frame, strlen(frame), NULL);
+        char want[16];
+        snprintf(want, sizeof want, "END %c\n", ok[i][7 + strlen(TID)]);
+        cr_assert(strstr(t, want), "trace:\n%s", t);
+        free(t);
+    }
+}
+
 Test(parser_framing, truncated_inputs_report_in_frame)
 {
     const char *full = RFC4975_SEND;
@@ -877,17 +921,65 @@ Test(parser_limits, header_count)
     free(t);
 }
 
-Test(parser_limits, path_uris_uri_length_tid)
+/* Parses data whole (limits lim) up to its error; the head is in *h. */
+static int error_with_head(const char *data, const struct msrp_limits *lim, struct msrp_head *h,
+                           char *scratch, size_t cap)
 {
+    struct msrp_parser p;
+    size_t off = 0, n = strlen(data);
+    cr_assert_eq(msrp_parser_init(&p, lim, h, scratch, cap), 0);
+    for (;;) {
+        struct msrp_event ev;
+        off += msrp_parse(&p, data + off, n - off, &ev);
+        cr_assert_neq(ev.type, MSRP_EV_NONE, "no error");
+        cr_assert_neq(ev.type, MSRP_EV_HEADERS_END, "HEADERS_END for a head in error");
+        if (ev.type == MSRP_EV_ERROR)
+            return ev.error;
+    }
+}
+
+/* Too many URIs in either path: the frame fails at the end of its header
+ * section with both paths read (their first max_path_uris URIs), so the
+ * gateway can address a 400 to it; an invalid URI still fails at once. */
+Test(parser_limits, path_too_long_keeps_both_paths_for_the_400)
+{
+    static struct msrp_head h;
+    static char scratch[1 << 16];
     struct msrp_limits lim;
     msrp_limits_default(&lim);
     lim.max_path_uris = 2;
-    const char *s = START "To-Path: msrp://a.example.com/1;tcp msrp://b.example.com/2;tcp "
-                          "msrp://c.example.com/3;tcp\r\n";
-    expect_error(s, strlen(s), &lim, MSRP_E_TOO_MANY_URIS, 29);
+    const char *to3 = START "To-Path: msrp://a.example.com/1;tcp msrp://b.example.com/2;tcp "
+                            "msrp://c.example.com/3;tcp\r\n"
+                            "From-Path: msrp://f.example.com/9;tcp\r\n"
+                            "Message-ID: m\r\n-------" TID "$\r\n";
+    cr_assert_eq(error_with_head(to3, &lim, &h, scratch, sizeof scratch), MSRP_E_TOO_MANY_URIS);
+    cr_assert_eq(h.n_to_path, 2);
+    cr_assert_eq(h.n_from_path, 1);
+    cr_assert_eq(h.to_path[0].host.n, strlen("a.example.com"));
+    cr_assert_eq(memcmp(h.from_path[0].host.p, "f.example.com", 13), 0);
+    cr_assert_eq(h.message_id.n, 1, "the rest of the head was read");
+    /* Reported at the end-line, under every split of the input. */
+    expect_error(to3, strlen(to3), &lim, MSRP_E_TOO_MANY_URIS,
+                 strlen(to3) - strlen("-------" TID "$\r\n"));
+    const char *from3 = START "To-Path: msrp://a.example.com/1;tcp\r\n"
+                              "From-Path: msrp://f.example.com/1;tcp msrp://g.example.com/2;tcp "
+                              "msrp://h.example.com/3;tcp\r\n\r\nbody\r\n-------" TID "$\r\n";
+    cr_assert_eq(error_with_head(from3, &lim, &h, scratch, sizeof scratch),
+                 MSRP_E_TOO_MANY_URIS);
+    cr_assert_eq(h.n_to_path, 1);
+    cr_assert_eq(h.n_from_path, 2);
+    const char *bad = START "To-Path: msrp:/x msrp://b.example.com/2;tcp "
+                            "msrp://c.example.com/3;tcp\r\n";
+    expect_error(bad, strlen(bad), &lim, MSRP_E_URI, 29);
+}
+
+Test(parser_limits, path_uris_uri_length_tid)
+{
+    /* max_path_uris: path_too_long_keeps_both_paths_for_the_400 */
+    struct msrp_limits lim;
     msrp_limits_default(&lim);
     lim.max_uri_len = 20;
-    s = START "To-Path: msrp://abcdefghij.example.com/1;tcp\r\n";
+    const char *s = START "To-Path: msrp://abcdefghij.example.com/1;tcp\r\n";
     expect_error(s, strlen(s), &lim, MSRP_E_URI_TOO_LONG, 29);
     msrp_limits_default(&lim);
     lim.max_tid_len = 8;
@@ -897,6 +989,44 @@ Test(parser_limits, path_uris_uri_length_tid)
     char *t = trace_every_split(s, strlen(s), &lim);
     cr_assert(strstr(t, "END $\n"), "%s", t);
     free(t);
+}
+
+/* raw_response_paths (the relay's setting): a response's paths are kept as
+ * header values only, even when they are not URIs; requests are parsed
+ * and refused exactly as without it. */
+Test(parser_limits, raw_response_paths)
+{
+    static struct msrp_head h;
+    static char scratch[1 << 16];
+    struct msrp_limits lim;
+    msrp_limits_default(&lim);
+    cr_assert_not(lim.raw_response_paths);
+    lim.raw_response_paths = true;
+    struct msrp_parser p;
+    const char *resp = RFC4975_200;
+    cr_assert_eq(msrp_parser_init(&p, &lim, &h, scratch, sizeof scratch), 0);
+    size_t off = 0, n = strlen(resp);
+    struct msrp_event ev;
+    do {
+        off += msrp_parse(&p, resp + off, n - off, &ev);
+        cr_assert_neq(ev.type, MSRP_EV_ERROR);
+    } while (ev.type != MSRP_EV_HEADERS_END);
+    cr_assert_eq(h.status, 200);
+    cr_assert_eq(h.n_to_path, 0);
+    cr_assert_eq(h.n_from_path, 0);
+    cr_assert_eq(h.n_headers, 2);
+    cr_assert_eq(h.headers[0].id, MSRP_H_TO_PATH);
+    cr_assert(msrp_slice_eq(h.headers[0].value,
+                            MSRP_SLICE_LIT("msrp://atlanta.example.com:7654/jshA7weztas;tcp")));
+    /* Not URIs: fine in a response, refused in a request. */
+    const char *bad_resp = "MSRP t1234 200 OK\r\nTo-Path: not-a-uri\r\nFrom-Path: x\r\n-------t1234$\r\n";
+    char *t = trace_every_split(bad_resp, strlen(bad_resp), &lim);
+    cr_assert(strstr(t, "END $\n"), "trace:\n%s", t);
+    free(t);
+    expect_error(bad_resp, strlen(bad_resp), NULL, MSRP_E_URI, 28);
+    const char *bad_req = "MSRP t1234 SEND\r\nTo-Path: not-a-uri\r\nFrom-Path: x\r\n-------t1234$\r\n";
+    expect_error(bad_req, strlen(bad_req), &lim, MSRP_E_URI, 26);
+    expect_error(bad_req, strlen(bad_req), NULL, MSRP_E_URI, 26);
 }
 
 Test(parser_limits, init_and_check)
