@@ -177,11 +177,17 @@ static void mconn_fill_peer(struct gw_mconn *m)
 
 /* Answers the frame that failed to parse, when it is a request whose
  * paths were read (otherwise there is nobody to address the 400 to). */
-static void mconn_answer_error(struct gw_mconn *m, const struct msrp_head *h)
+static bool respond_wanted(const struct msrp_head *h, uint16_t code);
+
+static void mconn_answer_error(struct gw_mconn *m, const struct msrp_head *h, int err)
 {
+    /* The one framing error whose cause the sender cannot guess. */
+    const char *why = err == MSRP_E_TOO_MANY_URIS ? "Too Many URIs In Path" : "Bad Request";
+
     if (!h || h->kind != MSRP_REQUEST || h->n_to_path == 0 || h->n_from_path == 0)
         return;
-    gw_mconn_respond(m, h, 400, "Bad Request", NULL);
+    if (respond_wanted(h, 400) && gw_mconn_respond(m, h, 400, why, NULL) == 0)
+        m->stats.error_answers++;
 }
 
 /*
@@ -234,7 +240,7 @@ static size_t mconn_feed(struct gw_mconn *m, const char *p, size_t n, struct ur_
             const struct msrp_head *h = msrp_parser_in_frame(&m->parser) ? &m->store->head : NULL;
             m->failed = 1;
             m->stats.parse_errors++;
-            mconn_answer_error(m, h);
+            mconn_answer_error(m, h, ev.error);
             if (m->ops->on_error)
                 m->ops->on_error(m, ev.error, ev.error_offset, h);
             ur_conn_close_after_flush(m->conn);
@@ -477,14 +483,21 @@ int gw_mconn_send(struct gw_mconn *m, const void *p, size_t n,
     return ur_conn_send(m->conn, p, n, NULL, done, arg);
 }
 
+/* RFC 4975 7.2 / 7.1.2: REPORTs and other responses are never answered;
+ * Failure-Report no wants no response, partial no 200. */
+static bool respond_wanted(const struct msrp_head *h, uint16_t code)
+{
+    if (h->kind != MSRP_REQUEST || h->method == MSRP_M_REPORT)
+        return false;
+    if (h->failure_report == MSRP_REPORT_NO)
+        return false;
+    return !(h->failure_report == MSRP_REPORT_PARTIAL && code == 200);
+}
+
 int gw_mconn_respond(struct gw_mconn *m, const struct msrp_head *h, uint16_t code,
                      const char *comment, const struct msrp_frame *extra)
 {
-    if (h->kind != MSRP_REQUEST || h->method == MSRP_M_REPORT)
-        return 0;
-    if (h->failure_report == MSRP_REPORT_NO)
-        return 0;
-    if (h->failure_report == MSRP_REPORT_PARTIAL && code == 200)
+    if (!respond_wanted(h, code))
         return 0;
     char buf[4096];
     int len = msrp_write_response(buf, sizeof(buf), h, code, comment, extra);

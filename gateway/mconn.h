@@ -134,6 +134,9 @@ struct gw_mconn_stats {
     uint64_t frames_in;
     uint64_t body_bytes_in;
     uint64_t parse_errors;
+    /* 400s sent for a framing error (0 or 1: the connection then closes);
+     * for the owner's responses_sent count, read in on_error. */
+    uint64_t error_answers;
 };
 void gw_mconn_get_stats(const struct gw_mconn *m, struct gw_mconn_stats *st);
 

@@ -7,8 +7,9 @@
 # The reactions (README "Hostile peers"): a framing error closes the
 # connection and counts drops{reason="parse_error"}; the 400 goes first
 # when the head got far enough to address one (To-Path and From-Path
-# parsed), otherwise the gateway closes without answering (a 100-URI path
-# fails while its own header is parsed: nothing to address a 400 to). NULs
+# parsed), otherwise the gateway closes without answering. A path of too
+# many URIs fails where the header section ends, with both paths read: it
+# gets "400 Too Many URIs In Path". NULs
 # inside a body are data. An endless body streams to its next hop in
 # max_chunk_out pieces (bounded memory; ended with '#' when the sender
 # leaves) or is discarded after the 481 of an unknown session.
@@ -17,13 +18,15 @@ hostile_init 00_malformed
 A="$PY $ATTACK"
 gw_start GW
 bystanders_start GW 50 32768 || it_done
-sleep 1
+rss_settle GW
 rss_baseline GW
 pe0=$(gw_metric GW msrpgw_drops_total 'reason="parse_error"')
+r400=$(gw_metric GW msrpgw_responses_sent_total 'code="400"')
 
 ME="msrp://127.0.0.1:$GW_PORT/nosuch;tcp"
 TF="To-Path: $ME\r\nFrom-Path: msrp://127.0.0.1:9/tx;tcp\r\n"
 PARSE_ERRORS=0
+FRAMING_400=0   # framing errors answered with a 400 (responses_sent counts them)
 
 # expect_raw NAME WANT_CODES WANT_CLOSED(yes|no) FRAMING_ERROR(yes|no) raw-args...
 # starts one attack.py raw connection in the background (the cases run
@@ -34,6 +37,7 @@ expect_raw() {
     local k=${#CASES[@]} wait=2
     CASES+=("$1|$2|$3")
     [ "$4" = yes ] && PARSE_ERRORS=$((PARSE_ERRORS + 1))
+    [ "$4" = yes ] && [ "$2" = 400 ] && FRAMING_400=$((FRAMING_400 + 1))
     # A close ends the read at once: a long bound costs only a failure
     # (and keeps a loaded ASan run from failing). Staying open takes 2 s.
     [ "$3" = yes ] && wait=15
@@ -98,14 +102,14 @@ expect_raw "40 header fields" "400" yes yes --data "MSRP abcd SEND\r\n${TF}$many
 # -- paths of 100 URIs (max_path_uris 8) -------------------------------------
 uris=$(for i in $(seq 1 100); do printf 'msrp://127.0.0.1:9/u%d;tcp ' $i; done)
 uris=${uris% }
-expect_raw "To-Path of 101 URIs" "" yes yes \
+expect_raw "To-Path of 101 URIs" "400" yes yes \
     --data "MSRP abcd SEND\r\nTo-Path: $ME $uris\r\nFrom-Path: msrp://127.0.0.1:9/tx;tcp\r\n-------abcd\$\r\n"
-expect_raw "From-Path of 100 URIs" "" yes yes \
+expect_raw "From-Path of 100 URIs" "400" yes yes \
     --data "MSRP abcd SEND\r\nTo-Path: $ME\r\nFrom-Path: $uris\r\n-------abcd\$\r\n"
-expect_raw "AUTH with a From-Path of 100 URIs" "" yes yes \
+expect_raw "AUTH with a From-Path of 100 URIs" "400" yes yes \
     --data "MSRP abcd AUTH\r\nTo-Path: msrp://127.0.0.1:$GW_PORT;tcp\r\nFrom-Path: $uris\r\n-------abcd\$\r\n"
 nine=$(for i in $(seq 1 8); do printf ' msrp://127.0.0.1:9/u%d;tcp' $i; done)
-expect_raw "To-Path of 9 URIs (one over the limit)" "" yes yes \
+expect_raw "To-Path of 9 URIs (one over the limit)" "400" yes yes \
     --data "MSRP abcd SEND\r\nTo-Path: $ME$nine\r\nFrom-Path: msrp://127.0.0.1:9/tx;tcp\r\n-------abcd\$\r\n"
 expect_raw "To-Path of 8 URIs is fine (481: unknown session)" "481" no no \
     --data "MSRP abcd SEND\r\nTo-Path: $ME${nine% msrp*}\r\nFrom-Path: msrp://127.0.0.1:9/tx;tcp\r\n-------abcd\$\r\n"
@@ -115,6 +119,17 @@ wait_until 5 "[ \$((\$(gw_metric GW msrpgw_drops_total 'reason=\"parse_error\"')
 pe1=$(gw_metric GW msrpgw_drops_total 'reason="parse_error"')
 check "[ $((pe1 - pe0)) -eq $PARSE_ERRORS ]" \
     "drops{reason=\"parse_error\"} counted every framing error ($((pe1 - pe0)), want $PARSE_ERRORS)"
+# The 400s the cases above got are all framing errors (the bystanders get
+# none): responses_sent counts each once, like the relay's own 400s.
+r400b=$(gw_metric GW msrpgw_responses_sent_total 'code="400"')
+check "[ $((r400b - r400)) -eq $FRAMING_400 ]" \
+    "responses_sent{code=\"400\"} counted every framing 400 ($((r400b - r400)), want $FRAMING_400)"
+# The 400 for a path of too many URIs says why.
+$A raw --port "$GW_PORT" --wait 15 \
+    --data "MSRP abcd SEND\r\nTo-Path: $ME $uris\r\nFrom-Path: msrp://127.0.0.1:9/tx;tcp\r\n-------abcd\$\r\n" \
+    >$IT_DIR/uris.json
+check "[ \"\$(json_get $IT_DIR/uris.json '[(r.get(\"code\"), r.get(\"comment\")) for r in j[\"responses\"]] == [(400, \"Too Many URIs In Path\")]')\" = True ]" \
+    "a To-Path of 101 URIs: 400 Too Many URIs In Path ($(json_get $IT_DIR/uris.json 'j["responses"]'))"
 
 # -- endless bodies ----------------------------------------------------------
 # To a receiver the attacker AUTHed itself: streamed in max_chunk_out

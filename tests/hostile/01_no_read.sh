@@ -24,7 +24,7 @@ bystanders_start GW 50 || it_done
 # Warm-up: a short flood touches every receive-ring buffer (preallocated,
 # 16 MiB per core, resident once used): the baseline then counts them.
 "$PY" "$ATTACK" auth-flood --port $GW_PORT --conns 8 --seconds 6 --block-seconds 1 >/dev/null
-sleep 3
+rss_settle GW
 rss_baseline GW
 RSS0=$(gw_rss_kb GW)
 
@@ -51,43 +51,47 @@ back_near() { # WHAT [MIN_SLACK_KB]
     check "[ $? -eq 0 ]" "$1: RSS back near the baseline within 10 s after the attackers left: $RSS0 -> $(gw_rss_kb GW) KiB (peak $PEAK, slack $slack KiB)"
 }
 
-# Phase 1: four AUTH flooders.
-"$PY" "$ATTACK" auth-flood --port $GW_PORT --conns 4 --seconds 10 --block-seconds 1.5 \
-    --hold-after 3 >$IT_DIR/auth.json &
-A1=$!
-watch_peak $A1
-wait $A1
-cat $IT_DIR/auth.json
-ja() { json_get $IT_DIR/auth.json "$1"; }
-check "[ $(ja 'j["blocked"]') -eq 4 ]" "AUTH flood: the gateway stopped reading all 4 connections ($(ja 'j["requests"]') requests, $(ja 'j["sent_bytes"]') bytes written)"
-# Per attacker: its unread 401s (the 1 MiB ceiling plus one answer, in
-# gathered 4 KiB copies) and one parked receive buffer: 4 MiB.
-BOUND=$((4 * 4096 * HOSTILE_RSS_FACTOR))
-check "[ $((PEAK - RSS0)) -lt $BOUND ]" "AUTH flood: peak RSS $RSS0 -> $PEAK KiB (growth < $BOUND KiB for 4 attackers)"
-# What stays after the AUTH flood (measured 3.5-4.3 MiB of 27 MB written):
-# the nonce cache's entries until nonce_lifetime, pooled segments.
-back_near "AUTH flood" 8192
+# flood_phase WHAT CONNS BOUND_KB SLACK_KB ATTACK-ARGS...: runs one attack
+# (attack.py ATTACK-ARGS, CONNS connections, 10 s, then held open 3 s),
+# watching the peak RSS; checks that the gateway stopped reading every
+# attacking connection, that the peak grew by less than BOUND_KB (times
+# HOSTILE_RSS_FACTOR) and that RSS comes back near the baseline (at least
+# SLACK_KB of slack). The attack's JSON is in $IT_DIR/WHAT.json
+# (blanks as _).
+flood_phase() {
+    local what=$1 conns=$2 bound=$(($3 * HOSTILE_RSS_FACTOR)) slack=$4 json=$IT_DIR/${1// /_}.json
+    shift 4
+    "$PY" "$ATTACK" "$@" --port $GW_PORT --conns "$conns" --seconds 10 --block-seconds 1.5 \
+        --hold-after 3 >"$json" &
+    local pid=$!
+    watch_peak $pid
+    wait $pid
+    cat "$json"
+    local blocked requests
+    blocked=$(json_get "$json" 'j["blocked"]')
+    requests=$(json_get "$json" 'j["requests"]')
+    check "[ '$blocked' -eq $conns ]" "$what: the gateway stopped reading all $conns attacking connections ($requests requests, $(json_get "$json" 'j["sent_bytes"]') bytes written)"
+    check "[ $((PEAK - RSS0)) -lt $bound ]" "$what: peak RSS $RSS0 -> $PEAK KiB (growth < $bound KiB)"
+    back_near "$what" "$slack"
+}
 
-# Phase 2: a SEND flooder whose receiver reads and answers.
-"$PY" "$ATTACK" send-flood --port $GW_PORT --receiver alice:secret --size 1024 --conns 1 \
-    --seconds 10 --block-seconds 1.5 --hold-after 3 >$IT_DIR/send.json &
-A2=$!
-watch_peak $A2
-wait $A2
-cat $IT_DIR/send.json
-js() { json_get $IT_DIR/send.json "$1"; }
-check "[ $(js 'j["blocked"]') -eq 1 ]" "SEND flood: the gateway stopped reading the sender ($(js 'j["requests"]') SENDs, receiver got $(js 'j["receiver_frames"]'))"
-# The sender's unread 200s are bounded like the 401s above; the relay's
-# per-chunk state for SENDs the receiver has not answered yet is bounded by
+# Phase 1: four AUTH flooders. Per attacker: its unread 401s (the 1 MiB
+# ceiling plus one answer, in gathered 4 KiB copies) and one parked receive
+# buffer: 4 MiB. What stays after it (measured 3.5-4.3 MiB of 27 MB
+# written): the nonce cache's entries until nonce_lifetime, pooled segments.
+flood_phase "AUTH flood" 4 $((4 * 4096)) 8192 auth-flood
+
+# Phase 2: a SEND flooder whose receiver reads and answers. The sender's
+# unread 200s are bounded like the 401s above; the relay's per-chunk state
+# for SENDs the receiver has not answered yet is bounded by
 # max_chunks_in_flight (64) records, each sized by its head (it was 86 MB
 # when every chunk in flight kept a max_header_bytes copy, unbounded in
-# number).
-BOUND=$((24 * 1024 * HOSTILE_RSS_FACTOR))
-check "[ $((PEAK - RSS0)) -lt $BOUND ]" "SEND flood: peak RSS $RSS0 -> $PEAK KiB (growth < $BOUND KiB)"
-# What stays after a SEND flood (measured 9 MiB): pooled send segments and
-# receive-side state that uring's slab pools keep for reuse (they never
-# shrink); bounded by the flood's size, not growing with repeats.
-back_near "SEND flood" 12288
+# number). What stays after a SEND flood (measured 9 MiB): pooled send
+# segments and receive-side state that uring's slab pools keep for reuse
+# (they never shrink); bounded by the flood's size, not growing with
+# repeats.
+flood_phase "SEND flood" 1 $((24 * 1024)) 12288 send-flood --receiver alice:secret --size 1024
+echo "SEND flood: the receiver got $(json_get $IT_DIR/SEND_flood.json 'j["receiver_frames"]') frames"
 
 OVF=$(gw_metric GW msrpgw_drops_total 'reason="output_overflow"')
 echo "output_overflow drops: $OVF (blocked attackers are not closed)"

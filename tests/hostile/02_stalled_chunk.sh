@@ -14,7 +14,7 @@
 hostile_init stalled_chunk
 gw_start GW "chunk_stall_timeout = 2"
 bystanders_start GW 50 || it_done
-sleep 1
+rss_settle GW
 rss_baseline GW
 
 cat >$IT_DIR/stall.py <<'PY'
@@ -87,6 +87,15 @@ def victim():
     res["codes"] = cs
     res["done"] = round(time.monotonic() - t0, 2)
 
+def wait_for(cond, seconds):
+    end = time.monotonic() + seconds
+    while not cond() and time.monotonic() < end:
+        time.sleep(0.02)
+
+# The victim must queue behind the attacker, whose chunk is forwarded as it
+# comes (the receiver sees no whole frame before its end, and no metric
+# tells this connection's chunk apart from the bystanders'): 0.3 s for
+# the attacker's 50 kB to reach the gateway first.
 time.sleep(0.3)
 vt = threading.Thread(target=victim)
 vt.start()
@@ -115,7 +124,9 @@ out["attacker_closed_early"] = closed_early
 out["attacker_closed"] = closed
 out["attacker_silent_for"] = round(time.monotonic() - t_silent, 2)
 vt.join(40)
-time.sleep(0.3)
+# The receiver's last frames: the victim's whole file, the stalled chunk's end.
+wait_for(lambda: (sum(len(b) for b in got.get("victim", {}).values()) >= len(data) and
+                  any(c["mid"] == "stalled" and c["flag"] in "#$" for c in chunks)), 5)
 out["victim_codes"] = res.get("codes")
 out["victim_done"] = res.get("done")
 parts = got.get("victim", {})

@@ -37,7 +37,7 @@ tls_cert = $IT_DIR/cert.pem
 tls_key = $IT_DIR/key.pem"
 TLS_PORT=$(awk '$1=="tls"{print $2}' $IT_DIR/GW/ports)
 bystanders_start GW 50 || it_done
-sleep 1
+rss_settle GW
 rss_baseline GW
 
 cat >$IT_DIR/holders.py <<'PY'

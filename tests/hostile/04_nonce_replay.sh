@@ -13,7 +13,7 @@ RSS_BOUND=16384
 ldd "$MSRPGW" 2>/dev/null | grep -q libasan && RSS_BOUND=$((RSS_BOUND * 5))
 gw_start GW ""
 bystanders_start GW 50 || it_done
-sleep 1
+rss_settle GW
 rss_baseline GW
 
 cat >$IT_DIR/replay.py <<'PY'

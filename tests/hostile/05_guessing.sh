@@ -25,7 +25,7 @@ gw_start GW "auth_fail_limit = $LIMIT
 auth_fail_window = 60
 auth_block_time = $BLOCK"
 bystanders_start GW 50 || it_done
-sleep 1
+rss_settle GW
 rss_baseline GW
 LOG0=$(stat -c %s $GW_LOG)
 

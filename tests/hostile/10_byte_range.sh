@@ -18,6 +18,7 @@
 hostile_init byte_range
 gw_start GW "max_chunk_out = 64KiB"
 bystanders_start GW 50 || it_done
+rss_settle GW
 rss_baseline GW
 # The bystanders' traffic alone grows an ASan build by the quarantine of
 # freed blocks (256 MB by default): the bound is for the normal build.
@@ -25,32 +26,15 @@ RSS_BOUND=65536
 ldd "$MSRPGW" 2>/dev/null | grep -q libasan && RSS_BOUND=$((RSS_BOUND * 6))
 
 cat >$IT_DIR/br.py <<'PY'
-import hashlib, json, os, secrets, sys, threading, time
-sys.path.insert(0, os.path.join(os.environ["MSRP_SRC"], "tests", "integration", "lib"))
+import hashlib, json, os, sys, time
+sys.path.insert(0, os.path.join(os.environ["MSRP_SRC"], "tests", "hostile", "lib"))
+import attack as at  # noqa: E402
 import relay_client as rcl  # noqa: E402
 mp = rcl.mp
 A = type("A", (), {"relay": sys.argv[1], "tls": False, "timeout": 20.0})()
 TOP = 1 << 62
-r = rcl.connect(A)
-own = r.own_uri("bob" + secrets.token_hex(3))
-codes, last = rcl.do_auth(r, A, own, "bob", "pw")
-path = last.header("Use-Path") + " " + own
-got = []
-
-def loop():
-    try:
-        while True:
-            f = r.recv_frame(time.monotonic() + 60)
-            if f is None:
-                return
-            if f.is_request():
-                if f.method == "SEND":
-                    r.send(mp.build_response(f, 200, "OK", own))
-                got.append(f)
-    except Exception:  # noqa: BLE001
-        return
-
-threading.Thread(target=loop, daemon=True).start()
+rx = at.Receiver(rcl.hostport(sys.argv[1])[1], "bob", "pw")
+path, got = rx.path, rx.got
 s = rcl.connect(A)
 me = s.own_uri("snd")
 out = {}
@@ -63,20 +47,12 @@ for name, rng in (("A", "%d-%d/%d" % (TOP - 199999, TOP, TOP)),
         ("To-Path", path), ("From-Path", me), ("Message-ID", name),
         ("Byte-Range", rng), ("Failure-Report", "yes"), ("Content-Type", "application/octet-stream")],
         body))
-    code = None
-    end = time.monotonic() + 15
-    while code is None:
-        try:
-            f = s.recv_frame(end)
-        except TimeoutError:
-            code = "timeout"
-            break
-        if f is None:
-            code = "closed"
-            break
-        if not f.is_request() and f.tid == tid:
-            code = f.code
-    time.sleep(0.3)
+    code = at.await_response(s, tid, time.monotonic() + 15)
+    # Every piece the receiver will get, up to the one that ends the chunk
+    # ('$', or '#' when the sender's chunk was cut). C must get none: an
+    # absence, so a wrongly forwarded piece gets 0.3 s to show.
+    rx.wait_for(lambda f: f.header("Message-ID") == name and f.flag in "$#",
+                0.3 if name == "C" else 5)
     pieces = [f for f in got if f.header("Message-ID") == name]
     out[name] = {"code": code, "ranges": [f.header("Byte-Range") for f in pieces],
                  "flags": "".join(f.flag for f in pieces),

@@ -14,6 +14,7 @@
 hostile_init max_connections
 IT_THREADS=2 gw_start GW "max_connections = 150"
 bystanders_start GW 50 || it_done
+rss_settle GW
 rss_baseline GW
 # The bystanders' traffic alone grows an ASan build by the quarantine of
 # freed blocks (256 MB by default): the bound is for the normal build.
@@ -76,11 +77,26 @@ out["attack_open"] = still_open(att, 0)
 out["current_peak"] = peak
 out["conn_limit"] = metric('msrpgw_drops_total{core="0",reason="conn_limit"}') + \
     metric('msrpgw_drops_total{core="1",reason="conn_limit"}')
+def wait_metric(name, ok, seconds=10):
+    """Polls metric name until ok(value) or seconds have passed."""
+    end = time.monotonic() + seconds
+    while not ok(metric(name)) and time.monotonic() < end:
+        time.sleep(0.02)
+
 for s in att:
     s.close()
-time.sleep(1.0)
+# The attacker's slots come back as its closes reach the gateway.
+wait_metric("msrpgw_connections_current", lambda v: v <= out["current_before"])
+limit0 = out["conn_limit"]
 again = open_n(49, False)
-out["again_open"] = still_open(again, 1.0)
+# Every one counted in, or one refused (conn_limit: checked below).
+end = time.monotonic() + 10
+while (metric("msrpgw_connections_current") < out["current_before"] + 49 and
+       metric('msrpgw_drops_total{core="0",reason="conn_limit"}') +
+       metric('msrpgw_drops_total{core="1",reason="conn_limit"}') == limit0 and
+       time.monotonic() < end):
+    time.sleep(0.02)
+out["again_open"] = still_open(again, 0)
 out["current_after"] = metric("msrpgw_connections_current")
 for s in again:
     s.close()

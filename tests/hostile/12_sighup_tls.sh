@@ -65,10 +65,10 @@ wait_until 10 "[ -e $IT_DIR/holder.ready ]"
 check "[ $? -eq 0 ]" "a TLS connection is up before the reloads"
 
 reloads 20 # warm-up: the allocator's first arenas, log buffers
-sleep 1
+rss_settle GW
 rss_baseline GW
 reloads 200
-sleep 2
+rss_settle GW
 # Leaked, 200 reloads with the CA bundle would hold some 66 MB.
 rss_check GW 8192 "200 SIGHUPs with tls_ca = $CA"
 

@@ -12,7 +12,7 @@ ldd "$MSRPGW" 2>/dev/null | grep -q libasan && RSS_BOUND=$((RSS_BOUND * 5))
 CAP=60
 gw_start GW "max_reservations_per_user = $CAP"
 bystanders_start GW 50 || it_done
-sleep 1
+rss_settle GW
 rss_baseline GW
 
 cat >$IT_DIR/res.py <<'PY'
@@ -55,31 +55,31 @@ def reserve(user, password):
         return p, int(str(e).split("[")[-1].split("]")[0].split(",")[-1])
 
 
-out = {}
 held = []
-codes = []
-for _ in range(cap + 10):
-    p, code = reserve("bob", "pw")
-    codes.append(code)
-    if code == 200:
-        held.append(p)
-    else:
-        p.close()
-out["first"] = codes
+
+
+def reserve_many(user, password, n):
+    """n reservations in turn: the granted ones stay open (in held), the
+    refused ones are closed. Their codes, in order."""
+    codes = []
+    for _ in range(n):
+        p, code = reserve(user, password)
+        codes.append(code)
+        if code == 200:
+            held.append(p)
+        else:
+            p.close()
+    return codes
+
+
+out = {}
+out["first"] = reserve_many("bob", "pw", cap + 10)
 # Five closed: five new ones fit, the sixth does not.
 for p in held[:5]:
     p.close()
 held = held[5:]
 wait_sessions(50 + len(held))  # the bystanders' 50, and bob's still held
-codes = []
-for _ in range(6):
-    p, code = reserve("bob", "pw")
-    codes.append(code)
-    if code == 200:
-        held.append(p)
-    else:
-        p.close()
-out["after_close"] = codes
+out["after_close"] = reserve_many("bob", "pw", 6)
 # Expires: 0 on one held connection gives its reservation back.
 p = held.pop()
 hdrs = [("To-Path", at.relay_uri(p)), ("From-Path", p.own)]
@@ -87,22 +87,9 @@ f = rc.request(p, "AUTH", hdrs)
 auth = mp.authorization(f.header("WWW-Authenticate"), "bob", "pw", at.relay_uri(p), False)
 out["expires0"] = rc.request(p, "AUTH", hdrs + [("Authorization", auth), ("Expires", "0")]).code
 held.append(p)  # the connection stays, without a reservation
-codes = []
-for _ in range(2):
-    q, code = reserve("bob", "pw")
-    codes.append(code)
-    if code == 200:
-        held.append(q)
-    else:
-        q.close()
-out["after_expires0"] = codes
+out["after_expires0"] = reserve_many("bob", "pw", 2)
 # alice: her own count (50 bystanders hold reservations).
-codes = []
-for _ in range(cap - 50 + 1):
-    q, code = reserve("alice", "secret")
-    codes.append(code)
-    held.append(q)
-out["alice"] = codes
+out["alice"] = reserve_many("alice", "secret", cap - 50 + 1)
 for q in held:
     q.close()
 print(json.dumps(out))

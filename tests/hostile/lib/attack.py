@@ -10,6 +10,9 @@ As a module (sys.path.insert(0, HOSTILE_LIB); import attack as at):
   p.send(b"...")                            raw bytes
   at.read_responses(p, seconds)             ([{"tid","code","comment"}...],
                                              closed: bool)
+  at.await_response(p, tid, deadline)       the response's code, "closed", "timeout"
+  rx = at.Receiver(port, "bob", "pw")       an AUTHed receiver answering 200 on
+                                            its thread: rx.path, rx.got, rx.wait_for
   at.wait_closed(p, seconds)                True when the gateway closes
   use = at.digest_auth(p, "alice", "secret")   AUTH with Digest -> Use-Path
   at.frame(method, headers, body, tid)      one request's bytes
@@ -146,6 +149,76 @@ def read_responses(p, seconds):
     except (ConnectionError, mp.ProtocolError) as e:
         out.append({"error": "%s: %s" % (type(e).__name__, e)})
         return out, True
+
+
+def await_response(p, tid, deadline):
+    """The status code of the response to tid on p (frames before it are
+    read and dropped), "closed" when the gateway closes p first, "timeout"
+    at deadline (a time.monotonic() value)."""
+    while True:
+        try:
+            f = p.recv_frame(deadline)
+        except TimeoutError:
+            return "timeout"
+        if f is None:
+            return "closed"
+        if not f.is_request() and f.tid == tid:
+            return f.code
+
+
+class Receiver:
+    """An AUTHed receiver (user:password on the gateway at host:port) on
+    its own thread: answers 200 to every SEND, keeps every request it gets
+    in got (and passes each to on_request, if given) until close() or
+    seconds have passed. path is the To-Path that reaches it. Raises
+    mp.ProtocolError when the AUTH fails."""
+
+    def __init__(self, port, user, password, host="127.0.0.1", seconds=60, on_request=None,
+                 keep=True):
+        self.p = connect(port, host, None, 30.0)
+        self.path = digest_auth(self.p, user, password) + " " + self.p.own
+        self.got = []
+        self.keep = keep
+        self.on_request = on_request
+        self.stop = threading.Event()
+        self.end = time.monotonic() + seconds
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while not self.stop.is_set():
+            try:
+                f = self.p.recv_frame(min(self.end, time.monotonic() + 0.2))
+            except TimeoutError:
+                if time.monotonic() > self.end:
+                    break
+                continue
+            except (OSError, mp.ProtocolError):
+                break
+            if f is None:
+                break
+            if not f.is_request():
+                continue
+            if f.method == "SEND":
+                self.p.send(mp.build_response(f, 200, "OK", self.p.own))
+            if self.keep:
+                self.got.append(f)
+            if self.on_request:
+                self.on_request(f)
+
+    def wait_for(self, pred, seconds):
+        """True once a request it got satisfies pred (within seconds)."""
+        end = time.monotonic() + seconds
+        while not any(pred(f) for f in list(self.got)):
+            if time.monotonic() > end or not self.thread.is_alive():
+                return any(pred(f) for f in list(self.got))
+            time.sleep(0.02)
+        return True
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(2)
+        self.p.close()
 
 
 def wait_closed(p, seconds):
@@ -347,39 +420,27 @@ def auth_flood(a):
     return flood(a, make)
 
 
-def receiver_thread(a, ready, stop, count):
-    """An AUTHed receiver that answers 200 to everything (send-flood's
-    target): ready gets its path."""
+def start_receiver(a, **kw):
+    """--receiver U:P as a Receiver (None when its AUTH fails)."""
     user, _, pw = a.receiver.partition(":")
-    p = connect(a.port, a.host, None, 30.0)
-    use = digest_auth(p, user, pw)
-    ready.append(use + " " + p.own)
-    while not stop.is_set():
-        try:
-            f = p.recv_frame(time.monotonic() + 0.2)
-        except TimeoutError:
-            continue
-        if f is None:
-            break
-        count[0] += 1
-        if f.is_request() and f.method == "SEND":
-            p.send(mp.build_response(f, 200, "OK", p.own))
-    p.close()
+    try:
+        return Receiver(a.port, user, pw, a.host, **kw)
+    except (OSError, mp.ProtocolError):
+        return None
 
 
 def send_flood(a):
-    ready, stop, count = [], threading.Event(), [0]
-    t = None
+    count = [0]
+    rx = None
     to_path = a.to_path
     if a.receiver:
-        t = threading.Thread(target=receiver_thread, args=(a, ready, stop, count), daemon=True)
-        t.start()
-        end = time.monotonic() + 10
-        while not ready and time.monotonic() < end and t.is_alive():
-            time.sleep(0.01)
-        if not ready:
+        def counted(f):
+            count[0] += 1
+        rx = start_receiver(a, seconds=a.seconds + a.hold_after + 30, on_request=counted,
+                            keep=False)
+        if not rx:
             return {"error": "receiver did not AUTH"}
-        to_path = ready[0]
+        to_path = rx.path
     body = os.urandom(a.size)
     salt = secrets.token_hex(4)     # a body cannot contain "-------sf...<salt>"
 
@@ -390,9 +451,8 @@ def send_flood(a):
                               ("Content-Type", "application/octet-stream")], body,
                      tid="sf%08x%s" % (i, salt))
     res = flood(a, make, lambda: {"receiver_frames": count[0]})
-    stop.set()
-    if t:
-        t.join(2)
+    if rx:
+        rx.close()
     return res
 
 
@@ -469,43 +529,20 @@ def endless(a):
     to --to-path or to a receiver this command AUTHs (--receiver U:P),
     which reads and counts what the gateway forwards. Reports what came
     back to the sender while it wrote."""
-    ready, stop, count = [], threading.Event(), [0]
     got = {"bytes": 0, "pieces": 0, "largest": 0, "flags": ""}
-    t = None
+    rx = None
     to_path = a.to_path
     if a.receiver:
-        def rx():
-            user, _, pw = a.receiver.partition(":")
-            p = connect(a.port, a.host, None, 30.0)
-            ready.append(digest_auth(p, user, pw) + " " + p.own)
-            end = time.monotonic() + a.seconds + 5
-            while not stop.is_set():
-                try:
-                    f = p.recv_frame(min(end, time.monotonic() + 0.2))
-                except TimeoutError:
-                    if time.monotonic() > end:
-                        break
-                    continue
-                except (OSError, mp.ProtocolError):
-                    break
-                if f is None:
-                    break
-                if f.is_request() and f.method == "SEND":
-                    p.send(mp.build_response(f, 200, "OK", p.own))
-                    if f.header("Content-Type"):
-                        got["bytes"] += len(f.body)
-                        got["pieces"] += 1
-                        got["largest"] = max(got["largest"], len(f.body))
-                        got["flags"] = (got["flags"] + f.flag)[-8:]
-            p.close()
-        t = threading.Thread(target=rx, daemon=True)
-        t.start()
-        end = time.monotonic() + 10
-        while not ready and time.monotonic() < end and t.is_alive():
-            time.sleep(0.01)
-        if not ready:
+        def piece(f):
+            if f.method == "SEND" and f.header("Content-Type"):
+                got["bytes"] += len(f.body)
+                got["pieces"] += 1
+                got["largest"] = max(got["largest"], len(f.body))
+                got["flags"] = (got["flags"] + f.flag)[-8:]
+        rx = start_receiver(a, seconds=a.seconds + 5, on_request=piece, keep=False)
+        if not rx:
             return {"error": "receiver did not AUTH"}
-        to_path = ready[0]
+        to_path = rx.path
     p = connect(a.port, a.host, a.src, 10.0)
     tid = "endless" + secrets.token_hex(4)
     head = frame("SEND", [("To-Path", to_path), ("From-Path", p.own_uri("e")),
@@ -530,15 +567,14 @@ def endless(a):
     res["responses"] = responses
     res["closed"] = res["closed"] or closed
     p.close()
-    if t:
+    if rx:
         # The chunk ends ('#') at the receiver once the sender has gone.
         end = time.monotonic() + 5
-        while not got["flags"].endswith(("#", "$")) and time.monotonic() < end and t.is_alive():
+        while (not got["flags"].endswith(("#", "$")) and time.monotonic() < end and
+               rx.thread.is_alive()):
             time.sleep(0.02)
         res["receiver"] = dict(got)
-    stop.set()
-    if t:
-        t.join(2)
+        rx.close()
     return res
 
 

@@ -24,7 +24,9 @@
 #                           whose labels contain LABELS (e.g.
 #                           'reason="parse_error"'); 0 if absent
 #   gw_rss_kb GW            VmRSS of the gateway in KiB
-#   rss_baseline GW         remember the RSS now (after a warm-up)
+#   rss_settle GW [S=15]    wait until RSS stops moving (jemalloc decay,
+#                           first-touched pools), deadline S; see below
+#   rss_baseline GW         remember the RSS now (after rss_settle)
 #   rss_check GW MAX_KB MSG check(): RSS grew by less than MAX_KB since
 #                           rss_baseline (MAX_KB x3 in an ASan build, whose
 #                           quarantine hostile_init shrinks to 4 MiB)
@@ -89,6 +91,47 @@ gw_metric() {
 gw_rss_kb() {
     local pid_var=${1}_PID
     awk '/^VmRSS:/ { print $2 }' "/proc/${!pid_var}/status" 2>/dev/null || echo 0
+}
+
+# rss_settle GW [DEADLINE_S=15]: returns once GW's RSS has stopped moving,
+# before an rss_baseline or a "back near the baseline" check. Why a wait
+# is needed at all: after a burst (the bystanders' first files, a warm-up
+# flood, TLS reloads) RSS still moves for a while -- ring buffers and slab
+# pools are touched for the first time, and jemalloc hands dirty pages
+# back only over its decay time (dirty_decay_ms:1000, gateway/main.c) --
+# and no metric says when that is over. So: with bystanders running, first
+# wait until the gateway has taken 100 more chunks (they are moving
+# files), then sample RSS every 0.5 s until three samples in a row (one
+# decay period) lie within 1% of each other (at least 256 KiB). At the
+# deadline it says so and returns 1; the caller's bound then judges.
+rss_settle() {
+    local gw=$1 deadline=${2:-15} c0 a b c tol
+    if [ -n "$BYSTANDERS_PID" ]; then
+        c0=$(gw_metric "$gw" msrpgw_chunks_in_total)
+        wait_until "$deadline" "[ \$(gw_metric $gw msrpgw_chunks_in_total) -ge $((c0 + 100)) ]" ||
+            echo "rss_settle: $gw took fewer than 100 chunks in $deadline s"
+    fi
+    a=$(gw_rss_kb "$gw")
+    sleep 0.5
+    b=$(gw_rss_kb "$gw")
+    local end=$((SECONDS + deadline))
+    while [ $SECONDS -lt $end ]; do
+        sleep 0.5
+        c=$(gw_rss_kb "$gw")
+        tol=$((c / 100 > 256 ? c / 100 : 256))
+        # a, b and c within tol of each other: max - min <= tol
+        local hi=$((a > b ? a : b)) lo=$((a < b ? a : b))
+        hi=$((c > hi ? c : hi))
+        lo=$((c < lo ? c : lo))
+        if [ $((hi - lo)) -le $tol ]; then
+            echo "rss_settle: $gw at $a, $b, $c KiB"
+            return 0
+        fi
+        a=$b
+        b=$c
+    done
+    echo "rss_settle: $gw RSS still moving after $deadline s (last samples $a, $b KiB)"
+    return 1
 }
 
 rss_baseline() {

@@ -26,34 +26,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cfg="$here/sbc.cfg"
 KAMAILIO=${KAMAILIO:-kamailio}
+. "$here/../kamailio/launch.sh"
+kamailio_prepare 2 "" "[--debug] WORKDIR NG_SOCKS [NAME=VALUE...] | --stop WORKDIR" "$@"
 
-debug=${KAMAILIO_DEBUG:-0}
-if [ "${1:-}" = "--stop" ]; then
-    shift
-    exec "$here/../kamailio/stop.sh" "$@"
-fi
-if [ "${1:-}" = "--debug" ]; then
-    debug=1
-    shift
-fi
-if [ $# -lt 2 ]; then
-    echo "usage: $0 [--debug] WORKDIR NG_SOCKS [NAME=VALUE...] | --stop WORKDIR" >&2
-    exit 2
-fi
-work=$1
-socks=$2
-shift 2
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
-command -v "$KAMAILIO" >/dev/null || { echo "start.sh: kamailio not installed" >&2; exit 1; }
-
-if [ -f "$work/kamailio.pgid" ] && kill -0 -- "-$(cat "$work/kamailio.pgid")" 2>/dev/null; then
-    echo "start.sh: a Kamailio started from $work is still running; stop it first" >&2
-    exit 1
-fi
-
-defs=(-A "NG_SOCKS=\"$socks\"")
-for kv in "$@"; do
+defs=(-A "NG_SOCKS=\"${args[0]}\"")
+for kv in "${args[@]:1}"; do
     defs+=(-A "$kv")
 done
 [ "$debug" = 1 ] && defs+=(-A SBC_DEBUG)
@@ -80,5 +57,4 @@ except OSError:
 sys.exit(0 if d.startswith(b"SIP/2.0 200") else 1)' "$1"
 }
 
-. "$here/../kamailio/launch.sh"
 kamailio_launch SIP_PORT free_port sip_ready 30 0.05

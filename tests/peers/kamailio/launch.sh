@@ -4,6 +4,42 @@
 # "ready" means (a TCP accept for the MSRP relay, a 200 to OPTIONS for the
 # SBC).
 
+KAMAILIO_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# kamailio_prepare NMIN NMAX USAGE "$@": the front both start.sh share.
+# "--stop WORKDIR..." execs stop.sh; "--debug" (or KAMAILIO_DEBUG=1) sets
+# debug=1; then NMIN..NMAX arguments (NMAX empty: no limit) or USAGE and
+# exit 2. The first is the work dir: created, absolute in $work, refused
+# while a Kamailio started from it still runs; the rest are left in the
+# array args. Needs $KAMAILIO installed.
+kamailio_prepare() {
+    local nmin=$1 nmax=$2 usage=$3
+    shift 3
+    debug=${KAMAILIO_DEBUG:-0}
+    if [ "${1:-}" = "--stop" ]; then
+        shift
+        exec "$KAMAILIO_LIB/stop.sh" "$@"
+    fi
+    if [ "${1:-}" = "--debug" ]; then
+        debug=1
+        shift
+    fi
+    if [ $# -lt "$nmin" ] || { [ -n "$nmax" ] && [ $# -gt "$nmax" ]; }; then
+        echo "usage: $0 $usage" >&2
+        exit 2
+    fi
+    work=$1
+    shift
+    args=("$@")
+    mkdir -p "$work"
+    work=$(cd "$work" && pwd)
+    command -v "$KAMAILIO" >/dev/null || { echo "start.sh: kamailio not installed" >&2; exit 1; }
+    if [ -f "$work/kamailio.pgid" ] && kill -0 -- "-$(cat "$work/kamailio.pgid")" 2>/dev/null; then
+        echo "start.sh: a Kamailio started from $work is still running; stop it first" >&2
+        exit 1
+    fi
+}
+
 kill_group() {
     local pgid=$1 i
     kill -TERM -- "-$pgid" 2>/dev/null || return 0

@@ -20,29 +20,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cfg="$here/msrp-relay.cfg"
 KAMAILIO=${KAMAILIO:-kamailio}
-
-debug=${KAMAILIO_DEBUG:-0}
-if [ "${1:-}" = "--stop" ]; then
-    shift
-    exec "$here/stop.sh" "$@"
-fi
-if [ "${1:-}" = "--debug" ]; then
-    debug=1
-    shift
-fi
-if [ $# -ne 1 ]; then
-    echo "usage: $0 [--debug] WORKDIR | --stop WORKDIR" >&2
-    exit 2
-fi
-work=$1
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
-command -v "$KAMAILIO" >/dev/null || { echo "start.sh: kamailio not installed" >&2; exit 1; }
-
-if [ -f "$work/kamailio.pgid" ] && kill -0 -- "-$(cat "$work/kamailio.pgid")" 2>/dev/null; then
-    echo "start.sh: a Kamailio started from $work is still running; stop it first" >&2
-    exit 1
-fi
+. "$here/launch.sh"
+kamailio_prepare 1 1 "[--debug] WORKDIR | --stop WORKDIR" "$@"
 
 defs=()
 [ "$debug" = 1 ] && defs+=(-A MSRP_DEBUG)
@@ -65,5 +44,4 @@ except OSError:
 s.close()' "$1"
 }
 
-. "$here/launch.sh"
 kamailio_launch MSRP_PORT free_port port_open 100 0.1
