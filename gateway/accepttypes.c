@@ -3,11 +3,20 @@
  */
 #include "gateway/accepttypes.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static bool is_blank(char c)
 {
     return c == ' ' || c == '\t';
+}
+
+/* Between list entries: SDP separates them by spaces, config values may
+ * use commas as every other list setting does. */
+static bool is_sep(char c)
+{
+    return is_blank(c) || c == ',';
 }
 
 /* Cuts parameters and blanks: "Text/Plain ; charset=x" -> "Text/Plain". */
@@ -43,14 +52,56 @@ bool gw_accept_types_match(const char *list, struct msrp_slice ctype)
     struct msrp_slice t = media_type(ctype);
     const char *p = list;
     while (*p) {
-        while (is_blank(*p))
+        while (is_sep(*p))
             p++;
         const char *q = p;
-        while (*q && !is_blank(*q))
+        while (*q && !is_sep(*q))
             q++;
         if (q > p && entry_match(msrp_slice(p, (size_t)(q - p)), t))
             return true;
         p = q;
     }
     return false;
+}
+
+static bool token_ok(const char *p, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == '/' || p[i] == ';' || p[i] == '*' || (unsigned char)p[i] <= ' ' ||
+            p[i] == 0x7f)
+            return false;
+    return true;
+}
+
+static bool entry_ok(const char *p, size_t n)
+{
+    if (n == 1 && p[0] == '*')
+        return true;
+    const char *slash = memchr(p, '/', n);
+    if (!slash || !token_ok(p, (size_t)(slash - p)))
+        return false;
+    size_t rest = n - (size_t)(slash - p) - 1;
+    return (rest == 1 && slash[1] == '*') || token_ok(slash + 1, rest);
+}
+
+int gw_accept_types_check(const char *list, char *msg, size_t msglen)
+{
+    const char *p = list ? list : "";
+    while (*p) {
+        while (is_sep(*p))
+            p++;
+        const char *q = p;
+        while (*q && !is_sep(*q))
+            q++;
+        if (q > p && !entry_ok(p, (size_t)(q - p))) {
+            if (msglen)
+                snprintf(msg, msglen, "bad content type '%.*s' (want *, type/* or type/subtype)",
+                         (int)(q - p), p);
+            return -EINVAL;
+        }
+        p = q;
+    }
+    return 0;
 }

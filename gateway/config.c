@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "gateway/config.h"
+#include "gateway/accepttypes.h"
 #include "gateway/errmsg.h"
 #include "gateway/relay_policy.h"
 #include "gateway/slurp.h"
@@ -101,6 +102,14 @@ static const struct opt opts[] = {
      "Seconds a connection is not read after an AUTH failure (its 401 is sent at once), so one connection guesses at most once per delay; 0 = none.", NULL},
     {"gateway", "max_reservations_per_user", T_UINT, F(max_reservations_per_user), "100", 0, 10000000,
      "Reservations (AUTHed connections) one user may hold at once over all threads; beyond it AUTH gets 403 (reason reservation_limit); 0 = unlimited.", NULL},
+    {"gateway", "max_reservations", T_UINT, F(max_reservations), "0", 0, 100000000,
+     "Reservations all users together may hold at once over all threads; beyond it AUTH gets 403 (auth failure reason reservation_limit_total); 0 = unlimited. Limits are global: the users file has no per-user settings.", NULL},
+    {"gateway", "max_message_size", T_SIZE, F(max_message_size), "0", 0, 1024 * GIB,
+     "Largest message a SEND may carry through the relay: a chunk whose Byte-Range shows a bigger message (its total; with total '*', the chunk's end or start) gets 413 \"Message Too Large\"; a chunk of unknown length is counted as it streams, and the byte over the limit ends its forwarded copy with '#' and gets the sender 413. Later chunks of a refused message get 413 \"Message Refused\" (drop reason message_too_large). 0 = no limit.", NULL},
+    {"gateway", "allowed_content_types", T_STR, F(allowed_content_types), "", 0, 0,
+     "Content types a SEND may carry, e.g. \"image/*, text/plain, message/cpim\" (*, type/* or type/subtype; parameters ignored, case-insensitive); the first chunk of a message with another type gets 415 \"Unsupported Media Type\" and its later chunks 413 (drop reason content_type); empty = all.", NULL},
+    {"gateway", "session_bandwidth", T_SIZE, F(session_bandwidth), "0", 0, GIB,
+     "Body bytes per second a sender's connection may send in SENDs; faster senders are not read for a while (counted in msrpgw_bandwidth_pauses_total), never dropped; 0 = unlimited.", NULL},
     {"gateway", "nonce_cache_size", T_UINT, F(nonce_cache_size), "131072", 1024, 67108864,
      "Digest nonces remembered (32 bytes each) so an Authorization is accepted once per nonce-count on any connection; entries live nonce_lifetime. When full, an AUTH on a new nonce gets 401 stale=true (live entries are never forgotten).", NULL},
     {"gateway", "auth_throttle_size", T_UINT, F(auth_throttle_size), "65536", 1024, 67108864,
@@ -157,6 +166,8 @@ static const struct opt opts[] = {
      "Seconds an anchored session may go without any connection before it is removed.", NULL},
     {"sbc", "max_size", T_SIZE, F(sbc_max_size), "0", 0, 1024 * GIB,
      "a=max-size offered to endpoints is clamped to this; 0 = as negotiated.", NULL},
+    {"sbc", "admin_remote", T_BOOL, F(sbc_admin_remote), "false", 0, 1,
+     "Accept the admin commands (sessions, kill, drain, reload, config, stats) from UDP peers that are not on loopback; the unix socket and loopback peers always may.", NULL},
     {"metrics", "listen", T_ADDRS, F(metrics_listen), "", 0, 1,
      "Prometheus endpoint (GET /metrics), host:port; empty = off. Port 0 = ephemeral (logged).", NULL},
     {"log", "level", T_ENUM, F(log_level), "info", 0, 3,
@@ -165,6 +176,18 @@ static const struct opt opts[] = {
      "text (ts level sess= peer= msg) or json (one object per line).", format_names},
     {"log", "file", T_STR, F(log_file), "", 0, 0,
      "Log file (appended, reopened on SIGHUP); empty = stderr.", NULL},
+    {"log", "accounting_file", T_STR, F(accounting_file), "", 0, 0,
+     "Accounting: one JSON line per ended session (reservation or anchored section) appended to this file by a writer thread, reopened on SIGHUP; empty = off.", NULL},
+    {"log", "accounting_syslog", T_BOOL, F(accounting_syslog), "false", 0, 1,
+     "Accounting records also to syslog (facility daemon, ident msrpgw, level info).", NULL},
+    {"log", "hep_address", T_ADDRS, F(hep_address), "", 0, 1,
+     "HEP3 capture: every frame head the relay forwards (each piece of a split chunk) goes over UDP to a Homer collector at this numeric IP:PORT or [IPv6]:PORT, with the TCP connection's addresses (source: the relay, destination: the next hop) and the session id as correlation id; datagrams the socket cannot take at once are dropped (msrpgw_hep_dropped_total); empty = off.", NULL},
+    {"log", "hep_id", T_UINT, F(hep_id), "2001", 0, 4294967295u,
+     "HEP3 capture agent id of this relay.", NULL},
+    {"log", "hep_proto_type", T_UINT, F(hep_proto_type), "0", 0, 255,
+     "HEP3 protocol type of the captured MSRP frames: HEP3 assigns MSRP none, so set what the collector expects; 0 = unspecified.", NULL},
+    {"log", "hep_body_bytes", T_SIZE, F(hep_body_bytes), "0", 0, 60 * KIB,
+     "Body bytes captured with each head (HEP3 payload = head + at most this many bytes of the piece's body, from the first receive slice forwarded); 0 = heads only.", NULL},
 };
 
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -636,6 +659,8 @@ int gw_config_validate(const struct gw_config *cfg, char *err, size_t errlen)
         gw_seterr(err, errlen, "realm must be non-empty, without '\"' or '\\'");
         return -EINVAL;
     }
+    if (gw_accept_types_check(cfg->allowed_content_types, err, errlen) < 0)
+        return -EINVAL; /* accepttypes.h */
     struct gw_dest_policy pol; /* parsed to check it (relay_policy.h) */
     if (gw_policy_init(&pol, cfg->destinations_allow, cfg->destinations_deny,
                        cfg->destination_ports, err, errlen) < 0)

@@ -72,6 +72,10 @@ struct gw_config {
     uint32_t auth_fail_window;      /* seconds */
     uint32_t auth_block_time;       /* seconds */
     uint32_t max_reservations_per_user; /* 0 = unlimited */
+    uint32_t max_reservations;      /* all users; 0 = unlimited */
+    uint64_t max_message_size;      /* bytes; 0 = no limit (413) */
+    char allowed_content_types[GW_CONFIG_STR_MAX]; /* "" = all (415) */
+    uint64_t session_bandwidth;     /* body bytes/s per sender connection; 0 = unlimited */
     uint32_t nonce_cache_size;      /* entries */
     uint32_t auth_throttle_size;    /* entries */
     uint32_t auth_fail_delay;       /* seconds */
@@ -102,10 +106,17 @@ struct gw_config {
     char sbc_unix[GW_CONFIG_STR_MAX];
     uint32_t anchor_timeout;        /* seconds */
     uint64_t sbc_max_size;          /* bytes; 0 = no clamp */
+    bool sbc_admin_remote;          /* admin commands from non-loopback UDP peers */
     /* [log] */
     enum gw_log_level log_level;
     enum gw_log_format log_format;
     char log_file[GW_CONFIG_STR_MAX];  /* "" = stderr */
+    char accounting_file[GW_CONFIG_STR_MAX]; /* "" = off */
+    bool accounting_syslog;
+    struct gw_addr_list hep_address; /* at most one; empty = off */
+    uint32_t hep_id;
+    uint32_t hep_proto_type;        /* 0..255 */
+    uint64_t hep_body_bytes;        /* 0 = heads only */
 };
 
 /* The built-in configuration (see the top of this file). 0 or -ENOMEM

@@ -5,7 +5,9 @@
  *                     be answered, exit 0 within drain_max (10 s);
  *   SIGHUP            reload the users (file or config lines) and the TLS
  *                     certificate, key and CA files, and reopen
- *                     the log file.
+ *                     the log file and the accounting file.
+ * The admin's drain, reload and config (gateway/ng/server.h) are the
+ * relay's drain without the exit, a SIGHUP, and gw_config_dump's text.
  * Signals are blocked in every thread and taken with sigtimedwait() in the
  * main thread, so no work happens in a signal handler.
  */
@@ -22,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gateway/accounting.h"
 #include "gateway/config.h"
 #include "gateway/log.h"
 #include "gateway/log_sink.h"
@@ -73,7 +76,7 @@ static void usage(FILE *out)
             "  -h, --help          this help\n"
             "  --version           print the version, the linked wolfSSL and its crypto paths\n"
             "Signals: SIGTERM/SIGINT drain and exit, SIGHUP reloads users and TLS files and\n"
-            "reopens the log.\n");
+            "reopens the log and the accounting file.\n");
 }
 
 static int user_lookup(void *ud, unsigned idx, const char *name, size_t n,
@@ -180,7 +183,7 @@ static int core_init(struct ur_loop *loop, unsigned idx, void *ud)
         return rc;
     if (d->hub) {
         gw_metrics_hub_attach(d->hub, idx, loop, &d->met[idx]);
-        if (idx == 0) {
+        if (idx == 0 && d->cfg.metrics_listen.n) {
             const struct gw_addr *a = &d->cfg.metrics_listen.a[0];
             rc = gw_metrics_http_start(&d->http, loop, a->host, a->port, d->hub);
             if (rc < 0) {
@@ -446,6 +449,14 @@ int main(int argc, char **argv)
                strerror(-sink_err));
     else
         atexit(flush_log_at_exit);
+    /* Accounting records leave the loops the same way (accounting.h). */
+    rc = gw_acct_start(d.cfg.accounting_file, d.cfg.accounting_syslog);
+    if (rc < 0) {
+        gw_log(GW_LOG_ERROR, NULL, NULL, "accounting file %s: %s", d.cfg.accounting_file,
+               strerror(-rc));
+        return 1;
+    }
+    atexit(gw_acct_stop);
 
     /* Relay settings from the config; port 0 listeners get a reserved
      * ephemeral port shared by every core. */
@@ -483,6 +494,20 @@ int main(int argc, char **argv)
     rcfg.auth_fail_window_s = d.cfg.auth_fail_window;
     rcfg.auth_block_s = d.cfg.auth_block_time;
     rcfg.max_reservations_per_user = d.cfg.max_reservations_per_user;
+    rcfg.max_reservations = d.cfg.max_reservations;
+    rcfg.max_message_size = d.cfg.max_message_size;
+    snprintf(rcfg.allowed_content_types, sizeof(rcfg.allowed_content_types), "%s",
+             d.cfg.allowed_content_types);
+    rcfg.session_bandwidth = d.cfg.session_bandwidth;
+    if (d.cfg.hep_address.n) {
+        const struct gw_addr *ha = &d.cfg.hep_address.a[0];
+        bool v6 = strchr(ha->host, ':') != NULL;
+        snprintf(rcfg.hep_address, sizeof(rcfg.hep_address), "%s%s%s:%u", v6 ? "[" : "",
+                 ha->host, v6 ? "]" : "", ha->port);
+    }
+    rcfg.hep_id = d.cfg.hep_id;
+    rcfg.hep_proto_type = (uint8_t)d.cfg.hep_proto_type;
+    rcfg.hep_body_bytes = (uint32_t)d.cfg.hep_body_bytes;
     rcfg.nonce_cache_size = d.cfg.nonce_cache_size;
     rcfg.auth_throttle_size = d.cfg.auth_throttle_size;
     rcfg.auth_fail_delay_ms = d.cfg.auth_fail_delay * 1000u;
@@ -509,7 +534,8 @@ int main(int argc, char **argv)
     rcfg.anchor_timeout_s = d.cfg.anchor_timeout;
     rcfg.limits = d.cfg.limits;
     rcfg.user_lookup = user_lookup;
-    rcfg.metrics = d.cfg.metrics_listen.n ? d.met : NULL;
+    /* Counted always: the admin's stats show them without an endpoint. */
+    rcfg.metrics = d.met;
     rcfg.user_ud = &d;
 
     struct ur_tls_ctx *tls_server = NULL, *tls_client = NULL;
@@ -537,7 +563,7 @@ int main(int argc, char **argv)
         gw_log(GW_LOG_ERROR, NULL, NULL, "relay: %s", strerror(-rc));
         return 1;
     }
-    if (d.cfg.metrics_listen.n && gw_metrics_hub_new(&d.hub, d.ncores) < 0) {
+    if (gw_metrics_hub_new(&d.hub, d.ncores) < 0) {
         gw_log(GW_LOG_ERROR, NULL, NULL, "metrics: out of memory");
         return 1;
     }
@@ -587,13 +613,26 @@ int main(int argc, char **argv)
     /* The SBC control socket (rtpengine's ng protocol). */
     struct gw_ng_server *ng = NULL;
     if (d.cfg.sbc_listen.n || d.cfg.sbc_unix[0]) {
+        /* The admin's config command: the settings as --check-config
+         * prints them (passwords masked), as loaded at start. */
+        char *cfg_text = NULL;
+        size_t cfg_len = 0;
+        FILE *mf = open_memstream(&cfg_text, &cfg_len);
+        if (mf) {
+            gw_config_dump(&d.cfg, mf);
+            fclose(mf);
+        }
         struct gw_ng_config nc = {
             .udp_host = d.cfg.sbc_listen.n ? d.cfg.sbc_listen.a[0].host : NULL,
             .udp_port = d.cfg.sbc_listen.n ? d.cfg.sbc_listen.a[0].port : 0,
             .unix_path = d.cfg.sbc_unix[0] ? d.cfg.sbc_unix : NULL,
             .max_size = d.cfg.sbc_max_size,
+            .admin_remote = d.cfg.sbc_admin_remote,
+            .hub = d.hub,
+            .config_text = cfg_text,
         };
         rc = gw_ng_server_start(&ng, &nc, d.relay, rt);
+        free(cfg_text);
         if (rc < 0) {
             gw_log(GW_LOG_ERROR, NULL, NULL, "cannot open the ng control socket: %s", strerror(-rc));
             ur_runtime_stop(rt);
@@ -620,6 +659,7 @@ int main(int argc, char **argv)
                 gw_log(GW_LOG_ERROR, NULL, NULL, "reload: %s: config kept", err);
             }
             gw_log_reopen();
+            gw_acct_reopen();
             continue;
         }
         if (sig == SIGTERM || sig == SIGINT)
@@ -663,6 +703,7 @@ int main(int argc, char **argv)
     ur_tls_ctx_free(tls_self);
     gw_users_slot_destroy(&d.users);
     gw_config_free(&d.cfg);
+    gw_acct_stop();
     gw_log_sink_stop(2000);
     gw_log_close();
     return 0;

@@ -36,6 +36,7 @@ const char *const gw_auth_fail_names[GW_AUTHF_N] = {
     [GW_AUTHF_THROTTLED] = "throttled",
     [GW_AUTHF_FOREIGN_NONCE] = "foreign_nonce",
     [GW_AUTHF_RESERVATION_LIMIT] = "reservation_limit",
+    [GW_AUTHF_RESERVATION_TOTAL] = "reservation_limit_total",
 };
 
 const char *const gw_drop_names[GW_DROP_N] = {
@@ -52,6 +53,8 @@ const char *const gw_drop_names[GW_DROP_N] = {
     [GW_DROP_CHUNK_STALL] = "chunk_stall",
     [GW_DROP_OUTPUT_OVERFLOW] = "output_overflow",
     [GW_DROP_DEST_DENIED] = "dest_denied",
+    [GW_DROP_MESSAGE_TOO_LARGE] = "message_too_large",
+    [GW_DROP_CONTENT_TYPE] = "content_type",
 };
 
 /* ---- rendering ---------------------------------------------------------- */
@@ -102,6 +105,14 @@ static const struct family families[] = {
      M(reports_sent), 0, NULL, NULL},
     {"msrpgw_drops_total", C, "Frames, chunks or connections dropped, by reason.", M(drops),
      GW_DROP_N, "reason", gw_drop_names},
+    {"msrpgw_bandwidth_pauses_total", C,
+     "Times a sender's connection was not read for a while to keep it within session_bandwidth.",
+     M(paced), 0, NULL, NULL},
+    {"msrpgw_hep_sent_total", C, "HEP3 capture datagrams sent to hep_address.", M(hep_sent), 0,
+     NULL, NULL},
+    {"msrpgw_hep_dropped_total", C,
+     "HEP3 capture datagrams dropped (too many in flight, or the socket was full).",
+     M(hep_dropped), 0, NULL, NULL},
     {"msrpgw_loop_cqes_total", C, "io_uring completions dispatched.", M(loop.cqes), 0, NULL,
      NULL},
     {"msrpgw_loop_enobufs_total", C, "Receives that found the buffer ring empty.",
@@ -185,9 +196,50 @@ int gw_metrics_render(char *buf, size_t cap, const struct gw_metrics *cores, uns
     return o.full ? -ENOSPC : (int)o.len;
 }
 
+static void out_json_str(struct out *o, const char *s)
+{
+    /* Metric names, labels and help texts are ours: plain ASCII without
+     * quotes or backslashes, so no escaping is needed. */
+    outf(o, "\"%s\"", s);
+}
+
+int gw_metrics_render_json(char *buf, size_t cap, const struct gw_metrics *cores, unsigned n)
+{
+    struct out o = {buf, cap, 0, 0};
+
+    if (cap == 0)
+        return -ENOSPC;
+    buf[0] = '\0';
+    outf(&o, "{");
+    for (size_t fi = 0; fi < sizeof(families) / sizeof(families[0]); fi++) {
+        const struct family *f = &families[fi];
+        outf(&o, "%s", fi ? "," : "");
+        out_json_str(&o, f->name);
+        outf(&o, ":{\"type\":\"%s\",\"help\":", f->type);
+        out_json_str(&o, f->help);
+        outf(&o, ",\"samples\":[");
+        unsigned k = 0;
+        for (unsigned i = 0; i < (f->count ? f->count : 1); i++) {
+            for (unsigned c = 0; c < n; c++, k++) {
+                outf(&o, "%s{\"core\":\"%u\",", k ? "," : "", c);
+                if (f->count) {
+                    out_json_str(&o, f->label);
+                    outf(&o, ":");
+                    out_json_str(&o, f->values[i]);
+                    outf(&o, ",");
+                }
+                outf(&o, "\"value\":%" PRIu64 "}", value(&cores[c], f, i));
+            }
+        }
+        outf(&o, "]}");
+    }
+    outf(&o, "}\n");
+    return o.full ? -ENOSPC : (int)o.len;
+}
+
 /* Renders into a heap buffer grown until it fits (bounded: 16 MiB holds
  * thousands of cores). NULL on allocation failure. */
-static char *render_alloc(const struct gw_metrics *cores, unsigned n, size_t *len)
+static char *render_alloc(const struct gw_metrics *cores, unsigned n, size_t *len, bool json)
 {
     size_t cap = 8192 + (size_t)n * 8192;
 
@@ -196,7 +248,7 @@ static char *render_alloc(const struct gw_metrics *cores, unsigned n, size_t *le
         int rc;
         if (!buf)
             return NULL;
-        rc = gw_metrics_render(buf, cap, cores, n);
+        rc = json ? gw_metrics_render_json(buf, cap, cores, n) : gw_metrics_render(buf, cap, cores, n);
         if (rc >= 0) {
             *len = (size_t)rc;
             return buf;
@@ -259,6 +311,7 @@ struct gw_metrics_scrape {
     struct ur_loop *home;
     gw_metrics_scrape_fn done;
     void *ud;
+    bool json;                 /* gw_metrics_render_json instead of text */
     unsigned pending;
     struct snap_req *reqs;
     struct gw_metrics snap[];  /* unattached cores stay zero */
@@ -268,7 +321,7 @@ static void scrape_finish(struct gw_metrics_scrape *s)
 {
     if (s->done) {
         size_t len = 0;
-        char *text = render_alloc(s->snap, s->hub->n, &len);
+        char *text = render_alloc(s->snap, s->hub->n, &len, s->json);
         s->done(text, len, s->ud);
         free(text);
     }
@@ -309,6 +362,12 @@ static void scrape_empty(struct ur_loop *home, void *arg)
 int gw_metrics_scrape(struct gw_metrics_hub *h, gw_metrics_scrape_fn done, void *ud,
                       struct gw_metrics_scrape **out)
 {
+    return gw_metrics_scrape_as(h, false, done, ud, out);
+}
+
+int gw_metrics_scrape_as(struct gw_metrics_hub *h, bool json, gw_metrics_scrape_fn done, void *ud,
+                         struct gw_metrics_scrape **out)
+{
     struct gw_metrics_scrape *s;
     unsigned posted = 0;
 
@@ -329,6 +388,7 @@ int gw_metrics_scrape(struct gw_metrics_hub *h, gw_metrics_scrape_fn done, void 
     s->home = ur_loop_current();
     s->done = done;
     s->ud = ud;
+    s->json = json;
     for (unsigned i = 0; i < h->n; i++)
         if (h->core[i].loop)
             s->pending++;

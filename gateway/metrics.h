@@ -54,6 +54,7 @@ enum gw_auth_fail {
     GW_AUTHF_THROTTLED,       /* too many failures from the address or user: 403 */
     GW_AUTHF_FOREIGN_NONCE,   /* nonce issued to another connection */
     GW_AUTHF_RESERVATION_LIMIT, /* user holds max_reservations_per_user: 403 */
+    GW_AUTHF_RESERVATION_TOTAL, /* the relay holds max_reservations: 403 */
     GW_AUTHF_N
 };
 
@@ -72,6 +73,8 @@ enum gw_drop {
     GW_DROP_CHUNK_STALL,        /* chunk body made no progress in chunk_stall_timeout */
     GW_DROP_OUTPUT_OVERFLOW,    /* peer does not read: queued output over the hard bound */
     GW_DROP_DEST_DENIED,        /* next hop refused by the destination policy */
+    GW_DROP_MESSAGE_TOO_LARGE,  /* SEND of a message over max_message_size (413) */
+    GW_DROP_CONTENT_TYPE,       /* SEND whose Content-Type is not allowed (415) */
     GW_DROP_N
 };
 
@@ -98,6 +101,8 @@ struct gw_metrics {
     uint64_t resp_relayed[GW_ST_N]; /* responses forwarded hop by hop */
     uint64_t reports_sent;
     uint64_t drops[GW_DROP_N];
+    uint64_t paced;             /* reads paused by session_bandwidth */
+    uint64_t hep_sent, hep_dropped; /* HEP3 capture datagrams (relay_hep.c) */
     struct ur_loop_stats loop;  /* filled by the snapshot, not by callers */
 };
 
@@ -124,6 +129,12 @@ static inline void gw_metrics_response(struct gw_metrics *m, unsigned code, bool
  * too small (about 5 KiB per core is needed).
  */
 int gw_metrics_render(char *buf, size_t cap, const struct gw_metrics *cores, unsigned n);
+
+/* The same series as one JSON object (msrpgw-ctl stats): metric name ->
+ * {"type": "counter"|"gauge", "help": TEXT, "samples": [{"core": "N",
+ * [label: value,] "value": V}, ...]}, in the order and with the values of
+ * gw_metrics_render; ends in a newline. Length or -ENOSPC. */
+int gw_metrics_render_json(char *buf, size_t cap, const struct gw_metrics *cores, unsigned n);
 
 /* The per-loop blocks a scrape gathers. */
 struct gw_metrics_hub;
@@ -154,6 +165,9 @@ struct gw_metrics_scrape;
 typedef void (*gw_metrics_scrape_fn)(const char *text, size_t len, void *ud);
 int gw_metrics_scrape(struct gw_metrics_hub *h, gw_metrics_scrape_fn done, void *ud,
                       struct gw_metrics_scrape **out);
+/* The same, rendered by gw_metrics_render_json when json. */
+int gw_metrics_scrape_as(struct gw_metrics_hub *h, bool json, gw_metrics_scrape_fn done, void *ud,
+                         struct gw_metrics_scrape **out);
 void gw_metrics_scrape_cancel(struct gw_metrics_scrape *s);
 
 /*

@@ -98,6 +98,87 @@ bool relay_is_self(const struct gw_relay_core *core, const struct msrp_uri *u)
 
 /* --- sessions ------------------------------------------------------------ */
 
+static uint64_t unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void conn_bytes(const struct rconn *rc, uint64_t *in, uint64_t *out)
+{
+    struct ur_conn_stats cs = { 0 };
+    if (rc->m)
+        ur_conn_get_stats(gw_mconn_conn(rc->m), &cs);
+    *in = cs.bytes_in;
+    *out = cs.bytes_out;
+}
+
+/* A reservation starts (its duration counts from its AUTH's 200). Its
+ * bytes and chunks count from the connection's start -- the AUTH exchange
+ * is the session's too, and the kernel's counts of the socket say the
+ * same -- or, after an "Expires: 0" ended an earlier reservation of the
+ * connection, from that end (acct_rebase). */
+static void acct_begin(struct rconn *rc)
+{
+    rc->acct_start_ms = unix_ms();
+    rc->acct_start_ns = ur_now_ns();
+    rc->end_reason = NULL;
+}
+
+static void acct_rebase(struct rconn *rc)
+{
+    conn_bytes(rc, &rc->acct_base_in, &rc->acct_base_out);
+    rc->acct_base_chunks_in = rc->chunks_in;
+    rc->acct_base_chunks_out = rc->chunks_out;
+    rc->acct_base_body_in = rc->body_in;
+    rc->acct_base_body_out = rc->body_out;
+}
+
+void relay_acct_fill(struct rconn *rc, struct gw_acct_record *out)
+{
+    uint64_t in, o;
+    conn_bytes(rc, &in, &o);
+    *out = (struct gw_acct_record){
+        .kind = "reservation", .id = rc->sessid, .user = rc->user,
+        .peer = rc->m ? gw_mconn_peer(rc->m) : "", .remote = rc->client_uri,
+        .start_ms = rc->acct_start_ms, .duration_ms = (ur_now_ns() - rc->acct_start_ns) / 1000000u,
+        .bytes_in = in - rc->acct_base_in, .bytes_out = o - rc->acct_base_out,
+        .body_in = rc->body_in - rc->acct_base_body_in,
+        .body_out = rc->body_out - rc->acct_base_body_out,
+        .chunks_in = rc->chunks_in - rc->acct_base_chunks_in,
+        .chunks_out = rc->chunks_out - rc->acct_base_chunks_out,
+    };
+}
+
+void gw_relay_sessions(struct gw_relay_core *core,
+                       void (*fn)(void *arg, const struct gw_acct_record *s), void *arg)
+{
+    for (struct rconn *rc = core->conns; rc; rc = rc->next) {
+        if (!rc->reserved || rc->closing)
+            continue;
+        struct gw_acct_record rec;
+        relay_acct_fill(rc, &rec);
+        fn(arg, &rec);
+    }
+    relay_anchor_sessions(core, fn, arg);
+}
+
+int gw_relay_kill(struct gw_relay_core *core, struct msrp_slice id)
+{
+    struct rnode *n = relay_table_get(&core->sessions, id.p, id.n);
+    if (!n)
+        return relay_anchor_kill(core, id);
+    struct rconn *rc = RCONTAINER(n, struct rconn, sess_node);
+    if (rc->closing)
+        return 0;
+    RLOG(UR_LOG_INFO, rc, "session killed by the admin: closing its connection");
+    rc->end_reason = "killed";
+    rc->closing = true; /* on_close (the cleanup) comes later */
+    gw_mconn_close(rc->m);
+    return 1;
+}
+
 int relay_bind_session(struct rconn *rc, const struct msrp_uri *client)
 {
     struct gw_relay_core *core = rc->core;
@@ -123,6 +204,7 @@ int relay_bind_session(struct rconn *rc, const struct msrp_uri *client)
         rc->reserved = true;
         RSTAT_ADD(core, sessions, 1);
         MET(core, sessions_current);
+        acct_begin(rc);
     }
     free(rc->client_uri);
     rc->client_uri = text;
@@ -134,6 +216,13 @@ void relay_unbind_session(struct rconn *rc)
 {
     if (!rc->reserved)
         return;
+    if (gw_acct_enabled()) {
+        struct gw_acct_record rec;
+        relay_acct_fill(rc, &rec);
+        rec.reason = rc->end_reason ? rc->end_reason : rc->closing ? "normal" : "unregistered";
+        gw_acct_put(&rec);
+    }
+    acct_rebase(rc);
     relay_table_del(&rc->core->sessions, &rc->sess_node);
     rc->reserved = false;
     relay_auth_unbound(rc); /* the user's reservation count */
@@ -165,6 +254,8 @@ void relay_conn_drop(struct rconn *rc, enum gw_drop why)
     RLOG(why == GW_DROP_BIND_TIMEOUT || why == GW_DROP_HEADER_TIMEOUT ? UR_LOG_DEBUG : UR_LOG_INFO,
          rc, "closing %s connection: %s", rc->outgoing ? "outgoing" : "inbound",
          gw_drop_names[why]);
+    if (!rc->end_reason)
+        rc->end_reason = gw_drop_names[why];
     MET(rc->core, drops[why]);
     rc->closing = true; /* on_close (the cleanup) comes later */
     gw_mconn_close(rc->m);
@@ -287,6 +378,7 @@ static struct rconn *rconn_new(struct gw_relay_core *core, bool tls, bool outgoi
     ur_timer_init(&rc->idle, idle_cb, rc);
     ur_timer_init(&rc->bind_timer, relay_anchor_bind_timeout, rc);
     ur_timer_init(&rc->stall, relay_fwd_stall_check, rc);
+    ur_timer_init(&rc->pace, relay_limits_pace_cb, rc);
     rc->last_use_ns = ur_now_ns();
     rc->born_ns = rc->last_use_ns;
     rc->next = core->conns;
@@ -839,6 +931,7 @@ static int rc_on_head(struct gw_mconn *m, const struct msrp_head *h)
 {
     struct rconn *rc = gw_mconn_data(m);
     rc->cur_ignore = true;
+    rc->pace_on = false;
     rc->frames++;
     rc->in_body = true;
     rc->last_use_ns = ur_now_ns();
@@ -860,6 +953,9 @@ static int dispatch_head(struct rconn *rc, const struct msrp_head *h)
     case MSRP_M_AUTH:
         return relay_auth(rc, h);
     case MSRP_M_SEND:
+        if (relay_limits_refuse(rc, h))
+            return GW_MCONN_CONTINUE;
+        return route(rc, h);
     case MSRP_M_REPORT:
         return route(rc, h);
     default:
@@ -876,7 +972,8 @@ static int rc_on_body(struct gw_mconn *m, const struct msrp_head *h, const char 
     struct rconn *rc = gw_mconn_data(m);
     if (rc->cur_ignore)
         return GW_MCONN_CONTINUE;
-    return relay_fwd_body(rc, p, n, buf);
+    int r = relay_fwd_body(rc, p, n, buf);
+    return rc->pace_on ? relay_limits_pace(rc, n, r) : r; /* session_bandwidth */
 }
 
 static int rc_on_end(struct gw_mconn *m, const struct msrp_head *h, char flag)
@@ -893,7 +990,11 @@ static void rc_on_error(struct gw_mconn *m, int err, uint64_t off, const struct 
 {
     (void)h;
     struct rconn *rc = gw_mconn_data(m);
+    struct gw_mconn_stats st;
     MET(rc->core, drops[GW_DROP_PARSE_ERROR]);
+    gw_mconn_get_stats(m, &st);
+    if (st.error_answers) /* mconn answered the frame with a 400 */
+        MET(rc->core, resp_sent[gw_status_index(400)]);
     RLOG(UR_LOG_WARN, rc, "framing error %s at offset %llu: closing", msrp_strerror(err),
          (unsigned long long)off);
 }
@@ -922,6 +1023,8 @@ static void rc_on_close(struct gw_mconn *m, int err)
         RSTAT(core, conn_errors);
         RLOG(UR_LOG_INFO, rc, "connection closed: %s", strerror(-err));
     }
+    if (!rc->end_reason && err < 0)
+        rc->end_reason = err == -ENOBUFS ? gw_drop_names[GW_DROP_OUTPUT_OVERFLOW] : "error";
     relay_anchor_conn_closed(rc);
     relay_fwd_conn_closed(rc);
     relay_unbind_session(rc);
@@ -932,6 +1035,7 @@ static void rc_on_close(struct gw_mconn *m, int err)
     ur_timer_cancel(core->loop, &rc->idle);
     ur_timer_cancel(core->loop, &rc->bind_timer);
     ur_timer_cancel(core->loop, &rc->stall);
+    ur_timer_cancel(core->loop, &rc->pace);
     if (rc->counted)
         relay_slot_release(core->r);
     rconn_unlist(rc);
@@ -979,6 +1083,9 @@ int gw_relay_new(struct gw_relay **out, const struct gw_relay_config *cfg, unsig
     atomic_init(&r->tls_client, cfg->tls_client);
     r->ncores = ncores;
     msrp_limits_check(&r->cfg.limits);
+    /* Responses are matched by tid alone (relay_fwd_response): their paths
+     * are never read, so not parsed either (issue 12: per-chunk cost). */
+    r->cfg.limits.raw_response_paths = true;
     if (!r->cfg.chunk_timeout_ms)
         r->cfg.chunk_timeout_ms = 30000;
     if (!r->cfg.connect_timeout_ms)
@@ -1092,6 +1199,7 @@ int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
                    l->tls ? "msrps" : "msrp", l->host, l->port, l->tls ? "msrps" : "msrp",
                    r->cfg.uri_host, l->port);
     }
+    relay_hep_open(core); /* HEP3 capture: off (logged) when it cannot open */
     ur_timer_init(&core->sweep, sweep_cb, core);
     uint64_t period = sweep_period_ms(&r->cfg);
     ur_timer_arm(loop, &core->sweep, period, period);
@@ -1118,6 +1226,7 @@ void gw_relay_core_fini(struct ur_loop *loop, unsigned idx, void *ud)
         free(rc);
     }
     core_tables_free(core);
+    relay_hep_close(core);
     free(core->peek_buf);
     free(core->peek_head);
     free(core->peek_scratch);
@@ -1171,8 +1280,11 @@ static void close_all_cb(struct ur_loop *loop, void *arg)
         return;
     drain_cb(loop, NULL);
     relay_steer_abort_all(core);
-    for (struct rconn *rc = core->conns; rc; rc = rc->next)
+    for (struct rconn *rc = core->conns; rc; rc = rc->next) {
+        if (!rc->end_reason)
+            rc->end_reason = "shutdown";
         gw_mconn_close(rc->m); /* on_close (and the unlisting) comes later */
+    }
 }
 
 void gw_relay_close_all(struct gw_relay *r)

@@ -75,6 +75,12 @@
  * flight, and at most max_chunks_in_flight unanswered chunks per sender
  * connection (then it is not read until answers come).
  *
+ * Policy (relay_limits.c): max_reservations over all users (403), SENDs
+ * over max_message_size (413) or of a type allowed_content_types does not
+ * list (415), a sender's connection read at most session_bandwidth bytes
+ * a second (stalled, then resumed by a timer). HEP3 capture
+ * (relay_hep.c): every forwarded head as a UDP datagram to hep_address.
+ *
  * Shutdown: gw_relay_drain() stops the listeners; chunks in flight are
  * forwarded and answered; gw_relay_close_all() then closes the rest.
  */
@@ -124,6 +130,22 @@ struct gw_relay_config {
     uint32_t auth_fail_window_s;   /* 0 = 60 */
     uint32_t auth_block_s;         /* 0 = 300 */
     uint32_t max_reservations_per_user;
+    uint32_t max_reservations;     /* over all users; 0 = unlimited */
+    /* Policy (relay_limits.c): a SEND of a message over max_message_size
+     * bytes gets 413, one whose Content-Type allowed_content_types does not
+     * list gets 415 (accepttypes.h; "" = all); a sender's connection is
+     * read at most session_bandwidth body bytes a second. 0 = no limit. */
+    uint64_t max_message_size;
+    char allowed_content_types[512];
+    uint64_t session_bandwidth;
+    /* HEP3 capture (relay_hep.c): every forwarded frame head goes to the
+     * collector at hep_address ("IP:PORT", "[IPv6]:PORT"; "" = off) over
+     * UDP, tagged with capture agent hep_id and protocol type
+     * hep_proto_type, with at most hep_body_bytes of the piece's body. */
+    char hep_address[300];
+    uint32_t hep_id;
+    uint8_t hep_proto_type;
+    uint32_t hep_body_bytes;       /* body bytes after each head; 0 = none */
     uint32_t nonce_cache_size;     /* 0 = 131072 */
     uint32_t auth_throttle_size;   /* 0 = 65536 */
     uint32_t auth_fail_delay_ms;   /* a wrong password's connection pauses; 0 = none */
@@ -217,6 +239,22 @@ void gw_relay_close_all(struct gw_relay *r);
 unsigned gw_relay_conns(const struct gw_relay *r);
 
 void gw_relay_get_stats(const struct gw_relay *r, struct gw_relay_stats *st);
+
+/* --- the admin API (gateway/ng/server.c), on a core's own loop ----------- */
+
+/* Calls fn for every session core holds: its reservations (AUTHed
+ * connections) and its anchored sections, as accounting records whose
+ * duration is their age so far and whose reason is NULL. */
+struct gw_acct_record;
+struct gw_relay_core;
+void gw_relay_sessions(struct gw_relay_core *core,
+                       void (*fn)(void *arg, const struct gw_acct_record *s), void *arg);
+/* Ends session id on core (gw_relay_sessid_core names it), as a lost peer
+ * would: a reservation's connection is closed (a chunk it was sending is
+ * ended with '#' at the next hop; chunks toward it get 408 and Failure
+ * REPORTs as RFC 4975 says), an anchor is torn down with both legs'
+ * connections; the record's reason is "killed". 1, or 0 when unknown. */
+int gw_relay_kill(struct gw_relay_core *core, struct msrp_slice id);
 
 /* --- pure helpers (wire.c), exposed for tests ---------------------------- */
 

@@ -62,6 +62,7 @@ struct anchor {
     int setup_a;                /* the offerer's a=setup (setup_of) */
     bool answered;
     uint64_t created_s;         /* Unix time, as rtpengine reports it */
+    uint64_t created_ms, created_ns; /* accounting: Unix ms, monotonic */
     struct ur_timer expire;
     struct anchor_leg leg[2];
 };
@@ -303,9 +304,43 @@ static struct anchor *anchor_find(struct gw_relay_core *core, struct msrp_slice 
     return NULL;
 }
 
-static void anchor_free(struct anchor *a, bool fini)
+/* The anchor as an accounting record: "in" is what its offerer sent
+ * (leg 0's endpoint), "out" what its answerer sent; body bytes only. */
+static void anchor_record(const struct anchor *a, struct gw_acct_record *out)
+{
+    *out = (struct gw_acct_record){
+        .kind = "anchor", .id = a->leg[0].sessid, .user = "", .call_id = a->call_id,
+        .peer = a->leg[0].path_text ? a->leg[0].path_text : "",
+        .remote = a->leg[1].path_text ? a->leg[1].path_text : "",
+        .start_ms = a->created_ms, .duration_ms = (ur_now_ns() - a->created_ns) / 1000000u,
+        .bytes_in = a->leg[0].bytes_in, .body_in = a->leg[0].bytes_in,
+        .chunks_in = a->leg[0].chunks_in,
+        .bytes_out = a->leg[1].bytes_in, .body_out = a->leg[1].bytes_in,
+        .chunks_out = a->leg[1].chunks_in,
+    };
+}
+
+void relay_anchor_sessions(struct gw_relay_core *core,
+                           void (*fn)(void *arg, const struct gw_acct_record *s), void *arg)
+{
+    for (struct anchor *a = core->anchors; a; a = a->next) {
+        struct gw_acct_record rec;
+        anchor_record(a, &rec);
+        fn(arg, &rec);
+    }
+}
+
+/* reason: the accounting record's (NULL: the anchor never was a session,
+ * no record). */
+static void anchor_free(struct anchor *a, bool fini, const char *reason)
 {
     struct gw_relay_core *core = a->core;
+    if (reason && gw_acct_enabled()) {
+        struct gw_acct_record rec;
+        anchor_record(a, &rec);
+        rec.reason = reason;
+        gw_acct_put(&rec);
+    }
     for (int i = 0; i < 2; i++) {
         struct anchor_leg *l = &a->leg[i];
         if (l->registered)
@@ -333,7 +368,7 @@ static void anchor_free(struct anchor *a, bool fini)
 void relay_anchor_free_all(struct gw_relay_core *core)
 {
     while (core->anchors)
-        anchor_free(core->anchors, true);
+        anchor_free(core->anchors, true, "shutdown");
 }
 
 static void expire_cb(struct ur_timer *t, void *arg)
@@ -345,7 +380,7 @@ static void expire_cb(struct ur_timer *t, void *arg)
     gw_log(GW_LOG_INFO, NULL, NULL, "anchor %s: no connection within anchor_timeout: removed",
            a->call_id);
     MET(a->core, drops[GW_DROP_BIND_TIMEOUT]);
-    anchor_free(a, false);
+    anchor_free(a, false, "anchor_timeout");
 }
 
 static int leg_init(struct anchor *a, unsigned side, bool tls)
@@ -405,6 +440,10 @@ int gw_anchor_offer(struct gw_relay_core *core, const struct gw_anchor_media *m,
         copy_id(a->call_id, m->call_id);
         copy_id(a->from_tag, m->from_tag);
         a->created_s = (uint64_t)time(NULL);
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        a->created_ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+        a->created_ns = ur_now_ns();
         ur_timer_init(&a->expire, expire_cb, a);
         a->leg[0].a = a->leg[1].a = a;
         int err = leg_init(a, 0, m->tls);
@@ -428,7 +467,7 @@ int gw_anchor_offer(struct gw_relay_core *core, const struct gw_anchor_media *m,
     int err = leg_set_path(&a->leg[0], m->path.p, m->path.n);
     if (err) {
         if (fresh)
-            anchor_free(a, false);
+            anchor_free(a, false, NULL);
         return err;
     }
     /* The offerer dials us unless it wants to be dialled. */
@@ -480,7 +519,7 @@ int gw_anchor_delete(struct gw_relay_core *core, struct msrp_slice call_id,
         if (slice_is(a->call_id, call_id) && (from_tag.n == 0 || slice_is(a->from_tag, from_tag) ||
                                               slice_is(a->to_tag, from_tag))) {
             gw_log(GW_LOG_INFO, NULL, NULL, "anchor %s media %u: deleted", a->call_id, a->media);
-            anchor_free(a, false);
+            anchor_free(a, false, "deleted");
             n++;
         }
     }
@@ -520,6 +559,18 @@ int gw_anchor_query(struct gw_relay_core *core, struct msrp_slice call_id,
 }
 
 void relay_anchor_count_bytes(struct anchor_leg *l, uint64_t n) { l->bytes_in += n; }
+
+int relay_anchor_kill(struct gw_relay_core *core, struct msrp_slice id)
+{
+    struct rnode *n = core->anchors ? relay_table_get(&core->anchor_legs, id.p, id.n) : NULL;
+    if (!n)
+        return 0;
+    struct anchor *a = RCONTAINER(n, struct anchor_leg, node)->a;
+    gw_log(GW_LOG_INFO, NULL, NULL, "anchor %s media %u: killed by the admin", a->call_id,
+           a->media);
+    anchor_free(a, false, "killed");
+    return 1;
+}
 
 unsigned gw_anchor_core(const struct gw_relay *r, struct msrp_slice call_id)
 {

@@ -19,7 +19,7 @@
  *     account of its own must not let an attacker reset its count). Failure
  *     warnings are rate-limited per call site with a suppressed count.
  *   - Reservations per user: at most max_reservations_per_user at once
- *     over all cores; 403 beyond it. The count follows the reservation:
+ *     over all cores, and max_reservations over all users; 403 beyond. The count follows the reservation:
  *     taken here, given back by relay_unbind_session (close or Expires 0).
  *
  * Interop rules from PEERS.md: Authorization may lack uri= (the digest then
@@ -67,6 +67,7 @@ int relay_auth_init(struct gw_relay *r)
         .fail_window_s = c->auth_fail_window_s,
         .block_s = c->auth_block_s,
         .max_res_per_user = c->max_reservations_per_user,
+        .max_res_total = c->max_reservations,
     };
     return relay_guard_new(&r->guard, &gc);
 }
@@ -149,7 +150,6 @@ static void auth_refused(struct rconn *rc, const struct msrp_head *h, const char
                          enum gw_auth_fail reason)
 {
     RSTAT(rc->core, auth_failures);
-    RSTAT(rc->core, resp_403);
     MET(rc->core, auth_failed[reason]);
     relay_respond(rc, h, 403, comment, NULL); /* counts resp_403 */
 }
@@ -181,7 +181,11 @@ static int charge_reservation(struct rconn *rc, const struct msrp_head *h, const
         if (e == -EDQUOT)
             RLOG_LIMITED(UR_LOG_WARN, rc, "AUTH user=%s refused: %u reservations held", user,
                          relay_guard_config(g)->max_res_per_user);
-        auth_refused(rc, h, "Too Many Reservations", GW_AUTHF_RESERVATION_LIMIT);
+        if (e == -EUSERS)
+            RLOG_LIMITED(UR_LOG_WARN, rc, "AUTH user=%s refused: the relay holds %u reservations",
+                         user, relay_guard_config(g)->max_res_total);
+        auth_refused(rc, h, "Too Many Reservations",
+                     e == -EUSERS ? GW_AUTHF_RESERVATION_TOTAL : GW_AUTHF_RESERVATION_LIMIT);
         return -1;
     }
     /* A connection re-AUTHed by another user moves its reservation. */

@@ -126,6 +126,10 @@ static int send_piece_head(struct chunk *c)
     /* The first piece's Byte-Range (if any) is already in the head. */
     if (!c->split_range || c->sent == 0) {
         rc = ur_conn_send_copy(uc, c->head, c->head_n);
+        if (rc == 0 && core->hep) {
+            struct msrp_slice parts[3] = { msrp_slice(c->head, c->head_n) };
+            relay_hep_capture(c, parts);
+        }
     } else {
         static const char name[] = "Byte-Range: ";
         char line[sizeof(name) - 1 + RELAY_RANGE_MAX + 2];
@@ -146,9 +150,17 @@ static int send_piece_head(struct chunk *c)
         if (rc == 0)
             rc = ur_conn_send_copy(uc, c->head + c->br_off + c->br_len,
                                    c->head_n - c->br_off - c->br_len);
+        if (rc == 0 && core->hep) {
+            struct msrp_slice parts[3] = {
+                msrp_slice(c->head, c->br_off), msrp_slice(line, n),
+                msrp_slice(c->head + c->br_off + c->br_len, c->head_n - c->br_off - c->br_len),
+            };
+            relay_hep_capture(c, parts);
+        }
     }
     RSTAT(core, pieces_out);
     MET(core, chunks_out);
+    c->down->chunks_out++; /* accounting (accounting.h) */
     c->head_queued = true;
     return rc;
 }
@@ -156,6 +168,8 @@ static int send_piece_head(struct chunk *c)
 static void send_piece_end(struct chunk *c, char flag)
 {
     struct gw_relay_core *core = c->core;
+    if (c->hep_head)
+        relay_hep_body(c, NULL, 0); /* a piece without body bytes */
     char line[16 + MSRP_TID_CAP];
     int n = msrp_write_end_line(line, sizeof(line), msrp_slice(c->tid, RELAY_TID_LEN), flag,
                                 c->has_body);
@@ -293,6 +307,7 @@ static void chunk_free(struct chunk *c)
     RSTAT_SUB(c->core, active_chunks, 1);
     free(c->text);
     free(c->head);
+    free(c->hep_head);
     free(c);
 }
 
@@ -387,7 +402,7 @@ static void chunk_answer(struct chunk *c)
     }
     if (n > 0 && gw_mconn_send_copy(c->up->m, buf, (size_t)n) == 0) {
         RSTAT(c->core, responses_up);
-        if (c->local_fail)
+        if (c->local_fail || c->refused)
             MET(c->core, resp_sent[gw_status_index(code)]);
         else
             MET(c->core, resp_relayed[gw_status_index(code)]);
@@ -559,6 +574,7 @@ int relay_fwd_start(struct rconn *up, const struct msrp_head *h, unsigned skip, 
     RSTAT(core, frames_forwarded);
     RSTAT_ADD(core, active_chunks, 1);
     MET(core, chunks_in);
+    up->chunks_in++; /* accounting (accounting.h) */
 
     if (!down->writer && !down->wq_head && !down->binding) {
         down->writer = c;
@@ -650,6 +666,8 @@ static int pump(struct chunk *c, const char *p, size_t n, struct ur_buf *buf, bo
             chunk_result(c, 408, true);
             return GW_MCONN_CONTINUE;
         }
+        if (c->hep_head)
+            relay_hep_body(c, p, take); /* the piece's head waited for its body */
         p += take;
         n -= take;
         c->sent += take;
@@ -659,6 +677,9 @@ static int pump(struct chunk *c, const char *p, size_t n, struct ur_buf *buf, bo
             relay_anchor_count_bytes(c->up->leg, take);
         MET_ADD(core, bytes_in, take);
         MET_ADD(core, bytes_out, take);
+        c->down->body_out += take; /* accounting (accounting.h) */
+        if (c->up)
+            c->up->body_in += take;
     }
     const struct ur_loop_config *lc = ur_loop_config(core->loop);
     if (gw_mconn_pending(c->down->m) >= lc->conn_mem_ceiling) {
@@ -670,11 +691,34 @@ static int pump(struct chunk *c, const char *p, size_t n, struct ur_buf *buf, bo
     return GW_MCONN_CONTINUE;
 }
 
+/* The message outgrew max_message_size in this chunk's body (relay_limits.c):
+ * the copy forwarded so far ends with '#' (the message is aborted, its
+ * receiver discards it), the rest of the body is discarded, and the
+ * sender gets 413 -- stop sending this message -- at its end-line. */
+static void chunk_refuse(struct chunk *c)
+{
+    c->refused = true;
+    chunk_result(c, 413, false);
+    if (c->down->writer == c) {
+        send_piece_end(c, '#');
+        slot_release(c);
+    }
+    c->dead = true;
+    MET(c->core, drops[GW_DROP_MESSAGE_TOO_LARGE]);
+    relay_limits_refused(c->up, c->message_id);
+}
+
 int relay_fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf)
 {
     struct chunk *c = up->cur;
     if (!c || c->dead || !c->down)
         return GW_MCONN_CONTINUE;
+    uint64_t max = c->core->r->cfg.max_message_size;
+    if (max && c->method == MSRP_M_SEND &&
+        (c->has_br ? c->br.start - 1 : 0) + c->sent + n > max) {
+        chunk_refuse(c);
+        return GW_MCONN_CONTINUE;
+    }
     return pump(c, p, n, buf, false);
 }
 

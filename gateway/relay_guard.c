@@ -61,6 +61,7 @@ struct relay_guard {
     struct thr_slot *thr;        /* thr_sets * GUARD_WAYS */
     struct ures *users[GUARD_SHARDS][GUARD_USER_BUCKETS];
     pthread_mutex_t mu[GUARD_SHARDS];
+    _Atomic uint32_t res_total;  /* reservations of all users, against max_res_total */
 };
 
 static size_t sets_for(uint32_t entries)
@@ -294,6 +295,19 @@ static struct ures **ures_slot(struct relay_guard *g, uint64_t h, const char *na
     return pp;
 }
 
+/* One slot of max_res_total (a compare-and-swap: users on other shards
+ * take slots concurrently, and the cap must hold exactly). */
+static bool res_total_take(struct relay_guard *g)
+{
+    uint32_t n = atomic_load_explicit(&g->res_total, memory_order_relaxed);
+    do {
+        if (g->cfg.max_res_total && n >= g->cfg.max_res_total)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&g->res_total, &n, n + 1,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    return true;
+}
+
 int relay_guard_res_take(struct relay_guard *g, const char *user)
 {
     uint64_t h = relay_guard_key(g, 'R', user, strlen(user));
@@ -302,12 +316,15 @@ int relay_guard_res_take(struct relay_guard *g, const char *user)
     int rc = 0;
     if (*pp && g->cfg.max_res_per_user && (*pp)->n >= g->cfg.max_res_per_user) {
         rc = -EDQUOT;
+    } else if (!res_total_take(g)) {
+        rc = -EUSERS;
     } else if (*pp) {
         (*pp)->n++;
     } else {
         size_t n = strlen(user);
         struct ures *u = malloc(sizeof(*u) + n + 1);
         if (!u) {
+            atomic_fetch_sub_explicit(&g->res_total, 1, memory_order_relaxed);
             rc = -ENOMEM;
         } else {
             u->next = NULL;
@@ -327,6 +344,8 @@ void relay_guard_res_give(struct relay_guard *g, const char *user)
     pthread_mutex_t *mu = lock_for(g, h);
     struct ures **pp = ures_slot(g, h, user);
     struct ures *u = *pp;
+    if (u)
+        atomic_fetch_sub_explicit(&g->res_total, 1, memory_order_relaxed);
     if (u && --u->n == 0) {
         *pp = u->next;
         free(u);

@@ -24,6 +24,7 @@
 
 #include <stdatomic.h>
 
+#include "gateway/accounting.h"
 #include "gateway/log.h"
 #include "gateway/mconn.h"
 #include "gateway/metrics.h"
@@ -36,6 +37,8 @@
 #define RELAY_TID_LEN 16
 #define GW_USER_NAME_CAP 129
 #define RELAY_KEY_MAX 300 /* authority keys "scheme://host:port" */
+#define RELAY_REFUSED_MAX 4      /* refused messages remembered per connection */
+#define RELAY_REFUSED_ID_CAP 64   /* bytes of a Message-ID remembered (longer: not) */
 
 /* --- hash table (relay_table.c) ----------------------------------------- */
 
@@ -43,6 +46,7 @@ struct rnode {
     struct rnode *next;
     const char *key; /* points into the owning object */
     size_t klen;
+    size_t hash;     /* of key, set by relay_table_put: del and grow reuse it */
 };
 
 struct rtable {
@@ -162,6 +166,28 @@ struct rconn {
     struct ur_timer stall;
     uint64_t stall_rx;
     uint64_t stall_since_ns;
+    /* Policy (relay_limits.c): the Message-IDs of this sender's messages
+     * refused last (their later chunks get 413), and session_bandwidth
+     * pacing -- pace_due_ns is when the body bytes read so far are paid
+     * for; reading waits for pace until then. */
+    char refused[RELAY_REFUSED_MAX][RELAY_REFUSED_ID_CAP];
+    uint8_t refused_n[RELAY_REFUSED_MAX];
+    uint8_t refused_next;
+    bool pace_on;               /* this frame's body is paced */
+    uint64_t pace_due_ns;
+    struct ur_timer pace;
+
+    /* Accounting and the admin's session list (accounting.h, relay.c
+     * relay_acct_*): SEND/REPORT requests forwarded from this connection
+     * (chunks_in) and pieces written to it (chunks_out), their body bytes;
+     * for a reservation, when it was made, and the counts when an
+     * earlier reservation of the connection ended (0: none did);
+     * end_reason: why it ends (NULL = the peer closed: "normal"). */
+    uint64_t chunks_in, chunks_out, body_in, body_out;
+    uint64_t acct_start_ms, acct_start_ns;
+    uint64_t acct_base_in, acct_base_out, acct_base_chunks_in, acct_base_chunks_out;
+    uint64_t acct_base_body_in, acct_base_body_out;
+    const char *end_reason;
 };
 
 struct chunk {
@@ -183,6 +209,11 @@ struct chunk {
     bool answered;
     bool local_fail;            /* status made up here (timeout, lost hop) */
     bool split_range;           /* pieces get their own Byte-Range */
+    bool refused;               /* policy: over max_message_size mid-chunk (413) */
+    /* HEP3 with hep_body_bytes (relay_hep.c): the current piece's head,
+     * captured when its first body bytes are forwarded. */
+    char *hep_head;
+    size_t hep_head_n;
     char flag;
     uint16_t status;            /* worst piece result so far (0 = none) */
     uint32_t pieces_out;
@@ -270,6 +301,7 @@ struct gw_relay_core {
     struct steer *steer_list;   /* fds being peeked at */
     struct tsteer *tsteer_list; /* TLS connections collecting a first head */
     struct ur_timer sweep;      /* inbound bind/header/idle timeouts (relay.c) */
+    struct relay_hep *hep;      /* HEP3 capture (relay_hep.c); NULL = off */
     struct gw_relay_stats_a stats;
 };
 
@@ -318,6 +350,10 @@ void relay_adopt(struct gw_relay_core *core, int fd, bool tls);
 struct ur_handoff;
 void relay_adopt_handoff(struct gw_relay_core *core, struct ur_handoff *h, bool tls);
 
+/* Accounting of reservations (relay.c): rc's figures since its
+ * reservation was made, as a record (strings point into rc). */
+void relay_acct_fill(struct rconn *rc, struct gw_acct_record *out);
+
 /* --- relay_steer.c -------------------------------------------------------- */
 
 /* Adopts fd on the core owning its first frame's session (see there). */
@@ -364,6 +400,12 @@ void relay_anchor_bind_timeout(struct ur_timer *t, void *arg);
 void relay_anchor_count_bytes(struct anchor_leg *l, uint64_t n);
 /* rc is closing: detach it from its leg. */
 void relay_anchor_conn_closed(struct rconn *rc);
+/* The admin's session list and kill (relay.c gw_relay_sessions,
+ * gw_relay_kill): the core's anchors as records; the anchor whose leg
+ * has session id id torn down (1) or none (0). */
+void relay_anchor_sessions(struct gw_relay_core *core,
+                           void (*fn)(void *arg, const struct gw_acct_record *s), void *arg);
+int relay_anchor_kill(struct gw_relay_core *core, struct msrp_slice id);
 /* Tears down every anchored session of the core (shutdown). */
 void relay_anchor_free_all(struct gw_relay_core *core);
 /* An outgoing connection of its own (never shared) to u's authority. */
@@ -391,6 +433,7 @@ struct relay_guard_config {
     uint32_t fail_window_s;    /* ...within this many seconds; 0 = 60 */
     uint32_t block_s;          /* block length; 0 = 300 */
     uint32_t max_res_per_user; /* 0 = unlimited */
+    uint32_t max_res_total;    /* over all users; 0 = unlimited */
 };
 struct relay_guard;
 int relay_guard_new(struct relay_guard **out, const struct relay_guard_config *cfg);
@@ -415,11 +458,37 @@ uint32_t relay_guard_blocked(struct relay_guard *g, uint64_t key, uint32_t now);
 bool relay_guard_fail(struct relay_guard *g, uint64_t key, uint32_t now);
 /* A success: the key's failures so far are forgiven (not a block). */
 void relay_guard_forgive(struct relay_guard *g, uint64_t key, uint32_t now);
-/* One more reservation for user: 0, -EDQUOT (at max_res_per_user) or
- * -ENOMEM; give it back with relay_guard_res_give. */
+/* One more reservation for user: 0, -EDQUOT (at max_res_per_user),
+ * -EUSERS (the relay at max_res_total) or -ENOMEM; give it back with
+ * relay_guard_res_give. */
 int relay_guard_res_take(struct relay_guard *g, const char *user);
 void relay_guard_res_give(struct relay_guard *g, const char *user);
 uint32_t relay_guard_res_count(struct relay_guard *g, const char *user);
+
+/* --- relay_limits.c ------------------------------------------------------- */
+
+/* on_head of a SEND: answers it (413, 415) and returns true when policy
+ * refuses it (max_message_size, allowed_content_types). */
+bool relay_limits_refuse(struct rconn *rc, const struct msrp_head *h);
+/* The message of rc's chunk c outgrew max_message_size mid-body (relay_fwd.c):
+ * remembers its Message-ID so later chunks get 413 at once. */
+void relay_limits_refused(struct rconn *rc, struct msrp_slice message_id);
+/* n body bytes were read from rc: returns GW_MCONN_STALL (r unchanged
+ * otherwise) when rc is over session_bandwidth, and re-arms its reading
+ * by rc->pace when the bytes are paid for. */
+int relay_limits_pace(struct rconn *rc, size_t n, int r);
+void relay_limits_pace_cb(struct ur_timer *t, void *arg);
+
+/* --- relay_hep.c ------------------------------------------------------------ */
+
+/* The core's HEP3 socket when hep_address is set: 0 or -errno (logged). */
+int relay_hep_open(struct gw_relay_core *core);
+void relay_hep_close(struct gw_relay_core *core);
+/* A head of c was queued on c->down: its bytes, in up to three parts.
+ * With hep_body_bytes and a body, it is kept (c->hep_head) until
+ * relay_hep_body gives the piece's first body bytes (n = 0: none came). */
+void relay_hep_capture(struct chunk *c, const struct msrp_slice parts[3]);
+void relay_hep_body(struct chunk *c, const char *p, size_t n);
 
 /* --- relay_fwd.c ---------------------------------------------------------- */
 

@@ -107,7 +107,7 @@ static void grow(struct rtable *t)
         struct rnode *n = t->b[i];
         while (n) {
             struct rnode *next = n->next;
-            size_t j = hash(n->key, n->klen) & (nb - 1);
+            size_t j = n->hash & (nb - 1);
             n->next = b[j];
             b[j] = n;
             n = next;
@@ -122,7 +122,8 @@ void relay_table_put(struct rtable *t, struct rnode *n)
 {
     if (t->n >= t->nb)
         grow(t);
-    size_t i = hash(n->key, n->klen) & (t->nb - 1);
+    n->hash = hash(n->key, n->klen);
+    size_t i = n->hash & (t->nb - 1);
     n->next = t->b[i];
     t->b[i] = n;
     t->n++;
@@ -140,7 +141,8 @@ struct rnode *relay_table_get(const struct rtable *t, const char *key, size_t kl
 
 void relay_table_del(struct rtable *t, struct rnode *n)
 {
-    struct rnode **pp = &t->b[hash(n->key, n->klen) & (t->nb - 1)];
+    /* The hash put stored: one SipHash per chunk fewer (issue 12). */
+    struct rnode **pp = &t->b[n->hash & (t->nb - 1)];
     for (; *pp; pp = &(*pp)->next)
         if (*pp == n) {
             *pp = n->next;

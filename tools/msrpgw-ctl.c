@@ -8,6 +8,13 @@
  *     answer FILE.sdp --call-id ID --from-tag TAG --to-tag TAG
  *     delete --call-id ID [--from-tag TAG]
  *     query --call-id ID | list | statistics              the reply as JSON
+ *   admin commands (the unix socket, or UDP from loopback), JSON out:
+ *     sessions                  reservations and anchors with their counters
+ *     kill ID                   ends session ID (a reservation or an anchor)
+ *     drain                     stop accepting connections; sessions go on
+ *     reload                    what SIGHUP does
+ *     config                    the effective configuration, secrets masked
+ *     stats                     the Prometheus metrics as one JSON object
  *   FILE.sdp "-" reads standard input. Over UDP a request is sent again
  *   with the same cookie when no reply came within a third of the timeout
  *   (as SBC modules do; msrpgw answers a repeat from its cache).
@@ -43,7 +50,8 @@ static void die_usage(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputs("\nusage: msrpgw-ctl [--ng HOST:PORT | --unix PATH] [--timeout S] "
           "ping|offer FILE|answer FILE|delete|query|list|statistics\n"
-          "       [--call-id ID] [--from-tag TAG] [--to-tag TAG]\n",
+          "       [--call-id ID] [--from-tag TAG] [--to-tag TAG]\n"
+          "       admin: sessions|kill ID|drain|reload|config|stats\n",
           stderr);
     va_end(ap);
     exit(2);
@@ -238,6 +246,12 @@ int main(int argc, char **argv)
     } else if ((!strcmp(cmd, "delete") || !strcmp(cmd, "query")) && !call_id) {
         die_usage("%s needs --call-id", cmd);
     }
+    const char *kill_id = NULL;
+    if (!strcmp(cmd, "kill")) {
+        if (optind >= argc)
+            die_usage("kill needs a session id");
+        kill_id = argv[optind++];
+    }
     if (optind != argc)
         die_usage("unexpected argument %s", argv[optind]);
 
@@ -265,6 +279,8 @@ int main(int argc, char **argv)
         ng_benc_kv_cstr(&e, "to-tag", to_tag);
     if (sdp)
         ng_benc_kv_str(&e, "sdp", sdp, sdp_n);
+    if (kill_id)
+        ng_benc_kv_cstr(&e, "id", kill_id);
     ng_benc_end(&e);
     if (e.err)
         die_usage("request too large");
@@ -289,8 +305,13 @@ int main(int argc, char **argv)
         status = 1;
     } else {
         const struct ng_bval *out_sdp = sdp_cmd ? ng_bdict_get(nodes, &nodes[0], "sdp") : NULL;
+        /* stats: the daemon renders the JSON itself (metrics.h). */
+        const struct ng_bval *raw = !strcmp(cmd, "stats") ? ng_bdict_get(nodes, &nodes[0], "json")
+                                                          : NULL;
         if (out_sdp && out_sdp->type == NG_BSTR) {
             fwrite(out_sdp->s.p, 1, out_sdp->s.n, stdout);
+        } else if (raw && raw->type == NG_BSTR) {
+            fwrite(raw->s.p, 1, raw->s.n, stdout);
         } else {
             json(nodes, &nodes[0], 0);
             putchar('\n');

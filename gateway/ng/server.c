@@ -21,7 +21,11 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include <signal.h>
+
+#include "gateway/accounting.h"
 #include "gateway/log.h"
+#include "gateway/metrics.h"
 #include "gateway/ng/bencode.h"
 #include "gateway/ng/server.h"
 #include "gateway/relay.h"
@@ -33,6 +37,7 @@
 #define NG_UNIX_CONNS 16
 #define NG_CACHE 256
 #define NG_COOKIE_MAX 64
+#define NG_DGRAM_REPLY_MAX 65000 /* a sessions reply over UDP stays one datagram */
 
 struct ng_origin {
     int unix_idx;                   /* -1: UDP */
@@ -54,6 +59,7 @@ struct ng_job {
     _Atomic unsigned parts;
     pthread_mutex_t lock;
     struct ng_benc e;
+    unsigned omitted;               /* sessions: left out for room */
 };
 
 struct ng_cached {
@@ -87,6 +93,7 @@ struct gw_ng_server {
     pthread_mutex_t qlock;
     struct ng_job *done;            /* replies ready, from the cores */
     _Atomic unsigned inflight;      /* jobs posted, not yet replied */
+    char *config_text;              /* our copy of cfg.config_text */
 };
 
 /* --- the retransmission cache ------------------------------------------- */
@@ -295,6 +302,281 @@ static void statistics(struct gw_ng_server *s, const struct ng_origin *o, const 
         finish(s, o, cookie, buf, e.n);
 }
 
+/* --- admin commands (server.h) ------------------------------------------- */
+
+bool gw_ng_admin_allowed(const void *sa, unsigned len, bool remote_ok)
+{
+    if (remote_ok)
+        return true;
+    const struct sockaddr *a = sa;
+    if (len >= sizeof(struct sockaddr_in) && a->sa_family == AF_INET) {
+        const struct sockaddr_in *a4 = sa;
+        return (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (len >= sizeof(struct sockaddr_in6) && a->sa_family == AF_INET6) {
+        const struct in6_addr *x = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(x) || (IN6_IS_ADDR_V4MAPPED(x) && x->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+static size_t cstr_len(const char *s) { return s ? strlen(s) : 0; }
+
+/* On a core, j->lock held: one session as a dict, unless the reply would
+ * outgrow its buffer (then counted in omitted). */
+static void add_session(void *arg, const struct gw_acct_record *r)
+{
+    struct ng_job *j = arg;
+    struct ng_benc *e = &j->e;
+    size_t need = 512 + cstr_len(r->id) + cstr_len(r->user) + cstr_len(r->peer) +
+                  cstr_len(r->remote) + cstr_len(r->call_id);
+    if (e->err || e->cap - e->n < need + 64) {
+        j->omitted++;
+        return;
+    }
+    ng_benc_dict(e);
+    ng_benc_kv_cstr(e, "kind", r->kind);
+    ng_benc_kv_cstr(e, "id", r->id);
+    if (r->call_id)
+        ng_benc_kv_cstr(e, "call-id", r->call_id);
+    else
+        ng_benc_kv_cstr(e, "user", r->user);
+    ng_benc_kv_cstr(e, "peer", r->peer);
+    ng_benc_kv_cstr(e, "remote", r->remote);
+    ng_benc_kv_int(e, "start_ms", (int64_t)r->start_ms);
+    ng_benc_kv_int(e, "age_ms", (int64_t)r->duration_ms);
+    ng_benc_kv_int(e, "bytes_in", (int64_t)r->bytes_in);
+    ng_benc_kv_int(e, "bytes_out", (int64_t)r->bytes_out);
+    ng_benc_kv_int(e, "body_in", (int64_t)r->body_in);
+    ng_benc_kv_int(e, "body_out", (int64_t)r->body_out);
+    ng_benc_kv_int(e, "chunks_in", (int64_t)r->chunks_in);
+    ng_benc_kv_int(e, "chunks_out", (int64_t)r->chunks_out);
+    ng_benc_end(e);
+}
+
+static void sessions_on_core(struct ur_loop *loop, void *arg)
+{
+    struct ng_job *j = arg;
+    struct gw_relay_core *core = loop ? gw_relay_core_of(loop) : NULL;
+    pthread_mutex_lock(&j->lock);
+    if (core)
+        gw_relay_sessions(core, add_session, j);
+    pthread_mutex_unlock(&j->lock);
+    if (atomic_fetch_sub(&j->parts, 1) == 1) {
+        ng_benc_end(&j->e); /* the list */
+        if (j->omitted)
+            ng_benc_kv_int(&j->e, "omitted", j->omitted);
+        ng_benc_end(&j->e);
+        j->reply_n = j->e.err ? -ENOSPC : (int)j->e.n;
+        job_done(j);
+    }
+}
+
+static int small_reply(struct ng_job *j, const char *result, const char *reason)
+{
+    struct ng_benc e;
+    if (!j->reply && !(j->reply = malloc(512)))
+        return -ENOMEM;
+    ng_benc_init(&e, j->reply, 512);
+    ng_benc_dict(&e);
+    ng_benc_kv_cstr(&e, "result", result);
+    if (reason)
+        ng_benc_kv_cstr(&e, "error-reason", reason);
+    ng_benc_end(&e);
+    return e.err ? -ENOSPC : (int)e.n;
+}
+
+/* On the session's owner core; j->req holds the id. */
+static void kill_on_core(struct ur_loop *loop, void *arg)
+{
+    struct ng_job *j = arg;
+    struct gw_relay_core *core = gw_relay_core_of(loop);
+    int k = core ? gw_relay_kill(core, msrp_slice(j->req, j->req_n)) : 0;
+    j->reply_n = small_reply(j, k > 0 ? "ok" : "error", k > 0 ? NULL : "Unknown session");
+    job_done(j);
+}
+
+/* On loop 0 (gw_metrics_scrape_as runs on a loop): the metrics as JSON. */
+static void stats_done(const char *text, size_t len, void *ud)
+{
+    struct ng_job *j = ud;
+    size_t cap = len + 128;
+    if (!text || !(j->reply = malloc(cap))) {
+        j->reply_n = small_reply(j, "error", "out of memory");
+        job_done(j);
+        return;
+    }
+    struct ng_benc e;
+    ng_benc_init(&e, j->reply, cap);
+    ng_benc_dict(&e);
+    ng_benc_kv_cstr(&e, "result", "ok");
+    ng_benc_kv_str(&e, "json", text, len);
+    ng_benc_end(&e);
+    j->reply_n = e.err ? -ENOSPC : (int)e.n;
+    job_done(j);
+}
+
+static void stats_on_core(struct ur_loop *loop, void *arg)
+{
+    (void)loop;
+    struct ng_job *j = arg;
+    if (gw_metrics_scrape_as(j->s->cfg.hub, true, stats_done, j, NULL) < 0) {
+        j->reply_n = small_reply(j, "error", "out of memory");
+        job_done(j);
+    }
+}
+
+/* config: the dump's "[section]" and "key = value" lines as a dict of
+ * dicts; a key on consecutive lines (user, listen) becomes a list. */
+static void config_reply(struct gw_ng_server *s, const struct ng_origin *o, const char *cookie)
+{
+    char *buf = s->config_text ? malloc(NG_REPLY_MAX) : NULL;
+    if (!buf) {
+        simple_reply(s, o, cookie, "error", s->config_text ? "out of memory" : "no configuration");
+        return;
+    }
+    struct ng_benc e;
+    ng_benc_init(&e, buf, NG_REPLY_MAX);
+    ng_benc_dict(&e);
+    ng_benc_kv_cstr(&e, "result", "ok");
+    ng_benc_cstr(&e, "config");
+    ng_benc_dict(&e);
+    bool in_section = false;
+    const char *p = s->config_text;
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        size_t n = eol ? (size_t)(eol - p) : strlen(p);
+        const char *next = eol ? eol + 1 : p + n;
+        const char *eq = memchr(p, '=', n);
+        if (n > 2 && p[0] == '[' && p[n - 1] == ']') {
+            if (in_section)
+                ng_benc_end(&e);
+            ng_benc_str(&e, p + 1, n - 2);
+            ng_benc_dict(&e);
+            in_section = true;
+        } else if (in_section && eq && eq > p && eq[-1] == ' ' && p[0] != '#') {
+            size_t kn = (size_t)(eq - p) - 1;
+            const char *v = eq + 1 < p + n && eq[1] == ' ' ? eq + 2 : eq + 1;
+            /* Lines that repeat this key right after it: a list. */
+            size_t run = 0;
+            for (const char *q = next; *q && !strncmp(q, p, kn + 3); run++) {
+                const char *qe = strchr(q, '\n');
+                q = qe ? qe + 1 : q + strlen(q);
+            }
+            ng_benc_str(&e, p, kn);
+            if (run)
+                ng_benc_list(&e);
+            for (size_t i = 0; i <= run; i++) {
+                ng_benc_str(&e, v, (size_t)(p + n - v));
+                if (i == run)
+                    break;
+                p = next;
+                eol = strchr(p, '\n');
+                n = eol ? (size_t)(eol - p) : strlen(p);
+                next = eol ? eol + 1 : p + n;
+                v = p + kn + 3;
+            }
+            if (run)
+                ng_benc_end(&e);
+        }
+        p = next;
+    }
+    if (in_section)
+        ng_benc_end(&e);
+    ng_benc_end(&e);
+    ng_benc_end(&e);
+    if (e.err)
+        simple_reply(s, o, cookie, "error", "reply too large");
+    else
+        finish(s, o, cookie, buf, e.n);
+    free(buf);
+}
+
+static bool is_admin(const struct ng_bval *cmd)
+{
+    static const char *const names[] = { "sessions", "kill", "drain", "reload", "config", "stats" };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (ng_bstr_eq(cmd, names[i]))
+            return true;
+    return false;
+}
+
+/* Posts job j to one core (the control thread's side); false: answered
+ * with an error. */
+static bool post_job(struct gw_ng_server *s, struct ng_job *j, unsigned core, ur_post_fn fn)
+{
+    cache_add(s, j->cookie);
+    atomic_fetch_add(&s->inflight, 1);
+    if (ur_loop_post(ur_runtime_loop(s->rt, core), fn, j) == 0)
+        return true;
+    atomic_fetch_sub(&s->inflight, 1);
+    struct ng_cached *c = cache_find(s, j->cookie);
+    if (c)
+        c->cookie[0] = '\0';
+    simple_reply(s, &j->from, j->cookie, "error", "busy");
+    job_free(j);
+    return false;
+}
+
+static void admin(struct gw_ng_server *s, const struct ng_origin *o, const char *cookie,
+                  const struct ng_bval *nodes, const struct ng_bval *cmd)
+{
+    if (o->unix_idx < 0 &&
+        !gw_ng_admin_allowed(&o->addr, o->addr_len, s->cfg.admin_remote)) {
+        gw_log(GW_LOG_WARN, NULL, NULL, "ng: admin command %.*s refused: not from loopback",
+               (int)cmd->s.n, cmd->s.p);
+        simple_reply(s, o, cookie, "error", "admin commands not allowed from this address");
+        return;
+    }
+    gw_log(GW_LOG_INFO, NULL, NULL, "ng: admin command %.*s", (int)cmd->s.n, cmd->s.p);
+    unsigned ncores = gw_relay_ncores(s->r);
+    if (ng_bstr_eq(cmd, "drain")) {
+        gw_log(GW_LOG_INFO, NULL, NULL, "draining (admin): no new connections; sessions go on");
+        gw_relay_drain(s->r);
+        simple_reply(s, o, cookie, "ok", NULL);
+    } else if (ng_bstr_eq(cmd, "reload")) {
+        /* The main thread takes SIGHUP with sigwaitinfo (main.c). */
+        simple_reply(s, o, cookie, kill(getpid(), SIGHUP) == 0 ? "ok" : "error",
+                     NULL);
+    } else if (ng_bstr_eq(cmd, "config")) {
+        config_reply(s, o, cookie);
+    } else if (ng_bstr_eq(cmd, "stats")) {
+        struct ng_job *j = s->cfg.hub ? job_new(s, cookie, o, "", 0) : NULL;
+        if (!j)
+            simple_reply(s, o, cookie, "error", s->cfg.hub ? "out of memory" : "no metrics");
+        else
+            post_job(s, j, 0, stats_on_core);
+    } else if (ng_bstr_eq(cmd, "kill")) {
+        const struct ng_bval *id = ng_bdict_get(nodes, &nodes[0], "id");
+        int owner = id && id->type == NG_BSTR ? gw_relay_sessid_core(id->s, ncores) : -1;
+        struct ng_job *j = owner >= 0 ? job_new(s, cookie, o, id->s.p, id->s.n) : NULL;
+        if (!j)
+            simple_reply(s, o, cookie, "error", owner < 0 ? "Unknown session" : "out of memory");
+        else
+            post_job(s, j, (unsigned)owner, kill_on_core);
+    } else { /* sessions */
+        size_t cap = o->unix_idx < 0 ? NG_DGRAM_REPLY_MAX : NG_REPLY_MAX;
+        struct ng_job *j = job_new(s, cookie, o, "", 0);
+        if (!j || !(j->reply = malloc(cap))) {
+            if (j)
+                job_free(j);
+            simple_reply(s, o, cookie, "error", "out of memory");
+            return;
+        }
+        ng_benc_init(&j->e, j->reply, cap);
+        ng_benc_dict(&j->e);
+        ng_benc_kv_cstr(&j->e, "result", "ok");
+        ng_benc_cstr(&j->e, "sessions");
+        ng_benc_list(&j->e);
+        atomic_store(&j->parts, ncores);
+        cache_add(s, cookie);
+        atomic_fetch_add(&s->inflight, 1);
+        for (unsigned i = 0; i < ncores; i++)
+            if (ur_loop_post(ur_runtime_loop(s->rt, i), sessions_on_core, j) < 0)
+                sessions_on_core(NULL, j); /* that core's part stays empty */
+    }
+}
+
 /* One request: "COOKIE SP DICT". */
 static void handle(struct gw_ng_server *s, const struct ng_origin *o, const char *p, size_t n)
 {
@@ -331,6 +613,10 @@ static void handle(struct gw_ng_server *s, const struct ng_origin *o, const char
     }
     if (ng_bstr_eq(cmd, "statistics")) {
         statistics(s, o, cookie);
+        return;
+    }
+    if (is_admin(cmd)) {
+        admin(s, o, cookie, nodes, cmd);
         return;
     }
     unsigned ncores = gw_relay_ncores(s->r);
@@ -602,12 +888,15 @@ int gw_ng_server_start(struct gw_ng_server **out, const struct gw_ng_config *cfg
     s->r = r;
     s->rt = rt;
     s->cfg = *cfg;
+    s->cfg.config_text = NULL; /* ours is s->config_text */
     s->udp = s->ux = -1;
     for (int i = 0; i < NG_UNIX_CONNS; i++)
         s->conns[i].fd = -1;
     pthread_mutex_init(&s->qlock, NULL);
     s->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     int err = s->efd < 0 ? -errno : 0;
+    if (!err && cfg->config_text && !(s->config_text = strdup(cfg->config_text)))
+        err = -ENOMEM;
     if (!err && cfg->udp_host)
         err = open_udp(s, cfg->udp_host, cfg->udp_port);
     if (!err && cfg->unix_path)
@@ -659,6 +948,7 @@ void gw_ng_server_stop(struct gw_ng_server *s)
         close(s->efd);
     for (unsigned i = 0; i < NG_CACHE; i++)
         free(s->cache[i].reply);
+    free(s->config_text);
     pthread_mutex_destroy(&s->qlock);
     free(s);
 }

@@ -382,7 +382,9 @@ Test(config, reference_lists_every_key)
         "tls_insecure_outbound", "relay_uri_host", "realm", "users_file", "user",
         "expires_default", "expires_min", "expires_max", "nonce_lifetime",
         "auth_fail_limit", "auth_fail_window", "auth_block_time", "auth_fail_delay",
-        "max_reservations_per_user",
+        "max_reservations_per_user", "max_reservations", "max_message_size",
+        "allowed_content_types", "session_bandwidth", "hep_address", "hep_id",
+        "hep_proto_type", "hep_body_bytes",
         "nonce_cache_size", "auth_throttle_size", "chunk_timeout",
         "chunk_stall_timeout", "max_chunks_in_flight", "header_timeout",
         "bind_timeout", "max_chunk_out", "conn_mem_ceiling", "conn_output_hard_limit",
@@ -391,6 +393,7 @@ Test(config, reference_lists_every_key)
         "max_learned_uris", "resolvers", "dns_timeout", "connect_timeout", "idle_timeout", "max_header_bytes",
         "max_headers", "max_path_uris", "max_uri_len", "max_tid_len", "level", "format",
         "file", "unix", "anchor_timeout", "max_size",
+        "admin_remote", "accounting_file", "accounting_syslog",
     };
     size_t rows = 0;
 
@@ -450,4 +453,36 @@ Test(config, example_file_states_the_defaults)
     free(dd);
     gw_config_free(&e);
     gw_config_free(&d);
+}
+
+/* The policy and HEP keys load, and a bad content type is refused with
+ * the entry named. */
+Test(config, policy_and_hep_keys)
+{
+    struct gw_config c;
+
+    cr_assert_eq(gw_config_load_string(&c,
+                                       "[gateway]\nuser = a:b\nmax_message_size = 10MiB\n"
+                                       "allowed_content_types = image/*, text/plain\n"
+                                       "session_bandwidth = 200KiB\nmax_reservations = 5\n"
+                                       "[log]\nhep_address = [::1]:9060\nhep_id = 7\n"
+                                       "hep_proto_type = 61\nhep_body_bytes = 1KiB\n",
+                                       "t", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(c.max_message_size, 10u << 20);
+    cr_assert_str_eq(c.allowed_content_types, "image/*, text/plain");
+    cr_assert_eq(c.session_bandwidth, 200u << 10);
+    cr_assert_eq(c.max_reservations, 5);
+    cr_assert_eq(c.hep_address.n, 1);
+    cr_assert_str_eq(c.hep_address.a[0].host, "::1");
+    cr_assert_eq(c.hep_address.a[0].port, 9060);
+    cr_assert_eq(c.hep_id, 7);
+    cr_assert_eq(c.hep_proto_type, 61);
+    cr_assert_eq(c.hep_body_bytes, 1024);
+    gw_config_free(&c);
+    cr_assert_eq(gw_config_load_string(&c, "[gateway]\nuser = a:b\nallowed_content_types = text\n",
+                                       "t", err, sizeof(err)), -EINVAL);
+    cr_assert(strstr(err, "bad content type 'text'"), "%s", err);
+    cr_assert_eq(gw_config_load_string(&c, "[gateway]\nuser = a:b\n[log]\nhep_proto_type = 256\n",
+                                       "t", err, sizeof(err)), -EINVAL);
+    cr_assert(strstr(err, "hep_proto_type"), "%s", err);
 }

@@ -148,13 +148,13 @@ Test(metrics, render_structure_and_line_count)
             samples++;
         }
     }
-    cr_assert_eq(help, 29);
-    cr_assert_eq(type, 29);
-    /* 25 single-value families + GW_AUTHF_N + 13 + 13 + GW_DROP_N labelled
+    cr_assert_eq(help, 32);
+    cr_assert_eq(type, 32);
+    /* 28 single-value families + GW_AUTHF_N + 13 + 13 + GW_DROP_N labelled
      * values, x2 cores */
-    cr_assert_eq(samples, (25 + 10 + 13 + 13 + 13) * 2);
-    cr_assert_eq(GW_AUTHF_N, 10);
-    cr_assert_eq(GW_DROP_N, 13);
+    cr_assert_eq(samples, (28 + 11 + 13 + 13 + 15) * 2);
+    cr_assert_eq(GW_AUTHF_N, 11);
+    cr_assert_eq(GW_DROP_N, 15);
     free(t);
 }
 
