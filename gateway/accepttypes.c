@@ -45,21 +45,29 @@ static bool entry_match(struct msrp_slice e, struct msrp_slice t)
     return msrp_slice_caseeq(e, t);
 }
 
+/* The next entry of a list separated by blanks or commas, from *p on;
+ * *p moves past it. An empty slice at the end of the list. */
+static struct msrp_slice next_entry(const char **p)
+{
+    const char *s = *p;
+    while (is_sep(*s))
+        s++;
+    const char *e = s;
+    while (*e && !is_sep(*e))
+        e++;
+    *p = e;
+    return msrp_slice(s, (size_t)(e - s));
+}
+
 bool gw_accept_types_match(const char *list, struct msrp_slice ctype)
 {
     if (!list || !*list)
         return true;
     struct msrp_slice t = media_type(ctype);
-    const char *p = list;
-    while (*p) {
-        while (is_sep(*p))
-            p++;
-        const char *q = p;
-        while (*q && !is_sep(*q))
-            q++;
-        if (q > p && entry_match(msrp_slice(p, (size_t)(q - p)), t))
+    for (const char *p = list; *p;) {
+        struct msrp_slice e = next_entry(&p);
+        if (e.n > 0 && entry_match(e, t))
             return true;
-        p = q;
     }
     return false;
 }
@@ -88,20 +96,14 @@ static bool entry_ok(const char *p, size_t n)
 
 int gw_accept_types_check(const char *list, char *msg, size_t msglen)
 {
-    const char *p = list ? list : "";
-    while (*p) {
-        while (is_sep(*p))
-            p++;
-        const char *q = p;
-        while (*q && !is_sep(*q))
-            q++;
-        if (q > p && !entry_ok(p, (size_t)(q - p))) {
+    for (const char *p = list ? list : ""; *p;) {
+        struct msrp_slice e = next_entry(&p);
+        if (e.n > 0 && !entry_ok(e.p, e.n)) {
             if (msglen)
                 snprintf(msg, msglen, "bad content type '%.*s' (want *, type/* or type/subtype)",
-                         (int)(q - p), p);
+                         (int)e.n, e.p);
             return -EINVAL;
         }
-        p = q;
     }
     return 0;
 }

@@ -587,6 +587,13 @@ unsigned rh_reset(struct rh *h, unsigned max_rounds)
     return left;
 }
 
+void rh_release(struct rh **hp)
+{
+    if (*hp)
+        rh_stop(*hp);
+    *hp = NULL;
+}
+
 void rh_stop(struct rh *h)
 {
     unsigned left = rh_reset(h, 0);

@@ -80,6 +80,10 @@ struct rh *rh_start_loop(const struct gw_relay_config *cfg, const struct ur_loop
 /* Closes every endpoint, runs until the relay holds no connection (a
  * leftover is a leak: the test fails), frees everything. */
 void rh_stop(struct rh *h);
+/* rh_stop(*hp) when *hp is set, then *hp = NULL: a test ends with it in its
+ * body (so the leak check runs inside the test: a failure in .fini would
+ * only warn) and its suite's .fini calls it again after a failed assertion. */
+void rh_release(struct rh **hp);
 /* Closes and forgets every endpoint and runs until the relay holds no
  * connection (at most max_rounds loop rounds, 0 = until the deadline);
  * returns how many it still holds. The core goes on (one per fuzz run). */

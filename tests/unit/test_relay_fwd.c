@@ -25,20 +25,8 @@ static char US[512];     /* the sender's reservation */
 static char TO[1200];    /* To-Path: US RH_HOP_URI */
 static char FROM[1200];  /* the forwarded From-Path: US S_URI */
 
-static void teardown(void)
-{
-    if (H)
-        rh_stop(H); /* after a failed assertion */
-    H = NULL;
-}
-
-/* Ends a test inside its body: the relay must let go of every connection
- * and, under ASan, leak nothing (a failure in .fini would only warn). */
-static void finish(void)
-{
-    rh_stop(H);
-    H = NULL;
-}
+static void teardown(void) { rh_release(&H); }
+static void finish(void) { rh_release(&H); }
 
 TestSuite(relay_fwd, .fini = teardown, .timeout = 60);
 

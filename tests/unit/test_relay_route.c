@@ -25,20 +25,8 @@ static void setup(void)
     H = rh_start(&cfg);
 }
 
-static void teardown(void)
-{
-    if (H)
-        rh_stop(H); /* after a failed assertion */
-    H = NULL;
-}
-
-/* Ends a test inside its body: the relay must let go of every connection
- * and, under ASan, leak nothing (a failure in .fini would only warn). */
-static void finish(void)
-{
-    rh_stop(H);
-    H = NULL;
-}
+static void teardown(void) { rh_release(&H); }
+static void finish(void) { rh_release(&H); }
 
 TestSuite(relay_route, .init = setup, .fini = teardown, .timeout = 60);
 
