@@ -154,17 +154,20 @@ static void auth_refused(struct rconn *rc, const struct msrp_head *h, const char
     relay_respond(rc, h, 403, comment, NULL); /* counts resp_403 */
 }
 
-/* A wrong password (user != NULL) or an unknown name (user == NULL):
- * counted against the address, and the user. */
-static void count_failure(struct rconn *rc, uint64_t addr_key, const char *user)
+/* Ends the checks begun on the address and the user (relay_guard_begin)
+ * with their verdicts: a wrong password counts against both, an unknown
+ * name against the address only. */
+static void finish_checks(struct rconn *rc, uint64_t addr_key, uint64_t user_key,
+                          const char *user, enum relay_guard_verdict addr_v,
+                          enum relay_guard_verdict user_v)
 {
     struct relay_guard *g = rc->core->r->guard;
     uint32_t now = mono_s();
     const struct relay_guard_config *gc = relay_guard_config(g);
-    if (relay_guard_fail(g, addr_key, now))
+    if (relay_guard_done(g, addr_key, now, addr_v))
         RLOG_LIMITED(UR_LOG_WARN, rc, "AUTH: blocking the address for %u s after %u failures",
                      gc->block_s, gc->fail_limit);
-    if (user && relay_guard_fail(g, relay_guard_key(g, 'U', user, strlen(user)), now))
+    if (relay_guard_done(g, user_key, now, user_v))
         RLOG_LIMITED(UR_LOG_WARN, rc, "AUTH: blocking user=%s for %u s after %u failures", user,
                      gc->block_s, gc->fail_limit);
 }
@@ -298,10 +301,59 @@ static int fail_pause(struct rconn *rc)
     return GW_MCONN_STALL;
 }
 
-int relay_auth(struct rconn *rc, const struct msrp_head *h)
+/* The password check of an AUTH whose address and user are not blocked;
+ * it ends the checks relay_auth began. */
+static int check_credentials(struct rconn *rc, const struct msrp_head *h,
+                             const struct msrp_digest_fields *cred, const char *user,
+                             uint64_t addr_key, uint64_t user_key)
 {
     struct gw_relay_core *core = rc->core;
     const struct gw_relay_config *cfg = &core->r->cfg;
+    struct msrp_slice secret = { 0 };
+    bool is_ha1 = false;
+    if (!cfg->user_lookup ||
+        cfg->user_lookup(cfg->user_ud, core->idx, cred->username.p, cred->username.n, &secret,
+                         &is_ha1) != 0) {
+        finish_checks(rc, addr_key, user_key, user, RELAY_GUARD_FAILED, RELAY_GUARD_NO_VERDICT);
+        auth_failed(rc, h, user, "unknown user", false, GW_AUTHF_UNKNOWN_USER);
+        return fail_pause(rc);
+    }
+    struct msrp_digest_check chk;
+    memset(&chk, 0, sizeof(chk));
+    chk.method = MSRP_SLICE_LIT("AUTH");
+    chk.to_path_uri = h->to_path[0].raw;
+    if (is_ha1)
+        chk.ha1_hex = secret;
+    else
+        chk.password = secret;
+    uint32_t nc = 0;
+    int v = msrp_digest_verify(&core->r->dsv, (uint64_t)time(NULL), cred, &chk, &nc);
+    if (v == MSRP_E_AUTH_STALE || v == MSRP_E_AUTH_PARAM) {
+        finish_checks(rc, addr_key, user_key, user, RELAY_GUARD_NO_VERDICT,
+                      RELAY_GUARD_NO_VERDICT);
+        if (v == MSRP_E_AUTH_STALE)
+            auth_failed(rc, h, user, "stale nonce", true, GW_AUTHF_STALE_NONCE);
+        else
+            auth_failed(rc, h, user, msrp_strerror(v), false, GW_AUTHF_BAD_PARAM);
+        return GW_MCONN_CONTINUE;
+    }
+    if (v != 0) {
+        finish_checks(rc, addr_key, user_key, user, RELAY_GUARD_FAILED, RELAY_GUARD_FAILED);
+        auth_failed(rc, h, user, msrp_strerror(v), false, GW_AUTHF_BAD_PASSWORD);
+        return fail_pause(rc);
+    }
+    /* The password was right: the user's failures are forgiven (the
+     * address's are not: it may be guessing other names). */
+    finish_checks(rc, addr_key, user_key, user, RELAY_GUARD_NO_VERDICT, RELAY_GUARD_PASSED);
+    if (check_nonce_use(rc, h, user, cred, nc) < 0)
+        return GW_MCONN_CONTINUE;
+    auth_ok(rc, h, user);
+    return GW_MCONN_CONTINUE;
+}
+
+int relay_auth(struct rconn *rc, const struct msrp_head *h)
+{
+    struct gw_relay_core *core = rc->core;
     struct relay_guard *g = core->r->guard;
     if (h->n_to_path != 1 || h->n_from_path == 0 || h->to_path[0].session_id.n) {
         /* AUTH is hop by hop: it must name this relay and nothing else.
@@ -334,47 +386,23 @@ int relay_auth(struct rconn *rc, const struct msrp_head *h)
     }
     char user[GW_USER_NAME_CAP];
     snprintf(user, sizeof(user), "%.*s", (int)cred.username.n, cred.username.p);
-    left = relay_guard_blocked(g, relay_guard_key(g, 'U', user, strlen(user)), mono_s());
+    /* From here the check counts against the user and the address until
+     * finish_checks: a guesser's connections on all cores together get
+     * auth_fail_limit checks, not one more each. */
+    uint64_t user_key = relay_guard_key(g, 'U', user, strlen(user));
+    uint32_t now = mono_s();
+    left = relay_guard_begin(g, user_key, now);
     if (left) {
         RLOG_LIMITED(UR_LOG_WARN, rc, "AUTH refused: user=%s blocked for %u more s", user, left);
         auth_refused(rc, h, "Too Many Failures", GW_AUTHF_THROTTLED);
         return fail_pause(rc);
     }
-    struct msrp_slice secret = { 0 };
-    bool is_ha1 = false;
-    if (!cfg->user_lookup ||
-        cfg->user_lookup(cfg->user_ud, core->idx, cred.username.p, cred.username.n, &secret,
-                         &is_ha1) != 0) {
-        count_failure(rc, addr_key, NULL);
-        auth_failed(rc, h, user, "unknown user", false, GW_AUTHF_UNKNOWN_USER);
+    left = relay_guard_begin(g, addr_key, now);
+    if (left) {
+        relay_guard_done(g, user_key, now, RELAY_GUARD_NO_VERDICT);
+        RLOG_LIMITED(UR_LOG_WARN, rc, "AUTH refused: address blocked for %u more s", left);
+        auth_refused(rc, h, "Too Many Failures", GW_AUTHF_THROTTLED);
         return fail_pause(rc);
     }
-    struct msrp_digest_check chk;
-    memset(&chk, 0, sizeof(chk));
-    chk.method = MSRP_SLICE_LIT("AUTH");
-    chk.to_path_uri = h->to_path[0].raw;
-    if (is_ha1)
-        chk.ha1_hex = secret;
-    else
-        chk.password = secret;
-    uint32_t nc = 0;
-    int v = msrp_digest_verify(&core->r->dsv, (uint64_t)time(NULL), &cred, &chk, &nc);
-    if (v == MSRP_E_AUTH_STALE) {
-        auth_failed(rc, h, user, "stale nonce", true, GW_AUTHF_STALE_NONCE);
-        return GW_MCONN_CONTINUE;
-    }
-    if (v == MSRP_E_AUTH_PARAM) {
-        auth_failed(rc, h, user, msrp_strerror(v), false, GW_AUTHF_BAD_PARAM);
-        return GW_MCONN_CONTINUE;
-    }
-    if (v != 0) {
-        count_failure(rc, addr_key, user);
-        auth_failed(rc, h, user, msrp_strerror(v), false, GW_AUTHF_BAD_PASSWORD);
-        return fail_pause(rc);
-    }
-    if (check_nonce_use(rc, h, user, &cred, nc) < 0)
-        return GW_MCONN_CONTINUE;
-    relay_guard_forgive(g, relay_guard_key(g, 'U', user, strlen(user)), mono_s());
-    auth_ok(rc, h, user);
-    return GW_MCONN_CONTINUE;
+    return check_credentials(rc, h, &cred, user, addr_key, user_key);
 }

@@ -44,6 +44,7 @@ struct nonce_slot {
 struct thr_slot {
     uint64_t key;      /* 0: free */
     uint32_t window_start, fails, blocked_until, last_seen;
+    uint32_t checking; /* checks begun and not done (relay_guard_begin) */
 };
 
 struct ures {
@@ -192,7 +193,11 @@ uint64_t relay_guard_key(const struct relay_guard *g, char kind, const void *dat
 
 static bool thr_live(const struct relay_guard *g, const struct thr_slot *s, uint32_t now)
 {
-    return s->key && (s->blocked_until > now || now - s->window_start < g->cfg.fail_window_s);
+    /* A slot with nothing counted is free: names that were only looked
+     * up (relay_guard_begin, then no verdict) take no room from those
+     * that earned failures. */
+    return s->key && (s->blocked_until > now || s->checking ||
+                      (s->fails && now - s->window_start < g->cfg.fail_window_s));
 }
 
 static struct thr_slot *thr_set(struct relay_guard *g, uint64_t key)
@@ -242,12 +247,10 @@ uint32_t relay_guard_blocked(struct relay_guard *g, uint64_t key, uint32_t now)
     return left;
 }
 
-bool relay_guard_fail(struct relay_guard *g, uint64_t key, uint32_t now)
+/* The slot of key, taken for it when it has none. */
+static struct thr_slot *thr_get(struct relay_guard *g, uint64_t key, uint32_t now)
 {
-    if (!g->cfg.fail_limit)
-        return false;
     struct thr_slot *set = thr_set(g, key);
-    pthread_mutex_t *mu = lock_for(g, key);
     struct thr_slot *s = thr_find(g, set, key, now);
     if (!s) {
         s = thr_victim(g, set, now);
@@ -260,15 +263,27 @@ bool relay_guard_fail(struct relay_guard *g, uint64_t key, uint32_t now)
         s->window_start = now;
         s->fails = 0;
     }
-    bool blocks = false;
-    if (s->blocked_until <= now && ++s->fails >= g->cfg.fail_limit) {
-        /* The block starts a fresh window: when it ends, the key gets
-         * fail_limit tries again, not one. */
-        s->blocked_until = now + g->cfg.block_s;
-        s->window_start = now;
-        s->fails = 0;
-        blocks = true;
-    }
+    return s;
+}
+
+static bool thr_fail(struct relay_guard *g, struct thr_slot *s, uint32_t now)
+{
+    if (s->blocked_until > now || ++s->fails < g->cfg.fail_limit)
+        return false;
+    /* The block starts a fresh window: when it ends, the key gets
+     * fail_limit tries again, not one. */
+    s->blocked_until = now + g->cfg.block_s;
+    s->window_start = now;
+    s->fails = 0;
+    return true;
+}
+
+bool relay_guard_fail(struct relay_guard *g, uint64_t key, uint32_t now)
+{
+    if (!g->cfg.fail_limit)
+        return false;
+    pthread_mutex_t *mu = lock_for(g, key);
+    bool blocks = thr_fail(g, thr_get(g, key, now), now);
     pthread_mutex_unlock(mu);
     return blocks;
 }
@@ -283,6 +298,41 @@ void relay_guard_forgive(struct relay_guard *g, uint64_t key, uint32_t now)
     if (s && s->blocked_until <= now)
         s->fails = 0;
     pthread_mutex_unlock(mu);
+}
+
+uint32_t relay_guard_begin(struct relay_guard *g, uint64_t key, uint32_t now)
+{
+    if (!g->cfg.fail_limit)
+        return 0;
+    pthread_mutex_t *mu = lock_for(g, key);
+    struct thr_slot *s = thr_get(g, key, now);
+    uint32_t left = 0;
+    if (s->blocked_until > now)
+        left = s->blocked_until - now;
+    else if (s->fails + s->checking >= g->cfg.fail_limit)
+        left = 1; /* the tries left are being checked on other connections */
+    else
+        s->checking++;
+    pthread_mutex_unlock(mu);
+    return left;
+}
+
+bool relay_guard_done(struct relay_guard *g, uint64_t key, uint32_t now,
+                      enum relay_guard_verdict v)
+{
+    if (!g->cfg.fail_limit)
+        return false;
+    pthread_mutex_t *mu = lock_for(g, key);
+    struct thr_slot *s = thr_get(g, key, now);
+    if (s->checking) /* 0 when the slot was reused meanwhile */
+        s->checking--;
+    bool blocks = false;
+    if (v == RELAY_GUARD_FAILED)
+        blocks = thr_fail(g, s, now);
+    else if (v == RELAY_GUARD_PASSED && s->blocked_until <= now)
+        s->fails = 0;
+    pthread_mutex_unlock(mu);
+    return blocks;
 }
 
 /* --- reservations per user -------------------------------------------------- */

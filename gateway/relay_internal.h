@@ -458,6 +458,20 @@ uint32_t relay_guard_blocked(struct relay_guard *g, uint64_t key, uint32_t now);
 bool relay_guard_fail(struct relay_guard *g, uint64_t key, uint32_t now);
 /* A success: the key's failures so far are forgiven (not a block). */
 void relay_guard_forgive(struct relay_guard *g, uint64_t key, uint32_t now);
+/* A check that may fail (a password): relay_guard_begin returns the
+ * seconds key stays refused, or 0 and counts the check as in flight until
+ * relay_guard_done gives its verdict. A key whose failures plus checks in
+ * flight reach fail_limit is refused too (1 s), so concurrent connections
+ * on any cores never get more than fail_limit checks between blocks. */
+enum relay_guard_verdict {
+    RELAY_GUARD_NO_VERDICT, /* not checked after all: nothing counted */
+    RELAY_GUARD_FAILED,     /* as relay_guard_fail */
+    RELAY_GUARD_PASSED,     /* as relay_guard_forgive */
+};
+uint32_t relay_guard_begin(struct relay_guard *g, uint64_t key, uint32_t now);
+/* Ends a check begun: true when the failure starts a block. */
+bool relay_guard_done(struct relay_guard *g, uint64_t key, uint32_t now,
+                      enum relay_guard_verdict v);
 /* One more reservation for user: 0, -EDQUOT (at max_res_per_user),
  * -EUSERS (the relay at max_res_total) or -ENOMEM; give it back with
  * relay_guard_res_give. */

@@ -276,3 +276,61 @@ Test(log_rl, exact_under_threads)
     cr_assert_eq(gw_log_rl_admit(&r.rl, 7, 6000, &lost), 1);
     cr_assert_eq(lost, 40000 - 7);
 }
+
+/* Checks in flight count against the limit: with fail_limit 3, three
+ * connections (on any cores) may be checking bob's password at once, a
+ * fourth is refused until one ends; so never more than 3 checks happen
+ * before the block (hostile 05 saw 11 of 10 on two cores without this). */
+Test(guard_throttle, checks_in_flight_count_against_the_limit)
+{
+    struct relay_guard *g = mk(0, 3, 60, 300, 0);
+    uint64_t k = relay_guard_key(g, 'U', "bob", 3);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(relay_guard_begin(g, k, 10), 0, "check %d admitted", i);
+    cr_assert_eq(relay_guard_begin(g, k, 10), 1, "a fourth check in flight is refused");
+    cr_assert_eq(relay_guard_blocked(g, k, 10), 0, "refused, but not blocked");
+    cr_assert_not(relay_guard_done(g, k, 10, RELAY_GUARD_NO_VERDICT));
+    cr_assert_eq(relay_guard_begin(g, k, 10), 0, "an ended check frees its try");
+    cr_assert_not(relay_guard_done(g, k, 11, RELAY_GUARD_FAILED));
+    cr_assert_not(relay_guard_done(g, k, 11, RELAY_GUARD_FAILED));
+    cr_assert_eq(relay_guard_begin(g, k, 11), 1, "2 failed + 1 in flight = the limit");
+    cr_assert(relay_guard_done(g, k, 12, RELAY_GUARD_FAILED), "the third failure blocks");
+    cr_assert_eq(relay_guard_begin(g, k, 12), 300);
+    relay_guard_free(g);
+}
+
+Test(guard_throttle, passed_check_forgives_and_no_verdict_counts_nothing)
+{
+    struct relay_guard *g = mk(0, 2, 60, 300, 0);
+    uint64_t k = relay_guard_key(g, 'U', "bob", 3);
+    cr_assert_eq(relay_guard_begin(g, k, 10), 0);
+    cr_assert_not(relay_guard_done(g, k, 10, RELAY_GUARD_FAILED));
+    cr_assert_eq(relay_guard_begin(g, k, 11), 0);
+    cr_assert_not(relay_guard_done(g, k, 11, RELAY_GUARD_PASSED));
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(relay_guard_begin(g, k, 12), 0);
+        cr_assert_not(relay_guard_done(g, k, 12, RELAY_GUARD_NO_VERDICT));
+    }
+    cr_assert_not(relay_guard_fail(g, k, 13), "forgiven: counting from 0");
+    cr_assert(relay_guard_fail(g, k, 13));
+    relay_guard_free(g);
+}
+
+/* Looked-up names leave no slot behind: 10,000 made-up names that were
+ * begun and ended without a verdict do not push out a key with failures. */
+Test(guard_throttle, lookups_do_not_evict_failures)
+{
+    struct relay_guard *g = mk(0, 3, 60, 300, 0); /* 1024 throttle entries */
+    uint64_t victim = relay_guard_key(g, 'U', "victim", 6);
+    cr_assert_not(relay_guard_fail(g, victim, 1));
+    cr_assert_not(relay_guard_fail(g, victim, 1));
+    for (int i = 0; i < 10000; i++) {
+        char name[32];
+        int n = snprintf(name, sizeof(name), "made-up-%d", i);
+        uint64_t k = relay_guard_key(g, 'U', name, (size_t)n);
+        cr_assert_eq(relay_guard_begin(g, k, 2), 0);
+        relay_guard_done(g, k, 2, RELAY_GUARD_NO_VERDICT);
+    }
+    cr_assert(relay_guard_fail(g, victim, 3), "the victim's two failures were kept");
+    relay_guard_free(g);
+}
