@@ -62,9 +62,9 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
-#include "gateway/config.h"
-#include "gateway/endpoint.h"
-#include "gateway/session.h"
+#include "gateway/daemon/config.h"
+#include "gateway/session/endpoint.h"
+#include "gateway/session/session.h"
 #include "uring/log.h"
 #include "uring/dns.h"
 #include "uring/loop.h"

@@ -37,7 +37,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "gateway/config.h"
+#include "gateway/daemon/config.h"
 #include "gateway/ng/bencode.h"
 
 #define MSG_MAX (512 * 1024)

@@ -49,10 +49,10 @@
 #include <unistd.h>
 
 
-#include "gateway/config.h"
-#include "gateway/endpoint.h"
-#include "gateway/load_hist.h"
-#include "gateway/session.h"
+#include "gateway/daemon/config.h"
+#include "gateway/session/endpoint.h"
+#include "tools/common/load_hist.h"
+#include "gateway/session/session.h"
 #include "uring/log.h"
 #include "uring/dns.h"
 #include "uring/loop.h"

@@ -1,6 +1,6 @@
 /*
  * api_session.c: libmsrpgw's public session API (msrpgw/session.h) over
- * the endpoint session layer (gateway/session.h, endpoint.h) and the
+ * the endpoint session layer (gateway/session/session.h, endpoint.h) and the
  * uring/ runtime.
  *
  * The public handles are the internal objects under other names
@@ -16,9 +16,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "gateway/endpoint.h"
+#include "gateway/session/endpoint.h"
 #include "gateway/lib/lib.h"
-#include "gateway/session.h"
+#include "gateway/session/session.h"
 #include "uring/loop.h"
 #include "uring/tls.h"
 

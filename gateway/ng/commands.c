@@ -20,7 +20,7 @@
 #include "gateway/ng/bencode.h"
 #include "gateway/ng/sdp.h"
 #include "gateway/ng/server.h"
-#include "gateway/relay.h"
+#include "gateway/relay/relay.h"
 
 #define NG_NODES 1024
 #define NG_DEPTH 16

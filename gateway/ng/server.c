@@ -23,12 +23,12 @@
 
 #include <signal.h>
 
-#include "gateway/accounting.h"
-#include "gateway/log.h"
-#include "gateway/metrics.h"
+#include "gateway/obs/accounting.h"
+#include "gateway/obs/log.h"
+#include "gateway/obs/metrics.h"
 #include "gateway/ng/bencode.h"
 #include "gateway/ng/server.h"
-#include "gateway/relay.h"
+#include "gateway/relay/relay.h"
 #include "uring/loop.h"
 #include "uring/runtime.h"
 

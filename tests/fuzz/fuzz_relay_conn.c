@@ -45,10 +45,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/log.h"
-#include "gateway/mconn.h"
-#include "gateway/relay.h"
-#include "gateway/relay_internal.h"
+#include "gateway/obs/log.h"
+#include "gateway/wire/mconn.h"
+#include "gateway/relay/relay.h"
+#include "gateway/relay/relay_internal.h"
 #include "proto/error.h"
 #include "relay_harness.h"
 #include "uring/loop.h"

@@ -10,7 +10,7 @@
 # cover it; a peer that only gets answers never reaches it). After the
 # attackers leave, RSS returns near the baseline within seconds (jemalloc
 # decays freed pages in 1 s from its background threads: malloc_conf in
-# gateway/main.c). 50 bystander sessions transfer intact throughout.
+# gateway/daemon/main.c). 50 bystander sessions transfer intact throughout.
 . "$(dirname "$0")/lib/hostile.sh"
 hostile_init no_read
 CEILING_KB=1024

@@ -95,7 +95,7 @@ grep -q "#define MSRPGW_VERSION_STRING \"$version\"" "$prefix/include/msrpgw/ver
 # Every long option a program parses (its getopt_long table, or the
 # strcmp chain of msrpdump) is in its man page: a new option needs its
 # documentation.
-for pair in gateway/main.c:man8/msrpgw.8 tools/msrpcat.c:man1/msrpcat.1 \
+for pair in gateway/daemon/main.c:man8/msrpgw.8 tools/msrpcat.c:man1/msrpcat.1 \
             tools/msrpload.c:man1/msrpload.1 tools/msrpdump.c:man1/msrpdump.1 \
             tools/msrpgw-ctl.c:man1/msrpgw-ctl.1; do
     srcf="$MSRP_SRC/${pair%%:*}"

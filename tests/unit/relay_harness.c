@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gateway/log.h"
-#include "gateway/mconn.h"
-#include "gateway/relay_internal.h"
+#include "gateway/obs/log.h"
+#include "gateway/wire/mconn.h"
+#include "gateway/relay/relay_internal.h"
 #include "proto/digest.h"
 #include "proto/parser.h"
 #include "proto/writer.h"

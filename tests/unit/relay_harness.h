@@ -30,8 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/metrics.h"
-#include "gateway/relay.h"
+#include "gateway/obs/metrics.h"
+#include "gateway/relay/relay.h"
 
 struct gw_relay_core;
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gateway/accounting.h"
+#include "gateway/obs/accounting.h"
 
 static const struct gw_acct_record rec = {
     .kind = "reservation", .id = "0AbCdEfGhIjKlMnO", .user = "alice",

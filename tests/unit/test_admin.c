@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/metrics.h"
+#include "gateway/obs/metrics.h"
 #include "gateway/ng/server.h"
 
 static struct gw_metrics cores[2];

@@ -1,5 +1,5 @@
 /*
- * test_config.c: gateway/config.c -- built-in defaults, a complete file,
+ * test_config.c: gateway/daemon/config.c -- built-in defaults, a complete file,
  * every class of error with its file:line message, repeatable keys, the
  * --check-config dump and the README reference table.
  */
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gateway/config.h"
+#include "gateway/daemon/config.h"
 
 static char err[512];
 
@@ -433,7 +433,7 @@ Test(config, example_file_states_the_defaults)
     struct gw_config e, d;
     char *de, *dd, *p;
 
-    snprintf(path, sizeof(path), "%.*s/../../gateway/msrpgw.conf.example",
+    snprintf(path, sizeof(path), "%.*s/../../gateway/daemon/msrpgw.conf.example",
              (int)(slash - __FILE__), __FILE__);
     cr_assert_eq(gw_config_load(&e, path, err, sizeof(err)), 0, "%s", err);
     cr_assert_str_eq(e.users_file, "/etc/msrpgw/users");

@@ -1,5 +1,5 @@
 /*
- * test_ctypes.c: allowed_content_types (gateway/accepttypes.h as the relay
+ * test_ctypes.c: allowed_content_types (gateway/wire/accepttypes.h as the relay
  * uses it): comma or blank separated lists, wildcards, parameters and case
  * ignored, and the config-time check of the entries.
  */
@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "gateway/accepttypes.h"
+#include "gateway/wire/accepttypes.h"
 
 static bool ok(const char *list, const char *ct)
 {

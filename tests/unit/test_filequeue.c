@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gateway/endpoint.h"
-#include "gateway/session.h"
+#include "gateway/session/endpoint.h"
+#include "gateway/session/session.h"
 #include "uring/loop.h"
 #include "uring/timer.h"
 

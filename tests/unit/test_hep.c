@@ -1,12 +1,12 @@
 /*
- * test_hep.c: the HEP3 encoder (gateway/hep.h), byte for byte.
+ * test_hep.c: the HEP3 encoder (gateway/relay/hep.h), byte for byte.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
 
-#include "gateway/hep.h"
+#include "gateway/relay/hep.h"
 
 static struct sockaddr_in v4(const char *ip, uint16_t port)
 {

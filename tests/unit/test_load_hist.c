@@ -1,9 +1,9 @@
-/* test_load_hist.c: the load generator's latency histogram (gateway/load_hist.c). */
+/* test_load_hist.c: the load generator's latency histogram (tools/common/load_hist.c). */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/load_hist.h"
+#include "tools/common/load_hist.h"
 
 static struct gw_hist H, H2;
 

@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gateway/log.h"
-#include "gateway/log_sink.h"
+#include "gateway/obs/log.h"
+#include "gateway/obs/log_sink.h"
 
 #define LINES 20000
 

@@ -7,7 +7,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "gateway/mconn.h"
+#include "gateway/wire/mconn.h"
 #include "uring/buf.h"
 #include "uring/conn.h"
 #include "uring/listener.h"

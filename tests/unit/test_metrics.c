@@ -1,9 +1,9 @@
 /*
- * test_metrics.c: gateway/metrics.c -- exact Prometheus text for known
+ * test_metrics.c: gateway/obs/metrics.c -- exact Prometheus text for known
  * counters, status-code bucketing, HTTP routing, and the endpoint served by
  * a 2-loop runtime on 127.0.0.1 (ephemeral port): 200 with every core's
  * counters gathered across loops, 404, 405, 400 for an oversized head.
- * Also gateway/log.c's line formatter, whose output the metrics' operators
+ * Also gateway/obs/log.c's line formatter, whose output the metrics' operators
  * read next to the numbers.
  */
 #include <arpa/inet.h>
@@ -18,8 +18,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "gateway/log.h"
-#include "gateway/metrics.h"
+#include "gateway/obs/log.h"
+#include "gateway/obs/metrics.h"
 #include "uring/runtime.h"
 
 static void fill(struct gw_metrics *m, uint64_t base)
@@ -421,7 +421,7 @@ Test(metrics_http, silent_client_closed, .init = rt_setup, .fini = rt_teardown, 
     close(fd);
 }
 
-/* ---- log line formatting (gateway/log.c) ------------------------------- */
+/* ---- log line formatting (gateway/obs/log.c) ------------------------------- */
 
 Test(log, text_and_json_lines)
 {

@@ -1,5 +1,5 @@
 /*
- * test_relay_auth.c: AUTH (gateway/relay_auth.c) through a real core
+ * test_relay_auth.c: AUTH (gateway/relay/relay_auth.c) through a real core
  * driven by tests/unit/relay_harness.c -- the 401 challenge, the 200 with
  * Use-Path and Expires, Expires rules (423, clamping, 0 releases), wrong
  * passwords and the throttle's 403, nonces bound to their connection,
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "gateway/relay_internal.h"
+#include "gateway/relay/relay_internal.h"
 #include "proto/digest.h"
 #include "relay_harness.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_relay_fwd.c: forwarding one chunk (gateway/relay_fwd.c) through a
+ * test_relay_fwd.c: forwarding one chunk (gateway/relay/relay_fwd.c) through a
  * real core driven by tests/unit/relay_harness.c -- splitting at
  * max_chunk_out with exact Byte-Ranges and flags, the upstream answer
  * only once every piece is answered (the first non-200 wins), piece
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/relay_internal.h"
+#include "gateway/relay/relay_internal.h"
 #include "relay_harness.h"
 
 #define S_URI "msrp://127.0.0.1:9/snd;tcp"

@@ -1,7 +1,7 @@
 /*
- * test_relay_guard.c: the AUTH state shared by cores (gateway/relay_guard.c)
+ * test_relay_guard.c: the AUTH state shared by cores (gateway/relay/relay_guard.c)
  * -- nonce replay cache, failure throttle, per-user reservation counts --
- * and the log rate limiter the AUTH warnings go through (gateway/log.c).
+ * and the log rate limiter the AUTH warnings go through (gateway/obs/log.c).
  * Times are given explicitly, so windows and expiry are exact.
  */
 #include <criterion/criterion.h>
@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/log.h"
-#include "gateway/relay_internal.h"
+#include "gateway/obs/log.h"
+#include "gateway/relay/relay_internal.h"
 
 static struct relay_guard *mk(uint32_t nonces, uint32_t limit, uint32_t window, uint32_t block,
                               uint32_t res_cap)

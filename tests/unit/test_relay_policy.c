@@ -1,5 +1,5 @@
 /*
- * test_relay_policy.c: the destination policy (gateway/relay_policy.h) --
+ * test_relay_policy.c: the destination policy (gateway/relay/relay_policy.h) --
  * parsing of CIDR and port lists, IPv4 / IPv6 / IPv4-mapped matching, the
  * built-in denials, our own ports, and the order of the rules.
  */
@@ -9,8 +9,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "gateway/config.h"
-#include "gateway/relay_policy.h"
+#include "gateway/daemon/config.h"
+#include "gateway/relay/relay_policy.h"
 
 static struct gw_dest_policy pol;
 

@@ -1,5 +1,5 @@
 /*
- * test_relay_route.c: the relay's routing of SENDs (gateway/relay.c route,
+ * test_relay_route.c: the relay's routing of SENDs (gateway/relay/relay.c route,
  * relay_fwd_start's head) driven through a real core by
  * tests/unit/relay_harness.c: a reservation's URI reaches its AUTHed
  * client with RFC 4976 section 7.2's path rewriting, a foreign next hop is
@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/relay_internal.h"
+#include "gateway/relay/relay_internal.h"
 #include "proto/error.h"
 #include "relay_harness.h"
 

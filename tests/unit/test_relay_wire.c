@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/relay.h"
-#include "gateway/relay_internal.h"
+#include "gateway/relay/relay.h"
+#include "gateway/relay/relay_internal.h"
 #include "proto/parser.h"
 
 static struct msrp_head head;

@@ -22,8 +22,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "gateway/endpoint.h"
-#include "gateway/session.h"
+#include "gateway/session/endpoint.h"
+#include "gateway/session/session.h"
 #include "uring/loop.h"
 #include "uring/timer.h"
 

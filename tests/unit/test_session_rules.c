@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/accepttypes.h"
-#include "gateway/endpoint.h"
-#include "gateway/mconn.h"
-#include "gateway/session.h"
+#include "gateway/wire/accepttypes.h"
+#include "gateway/session/endpoint.h"
+#include "gateway/wire/mconn.h"
+#include "gateway/session/session.h"
 #include "uring/listener.h"
 #include "uring/loop.h"
 #include "uring/timer.h"

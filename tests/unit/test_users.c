@@ -1,5 +1,5 @@
 /*
- * test_users.c: gateway/users.c -- users files and config lines, ha1
+ * test_users.c: gateway/daemon/users.c -- users files and config lines, ha1
  * entries, bad lines with their line numbers, lookups, and publishing a
  * new table while readers (including another thread) hold the old one.
  */
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gateway/users.h"
+#include "gateway/daemon/users.h"
 
 static char err[256];
 

@@ -2,7 +2,7 @@
  * gen_conf_man.c: writes msrpgw.conf(5) at build time. It copies the
  * template, replacing @PROJECT_VERSION@ with the version given and the
  * line "@KEYS@" with one roff entry per setting, taken from
- * gw_config_print_reference() -- the table in gateway/config.c that drives
+ * gw_config_print_reference() -- the table in gateway/daemon/config.c that drives
  * the parser, --check-config and the README reference -- so the man page
  * lists exactly the keys, defaults and ranges the daemon has.
  *
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/config.h"
+#include "gateway/daemon/config.h"
 
 #define CELLS 6 /* | Section | Key | Type | Default | Range | Description | */
 

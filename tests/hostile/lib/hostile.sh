@@ -98,7 +98,7 @@ gw_rss_kb() {
 # is needed at all: after a burst (the bystanders' first files, a warm-up
 # flood, TLS reloads) RSS still moves for a while -- ring buffers and slab
 # pools are touched for the first time, and jemalloc hands dirty pages
-# back only over its decay time (dirty_decay_ms:1000, gateway/main.c) --
+# back only over its decay time (dirty_decay_ms:1000, gateway/daemon/main.c) --
 # and no metric says when that is over. So: with bystanders running, first
 # wait until the gateway has taken 100 more chunks (they are moving
 # files), then sample RSS every 0.5 s until three samples in a row (one
