@@ -157,6 +157,11 @@ const struct msrp_header *msrp_head_find(const struct msrp_head *h, enum msrp_hd
 
 static size_t fail(struct msrp_parser *p, int err, uint64_t off, struct msrp_event *ev)
 {
+    /* Failing before this frame's start line was parsed: the head still
+     * holds the previous frame's fields (their slices into reused memory);
+     * a caller answering the failed frame must see no paths at all. */
+    if (p->state == S_START && p->head)
+        head_clear(p->head);
     p->err = err;
     p->err_off = off;
     ev->type = MSRP_EV_ERROR;

@@ -1202,3 +1202,38 @@ Test(parser_api, set_storage_between_frames_only)
     free(s1);
     free(s2);
 }
+
+/* A frame failing in its start line leaves no head of the previous frame
+ * behind: the relay answers framing errors with a 400 addressed by the
+ * head's paths, and once wrote the previous frame's stale From-Path there
+ * (fuzz_relay_conn: "the relay wrote a malformed frame ... bad_uri"). */
+Test(parser, error_in_start_line_clears_the_previous_head)
+{
+    static const char ok[] = "MSRP a1b2 SEND\r\n"
+                             "To-Path: msrp://h.example:2855/s;tcp\r\n"
+                             "From-Path: msrp://c.example:2855/x;tcp\r\n"
+                             "\r\n"
+                             "-------a1b2$\r\n";
+    static const char bad[] = "MSRP c3d4 SEND\rabcdef\r\nTo-Path: x\r\n\r\n";
+    struct msrp_head h;
+    static char scratch[1 << 17];
+    struct msrp_parser p;
+    struct msrp_event ev;
+    cr_assert_eq(msrp_parser_init(&p, NULL, &h, scratch, sizeof scratch), 0);
+    size_t off = 0;
+    bool ended = false;
+    while (off < sizeof(ok) - 1 && !ended) {
+        off += msrp_parse(&p, ok + off, sizeof(ok) - 1 - off, &ev);
+        cr_assert_neq(ev.type, MSRP_EV_ERROR);
+        ended = ev.type == MSRP_EV_FRAME_END;
+    }
+    cr_assert(ended);
+    cr_assert_eq(h.n_to_path, 1);
+    off = 0;
+    do {
+        off += msrp_parse(&p, bad + off, sizeof(bad) - 1 - off, &ev);
+    } while (ev.type != MSRP_EV_ERROR && ev.type != MSRP_EV_NONE);
+    cr_assert_eq(ev.type, MSRP_EV_ERROR, "a bare CR in the start line fails");
+    cr_assert_eq(h.n_to_path, 0, "no To-Path of the previous frame: %u", h.n_to_path);
+    cr_assert_eq(h.n_from_path, 0, "no From-Path of the previous frame: %u", h.n_from_path);
+}
