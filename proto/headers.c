@@ -6,6 +6,8 @@
  */
 #include "proto/headers.h"
 
+#include <string.h>
+
 #include "proto/error.h"
 
 struct hdr_name {
@@ -54,6 +56,46 @@ const char *msrp_hdr_name(enum msrp_hdr_id id)
     return names[id].canon;
 }
 
+/* Word of 8 (or 4) bytes at p. */
+static inline uint64_t load64(const char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+static inline uint32_t load32(const char *p)
+{
+    uint32_t x;
+    memcpy(&x, p, 4);
+    return x;
+}
+
+/*
+ * name[0..n) equals the known name lc (lowercase letters and '-', n >= 6)
+ * in any case, eight bytes at a time (overlapping at the end). lc's bit
+ * 0x40 is set exactly on its letters, so ((lc & 0x40..) >> 1) ORs 0x20 into
+ * the letter positions of name only: 'A'..'Z' become 'a'..'z' there, while
+ * a '-' position still needs '-' itself (0x0d | 0x20 would be '-' too).
+ */
+static bool name_caseeq(const char *name, const char *lc, size_t n)
+{
+    if (n < 8) {
+        uint32_t a = load32(lc), b = load32(lc + n - 4);
+        return (load32(name) | ((a & 0x40404040u) >> 1)) == a &&
+               (load32(name + n - 4) | ((b & 0x40404040u) >> 1)) == b;
+    }
+    for (size_t i = 0;; i += 8) {
+        if (i + 8 > n)
+            i = n - 8;
+        uint64_t m = load64(lc + i);
+        if ((load64(name + i) | ((m & 0x4040404040404040ull) >> 1)) != m)
+            return false;
+        if (i + 8 == n)
+            return true;
+    }
+}
+
 /*
  * Called for every header line of every frame: the length picks at most
  * three candidates and the first letter nearly always settles it before
@@ -81,12 +123,7 @@ enum msrp_hdr_id msrp_hdr_lookup(const char *name, size_t n)
     unsigned char c0 = lower((unsigned char)name[0]);
     for (const unsigned char *id = by_len[n]; *id; id++) {
         const struct hdr_name *e = &names[*id];
-        if ((unsigned char)e->lower[0] != c0)
-            continue;
-        size_t i = 1;
-        while (i < n && lower((unsigned char)name[i]) == (unsigned char)e->lower[i])
-            i++;
-        if (i == n)
+        if ((unsigned char)e->lower[0] == c0 && name_caseeq(name, e->lower, n))
             return (enum msrp_hdr_id)*id;
     }
     return MSRP_H_OTHER;

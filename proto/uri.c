@@ -24,11 +24,13 @@ enum {
     C_TOKEN = 1 << 4,  /* RFC 4975 token (RFC 3261 token chars) */
 };
 
-/* Classes of the punctuation characters; letters and digits are in every
- * class but C_SUBD. A table, so the per-character cost on the hot path
- * (every URI of every frame) is one load. */
+/* Classes of every byte; letters and digits are in every class but
+ * C_SUBD. A table of all 256, so the per-character cost on the hot path
+ * (every URI of every frame) is one load and no range test. */
 #define C_WORD (C_UNRES | C_SESS | C_TOKEN)
-static const unsigned char punct_cls[128] = {
+static const unsigned char cls_tab[256] = {
+    ['0' ... '9'] = C_ALNUM | C_WORD, ['A' ... 'Z'] = C_ALNUM | C_WORD,
+    ['a' ... 'z'] = C_ALNUM | C_WORD,
     ['-'] = C_WORD, ['.'] = C_WORD, ['_'] = C_WORD, ['~'] = C_WORD,
     ['!'] = C_SUBD | C_TOKEN, ['$'] = C_SUBD, ['&'] = C_SUBD,
     ['\''] = C_SUBD | C_TOKEN, ['('] = C_SUBD, [')'] = C_SUBD,
@@ -39,9 +41,7 @@ static const unsigned char punct_cls[128] = {
 
 static inline unsigned char cls(unsigned char c)
 {
-    if ((unsigned char)((c | 0x20) - 'a') < 26 || (unsigned char)(c - '0') < 10)
-        return C_ALNUM | C_WORD;
-    return c < 128 ? punct_cls[c] : 0;
+    return cls_tab[c];
 }
 
 static bool is_hex(unsigned char c)

@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#include "proto/endscan.h"
+
 struct wbuf {
     char *p;
     size_t cap;
@@ -41,14 +43,33 @@ static void w_fail(struct wbuf *w, int err)
         w->err = err;
 }
 
-/* A header value never carries CR, LF or NUL: they would end the line. */
+/* Does any byte of x equal CR, LF or NUL? The has-a-zero-byte test
+ * ((v - 0x01..) & ~v & 0x80..) is exact for "any", applied to x, x ^ CR..
+ * and x ^ LF..: eight bytes in about a dozen instructions. */
+static inline bool word_has_crlf_nul(uint64_t x)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t a = x ^ (ones * '\r'), b = x ^ (ones * '\n');
+    return (((x - ones) & ~x) | ((a - ones) & ~a) | ((b - ones) & ~b)) & highs;
+}
+
+/* A header value never carries CR, LF or NUL: they would end the line.
+ * Checked a word at a time (every header of every chunk passes here). */
 static void w_value(struct wbuf *w, struct msrp_slice v)
 {
-    for (size_t i = 0; i < v.n; i++)
-        if (v.p[i] == '\r' || v.p[i] == '\n' || v.p[i] == '\0') {
-            w_fail(w, MSRP_E_HEADER_VALUE);
-            return;
-        }
+    size_t i = 0;
+    bool bad = false;
+    for (; i + 8 <= v.n && !bad; i += 8) {
+        uint64_t x;
+        memcpy(&x, v.p + i, 8);
+        bad = word_has_crlf_nul(x);
+    }
+    for (; i < v.n && !bad; i++)
+        bad = v.p[i] == '\r' || v.p[i] == '\n' || v.p[i] == '\0';
+    if (bad) {
+        w_fail(w, MSRP_E_HEADER_VALUE);
+        return;
+    }
     w_bytes(w, v.p, v.n);
 }
 
@@ -69,9 +90,17 @@ static void w_3digits(struct wbuf *w, unsigned v)
     w_bytes(w, d, 3);
 }
 
+/* RFC 4975 ident: ALPHANUM (1) first, then ident-char (2): alphanum . - + % =
+ * One lookup per byte: a tid is checked for every head and end-line. */
+static const unsigned char ident_cls[256] = {
+    ['0' ... '9'] = 3, ['A' ... 'Z'] = 3, ['a' ... 'z'] = 3,
+    ['.'] = 2,         ['-'] = 2,         ['+'] = 2,
+    ['%'] = 2,         ['='] = 2,
+};
+
 static bool is_alnum(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    return ident_cls[c] & 1;
 }
 
 /* ident = ALPHANUM *ident-char, bounded by what the parser can echo. */
@@ -79,12 +108,10 @@ static bool valid_tid(struct msrp_slice t)
 {
     if (t.p == NULL || t.n == 0 || t.n > MSRP_TID_CAP || !is_alnum((unsigned char)t.p[0]))
         return false;
-    for (size_t i = 1; i < t.n; i++) {
-        unsigned char c = (unsigned char)t.p[i];
-        if (!is_alnum(c) && c != '.' && c != '-' && c != '+' && c != '%' && c != '=')
-            return false;
-    }
-    return true;
+    unsigned char all = 2;
+    for (size_t i = 1; i < t.n; i++)
+        all &= ident_cls[(unsigned char)t.p[i]];
+    return all != 0;
 }
 
 static bool valid_token(struct msrp_slice t)
@@ -127,12 +154,18 @@ static void w_path(struct wbuf *w, const char *name, const struct msrp_wpath *pa
     w_str(w, name);
     w_bytes(w, ": ", 2);
     for (size_t i = 0; i < pa->n; i++) {
-        struct msrp_slice s = pa->uris ? pa->uris[i].raw : pa->texts[i];
+        if (i)
+            w_bytes(w, " ", 1);
+        if (pa->uris) {
+            /* Parsed: the URI grammar already excluded SP, HTAB, CR, LF
+             * and NUL (and these paths go out with every chunk). */
+            w_bytes(w, pa->uris[i].raw.p, pa->uris[i].raw.n);
+            continue;
+        }
+        struct msrp_slice s = pa->texts[i];
         /* A URI with a space would read as two path entries. */
         if (s.n == 0 || memchr(s.p, ' ', s.n) || memchr(s.p, '\t', s.n))
             w_fail(w, MSRP_E_URI);
-        if (i)
-            w_bytes(w, " ", 1);
         w_value(w, s);
     }
     w_bytes(w, "\r\n", 2);
@@ -443,12 +476,13 @@ int msrp_body_scan_feed(struct msrp_body_scan *s, const char *p, size_t n)
     uint32_t k = s->match;
     for (size_t i = 0; i < n; i++) {
         if (k == 0) {
-            /* Nothing matched yet: skip straight to the next '-' (memchr
-             * is vectorised; a file body rarely has many dashes). */
-            const char *d = memchr(p + i, '-', n - i);
-            if (d == NULL)
+            /* Nothing matched yet: skip straight to the next "---" (or
+             * dashes cut by the end of p), which every match starts with;
+             * random bodies hold a '-' every 256 bytes but almost never
+             * three in a row (endscan.c walks 64-byte vector blocks). */
+            i += msrp_scan3(p + i, n - i, "---");
+            if (i == n)
                 break;
-            i = (size_t)(d - p);
         }
         while (k && p[i] != s->pat[k])
             k = s->fail[k - 1];

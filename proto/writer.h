@@ -41,7 +41,9 @@
 /*
  * A path (To-Path, From-Path, Use-Path): either parsed URIs (their raw
  * text is written, as received) or URI texts. Set exactly one of uris /
- * texts, with n entries; n = 0 means the header is absent.
+ * texts, with n entries; n = 0 means the header is absent. Texts are
+ * checked (no SP, HTAB, CR, LF or NUL); parsed URIs are not again: their
+ * raw text is what msrp_uri_parse accepted, which excludes all of those.
  */
 struct msrp_wpath {
     const struct msrp_uri *uris;

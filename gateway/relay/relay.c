@@ -207,6 +207,7 @@ int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
         free(core);
         return -ENOMEM;
     }
+    core->pieces.own_keys = true; /* keyed by relay_new_tid's ids only */
     size_t hb = r->cfg.limits.max_header_bytes;
     core->peek_buf = malloc(hb);
     core->peek_head = malloc(sizeof(*core->peek_head));

@@ -60,6 +60,11 @@ struct rtable {
     struct rnode **b;
     size_t nb;      /* power of two */
     size_t n;
+    /* Every key put is one of our own random tids (the pieces table):
+     * peers only look keys up, so a multiply-mix of the key's bytes spreads
+     * the buckets as well as SipHash, at a tenth of its cost. Set after
+     * relay_table_init. */
+    bool own_keys;
 };
 
 int relay_table_init(struct rtable *t, size_t nb);
@@ -230,7 +235,7 @@ struct chunk {
     /* Copies out of the incoming head (it dies at on_end): */
     char otid[MSRP_TID_CAP];
     size_t otid_n;
-    char *text;                 /* one allocation for the slices below */
+    char *text;                 /* the slices below; in c's allocation (chunk_mem) */
     struct msrp_slice prev_hop; /* From-Path[0]: To-Path of our answer */
     struct msrp_slice self;     /* To-Path[0]: From-Path of our answer */
     struct msrp_slice from_path;/* whole From-Path: To-Path of a REPORT */

@@ -5,7 +5,9 @@
  * never shared, so nothing is locked. Some keys are chosen by peers (the
  * URIs senders arrive with, relay_learn.c; transaction ids of responses):
  * keys are hashed with SipHash-2-4 under a key drawn per process, so a peer
- * cannot aim its keys at one bucket.
+ * cannot aim its keys at one bucket. A table whose keys are all our own
+ * random tids (own_keys) uses a cheap mix instead: peers can look its keys
+ * up but never choose them.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -71,8 +73,17 @@ uint64_t relay_siphash24(const uint8_t key[16], const void *data, size_t n)
     return v0 ^ v1 ^ v2 ^ v3;
 }
 
-static size_t hash(const char *k, size_t n)
+static size_t hash(const struct rtable *t, const char *k, size_t n)
 {
+    if (t->own_keys && n >= 8) {
+        /* Our own tids, drawn from a CSPRNG (rtable.own_keys): the first
+         * and last eight bytes, multiplied and folded. */
+        uint64_t a, b;
+        memcpy(&a, k, 8);
+        memcpy(&b, k + n - 8, 8);
+        uint64_t x = (a ^ (b * 0x9E3779B97F4A7C15ull) ^ n) * 0xC2B2AE3D27D4EB4Full;
+        return (size_t)(x ^ (x >> 29));
+    }
     return (size_t)relay_siphash24(hash_key, k, n);
 }
 
@@ -87,6 +98,7 @@ int relay_table_init(struct rtable *t, size_t nb)
         return -ENOMEM;
     t->nb = n;
     t->n = 0;
+    t->own_keys = false;
     return 0;
 }
 
@@ -122,7 +134,7 @@ void relay_table_put(struct rtable *t, struct rnode *n)
 {
     if (t->n >= t->nb)
         grow(t);
-    n->hash = hash(n->key, n->klen);
+    n->hash = hash(t, n->key, n->klen);
     size_t i = n->hash & (t->nb - 1);
     n->next = t->b[i];
     t->b[i] = n;
@@ -133,7 +145,7 @@ struct rnode *relay_table_get(const struct rtable *t, const char *key, size_t kl
 {
     if (!t->b)
         return NULL;
-    for (struct rnode *n = t->b[hash(key, klen) & (t->nb - 1)]; n; n = n->next)
+    for (struct rnode *n = t->b[hash(t, key, klen) & (t->nb - 1)]; n; n = n->next)
         if (n->klen == klen && memcmp(n->key, key, klen) == 0)
             return n;
     return NULL;

@@ -160,3 +160,28 @@ Test(names, lookup_case_insensitive_and_round_trip)
     cr_assert_eq(msrp_hdr_lookup("content-disposition", 19), MSRP_H_CONTENT_DISPOSITION);
     cr_assert_eq(msrp_hdr_lookup("CONTENT-DESCRIPTION", 19), MSRP_H_CONTENT_DESCRIPTION);
 }
+
+/* The lookup compares a word at a time with case folded only where the
+ * name has letters: every byte value at every position of every name
+ * matches exactly when it is that letter in either case, or that '-'. */
+Test(names, lookup_every_byte_at_every_position)
+{
+    for (int id = 1; id < MSRP_H__COUNT; id++) {
+        const char *name = msrp_hdr_name((enum msrp_hdr_id)id);
+        size_t n = strlen(name);
+        char buf[32];
+        for (size_t at = 0; at < n; at++) {
+            for (int b = 0; b < 256; b++) {
+                memcpy(buf, name, n);
+                buf[at] = (char)b;
+                unsigned char c = (unsigned char)name[at];
+                bool letter = (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+                bool same = letter ? (b | 0x20) == (c | 0x20) && ((b | 0x20) >= 'a')
+                                   : b == c;
+                enum msrp_hdr_id want = same ? (enum msrp_hdr_id)id : MSRP_H_OTHER;
+                cr_assert_eq(msrp_hdr_lookup(buf, n), want, "%s with byte %d at %zu", name, b,
+                             at);
+            }
+        }
+    }
+}

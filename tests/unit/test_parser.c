@@ -682,6 +682,69 @@ Test(parser_framing, end_line_look_alikes_are_body)
     free(t);
 }
 
+/* Expects a SEND of body (ending "+") and a 200 after it to trace as that
+ * one body, END + and the 200, fed whole, split in two at every offset and
+ * in odd sizes. The 200 puts the end-line in the middle of a feed, where
+ * the scan's unchecked inner loop meets it. */
+static void expect_long_body(const char *body, size_t bn)
+{
+    static const char head[] = "MSRP " TID " SEND\r\n" PATHS "\r\n";
+    static const char tail[] = "\r\n-------" TID "+\r\n"
+                               "MSRP " TID " 200 OK\r\n" PATHS "-------" TID "$\r\n";
+    size_t n = strlen(head) + bn + strlen(tail);
+    char *frame = malloc(n);
+    cr_assert_not_null(frame);
+    memcpy(frame, head, strlen(head));
+    memcpy(frame + strlen(head), body, bn);
+    memcpy(frame + strlen(head) + bn, tail, strlen(tail));
+    char *t = trace_every_split(frame, n, NULL);
+    struct sbuf want = { 0 };
+    sb_printf(&want, "HEND body=1\nBODY %zu \"", bn);
+    sb_escaped(&want, body, bn);
+    sb_put(&want, "\"\nEND +\nSTART resp " TID " 200 'OK'\n", 8 + 21 + strlen(TID));
+    const char *at = strstr(t, "HEND");
+    cr_assert(at && strncmp(at, want.p, want.n) == 0 && strstr(t, "END $\n") &&
+                  strcmp(strstr(t, "END $\n"), "END $\n") == 0,
+              "trace:\n%s\nwant:\n%s", t, want.p);
+    free(want.p);
+    free(t);
+    free(frame);
+}
+
+/* Bodies longer than the scan's 64- and 128-byte vector blocks (endscan.c):
+ * near-misses of the end-line straddle every block boundary as the split
+ * point moves, and the end-line itself is split at every offset. */
+Test(parser_framing, long_bodies_of_look_alikes)
+{
+    char body[700];
+    size_t n = 0;
+    /* the end-line with a wrong tid byte at each position, flags and CRs
+     * in the wrong places, then runs of dashes and bare CRs */
+    static const char el[] = "\r\n-------" TID "$\r\n";
+    for (size_t k = 2; k + 3 < sizeof el; k++) {
+        memcpy(body + n, el, sizeof el - 1);
+        body[n + k] = k < 9 ? '+' : '-';
+        n += sizeof el - 1;
+    }
+    static const char more[] = "\r\n-------" TID "\r\n-------" TID "x\r\n\r\r\n-"
+                               "--------------------------------------\r\r\r\r\n";
+    memcpy(body + n, more, sizeof more - 1);
+    n += sizeof more - 1;
+    cr_assert_lt(n, sizeof body);
+    expect_long_body(body, n);
+
+    /* all dashes; all CRLF-dash triples */
+    memset(body, '-', 300);
+    expect_long_body(body, 300);
+    for (size_t i = 0; i < 300; i++)
+        body[i] = "\r\n-"[i % 3];
+    expect_long_body(body, 300);
+    /* ends in "\r\n-------" + our tid without its flag: one byte short */
+    memset(body, 'q', 200);
+    memcpy(body + 200, "\r\n-------" TID, 9 + strlen(TID));
+    expect_long_body(body, 200 + 9 + strlen(TID));
+}
+
 /* The end-line found whole in one feed is checked with one compare
  * (parse_body, end_line); each wrong byte position must still fall back to
  * the byte matcher: body for a body candidate, the old error for a
@@ -935,6 +998,50 @@ static int error_with_head(const char *data, const struct msrp_limits *lim, stru
         cr_assert_neq(ev.type, MSRP_EV_HEADERS_END, "HEADERS_END for a head in error");
         if (ev.type == MSRP_EV_ERROR)
             return ev.error;
+    }
+}
+
+/* Header values are checked for control bytes a word at a time, the tail
+ * as an overlapping last word (find_ctl): each control byte (and HTAB,
+ * DEL's neighbours, a high byte, which are fine) at every position of
+ * values of every length 1..40, fed whole: the error and its offset. */
+Test(parser_errors, value_control_byte_every_position)
+{
+    static const char pre[] = "MSRP " TID " SEND\r\n" PATHS "X-Test: ";
+    static const unsigned char bytes[] = { 0x00, 0x01, 0x08, 0x09, 0x0b, 0x1f, 0x20,
+                                           0x7e, 0x7f, 0x80, 0xff };
+    static struct msrp_head h;
+    static char scratch[16384];
+    for (size_t n = 1; n <= 40; n++) {
+        for (size_t at = 0; at < n; at++) {
+            for (size_t b = 0; b < sizeof bytes; b++) {
+                char frame[512];
+                size_t pn = strlen(pre);
+                memcpy(frame, pre, pn);
+                memset(frame + pn, 'v', n);
+                frame[pn + at] = (char)bytes[b];
+                memcpy(frame + pn + n, "z\r\n\r\n", 5);
+                size_t len = pn + n + 5;
+                bool ctl = (bytes[b] < 0x20 && bytes[b] != 0x09) || bytes[b] == 0x7f;
+                struct msrp_parser p;
+                cr_assert_eq(msrp_parser_init(&p, NULL, &h, scratch, sizeof scratch), 0);
+                size_t off = 0;
+                struct msrp_event ev;
+                do {
+                    off += msrp_parse(&p, frame + off, len - off, &ev);
+                } while (ev.type != MSRP_EV_ERROR && ev.type != MSRP_EV_HEADERS_END &&
+                         ev.type != MSRP_EV_NONE);
+                if (ctl) {
+                    cr_assert_eq(ev.type, MSRP_EV_ERROR, "n %zu at %zu byte %#x", n, at, bytes[b]);
+                    cr_assert_eq(ev.error, MSRP_E_HEADER_VALUE);
+                    cr_assert_eq(ev.error_offset, pn + at, "n %zu at %zu byte %#x: @%llu", n, at,
+                                 bytes[b], (unsigned long long)ev.error_offset);
+                } else {
+                    cr_assert_eq(ev.type, MSRP_EV_HEADERS_END, "n %zu at %zu byte %#x: %d", n,
+                                 at, bytes[b], (int)ev.type);
+                }
+            }
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 #include "gateway/relay/relay.h"
 #include "gateway/relay/relay_internal.h"
 #include "proto/parser.h"
+#include "proto/tid.h"
 
 static struct msrp_head head;
 static char scratch[16384];
@@ -274,6 +275,50 @@ Test(relay_table, put_get_del_and_growth)
             cr_assert_eq(n, &items[i].node);
         else
             cr_assert_null(n);
+    }
+    relay_table_free(&t);
+}
+
+/* The pieces table (own_keys: our 16-character random tids, cheap hash):
+ * the same put/get/del and growth, keys shorter than 8 bytes still found
+ * (they take SipHash), lookups of foreign tids miss, and the random keys
+ * spread: no bucket holds more than a handful. */
+Test(relay_table, own_keys_put_get_del_and_spread)
+{
+    struct rtable t;
+    cr_assert_eq(relay_table_init(&t, 4), 0);
+    t.own_keys = true;
+    static struct {
+        struct rnode node;
+        char key[RELAY_TID_LEN];
+    } items[4096];
+    struct msrp_tid_gen g = { 0 };
+    for (int i = 0; i < 4096; i++) {
+        cr_assert_eq(msrp_tid_gen_next(&g, items[i].key, RELAY_TID_LEN), 0);
+        items[i].node.key = items[i].key;
+        items[i].node.klen = RELAY_TID_LEN;
+        relay_table_put(&t, &items[i].node);
+    }
+    struct rnode shortk = { .key = "abc", .klen = 3 };
+    relay_table_put(&t, &shortk);
+    cr_assert_eq(t.n, 4097);
+    for (int i = 0; i < 4096; i++)
+        cr_assert_eq(relay_table_get(&t, items[i].key, RELAY_TID_LEN), &items[i].node);
+    cr_assert_eq(relay_table_get(&t, "abc", 3), &shortk);
+    cr_assert_null(relay_table_get(&t, "ZZZZZZZZZZZZZZZZ", RELAY_TID_LEN));
+    size_t longest = 0;
+    for (size_t b = 0; b < t.nb; b++) {
+        size_t len = 0;
+        for (struct rnode *n = t.b[b]; n; n = n->next)
+            len++;
+        longest = len > longest ? len : longest;
+    }
+    cr_assert_leq(longest, 8, "a chain of %zu in %zu buckets", longest, t.nb);
+    for (int i = 0; i < 4096; i += 2)
+        relay_table_del(&t, &items[i].node);
+    for (int i = 0; i < 4096; i++) {
+        struct rnode *n = relay_table_get(&t, items[i].key, RELAY_TID_LEN);
+        cr_assert_eq(n, i % 2 ? &items[i].node : NULL);
     }
     relay_table_free(&t);
 }

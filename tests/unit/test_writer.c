@@ -281,6 +281,41 @@ Test(writer, end_line_variants)
     cr_assert_eq(msrp_write_end_line(b, sizeof(b), S(""), '$', true), MSRP_E_TID);
 }
 
+/* Values are checked a word at a time (w_value): CR, LF or NUL at every
+ * position of values of every length up to 40 is refused, and every other
+ * byte value is written through; tids are checked by a class table
+ * (valid_tid): each byte value in each position. */
+Test(writer, value_and_tid_checks_every_position)
+{
+    char buf[512], v[40];
+    for (size_t n = 1; n <= sizeof v; n++) {
+        for (size_t at = 0; at < n; at++) {
+            for (int b = 0; b < 256; b++) {
+                memset(v, 'x', n);
+                v[at] = (char)b;
+                struct msrp_frame f = send_frame();
+                f.content_type = msrp_slice(v, n);
+                int r = msrp_write_head(buf, sizeof buf, &f);
+                if (b == '\r' || b == '\n' || b == 0)
+                    cr_assert_eq(r, MSRP_E_HEADER_VALUE, "n %zu at %zu byte %d", n, at, b);
+                else
+                    cr_assert_gt(r, 0, "n %zu at %zu byte %d: %d", n, at, b, r);
+            }
+        }
+    }
+    char t[8];
+    for (size_t at = 0; at < sizeof t; at++) {
+        for (int b = 0; b < 256; b++) {
+            memset(t, 'k', sizeof t);
+            t[at] = (char)b;
+            bool alnum = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z');
+            bool ok = alnum || (at > 0 && b && strchr(".-+%=", b));
+            int r = msrp_write_end_line(buf, sizeof buf, msrp_slice(t, sizeof t), '$', true);
+            cr_assert_eq(r > 0, ok, "tid byte %d at %zu: %d", b, at, r);
+        }
+    }
+}
+
 Test(writer, rejects_header_injection_and_bad_descriptions)
 {
     char buf[512];
@@ -396,5 +431,41 @@ Test(writer, body_scan_matches_reference)
         if (n == 0)
             r = msrp_body_scan_feed(&s, body, 0);
         cr_assert_eq(r == MSRP_E_BODY_HAS_END_LINE, want, "iter %d body %.*s", iter, (int)n, body);
+    }
+}
+
+/* The same on bodies long enough for the vector scan (64-byte blocks,
+ * endscan.c) that looks for "---" while nothing has matched: dash runs of
+ * 1..9 and the whole pattern planted at random places, fed in pieces of
+ * 1..300 bytes, so runs and matches straddle blocks and feeds. */
+Test(writer, body_scan_long_bodies_match_reference)
+{
+    unsigned seed = 777;
+    struct msrp_slice tid = S("a-a");
+    const char pat[] = "-------a-a";
+    static char body[1200];
+    for (int iter = 0; iter < 2000; iter++) {
+        size_t n = (size_t)(rand_r(&seed) % sizeof body);
+        for (size_t i = 0; i < n; i++)
+            body[i] = (char)(rand_r(&seed) % 4 ? 'a' + rand_r(&seed) % 3 : rand_r(&seed));
+        for (int r = rand_r(&seed) % 6; r > 0 && n > 10; r--) {
+            size_t at = (size_t)rand_r(&seed) % (n - 10), len = 1 + (size_t)(rand_r(&seed) % 9);
+            memset(body + at, '-', len);
+        }
+        if (n > 10 && iter % 3 == 0)
+            memcpy(body + (size_t)rand_r(&seed) % (n - 10), pat, 10);
+        bool want = n >= 10 && memmem(body, n, pat, 10) != NULL;
+        struct msrp_body_scan s;
+        msrp_body_scan_init(&s, tid);
+        int r = 0;
+        size_t off = 0;
+        while (off < n) {
+            size_t k = 1 + (size_t)(rand_r(&seed) % 300);
+            if (k > n - off)
+                k = n - off;
+            r = msrp_body_scan_feed(&s, body + off, k);
+            off += k;
+        }
+        cr_assert_eq(r == MSRP_E_BODY_HAS_END_LINE, want, "iter %d n %zu", iter, n);
     }
 }
