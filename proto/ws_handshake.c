@@ -352,13 +352,19 @@ int msrp_ws_hs_reject(char *out, size_t cap, int err)
                                          : "Bad Request";
     if (status == 0)
         return MSRP_WS_HS_E_SYNTAX;
+    /* The body names the refusal (msrp_ws_hs_strerror), so whoever
+     * debugs a client sees which rule failed, not just "400". */
+    const char *why = msrp_ws_hs_strerror(err);
     int n = snprintf(out, cap,
                      "HTTP/1.1 %d %s\r\n"
                      "%s"
                      "Connection: close\r\n"
-                     "Content-Length: 0\r\n"
-                     "\r\n",
-                     status, reason, status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "");
+                     "Content-Type: text/plain\r\n"
+                     "Content-Length: %zu\r\n"
+                     "\r\n"
+                     "%s\n",
+                     status, reason, status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "",
+                     strlen(why) + 1, why);
     return fit(n, cap);
 }
 

@@ -15,6 +15,7 @@ PACKAGES=(build-essential cmake pkg-config clang llvm
           liburing-dev libwolfssl-dev libjemalloc-dev libcriterion-dev
           libc-ares-dev dnsmasq-base
           python3 openssl socat tshark kamailio valgrind gnuplot-nox
+          chromium chromium-driver
           dpkg-dev autoconf automake libtool
           debhelper adduser man-db)
 # dpkg-dev and the autotools build Debian's wolfSSL source with AES-NI
@@ -22,6 +23,8 @@ PACKAGES=(build-essential cmake pkg-config clang llvm
 # debhelper builds the Debian packages (tools/packaging/build-deb.sh);
 # adduser is what their postinst uses, man-db what tests/install/deb.sh
 # finds their man pages with (groff, from groff-base, lints them).
+# chromium + chromium-driver run the demo page headless in
+# integration.browser_ws (tests/web/browser_test.py).
 
 # A deb-src entry for Debian 12, so that "apt-get source wolfssl" works:
 # added once (its own file), unless some entry already serves bookworm

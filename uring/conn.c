@@ -277,6 +277,11 @@ void ur_conn_notify_open(struct ur_conn *c, int err)
 {
     if (c->flags & CF_OPEN_NOTIFIED)
         return;
+    if (err == 0 && c->ws && !ur_ws_ready(c)) {
+        /* Usable once the WebSocket handshake is done (ws.c opens it). */
+        c->flags &= ~CF_OPEN_PENDING;
+        return;
+    }
     c->flags |= CF_OPEN_NOTIFIED;
     c->flags &= ~CF_OPEN_PENDING;
     if (c->ops.on_open)
@@ -314,14 +319,24 @@ void ur_conn_fail(struct ur_conn *c, int err)
 
 void ur_conn_close(struct ur_conn *c) { ur_conn_fail(c, 0); }
 
-void ur_conn_close_after_flush(struct ur_conn *c)
+void ur_conn_fail_after_flush(struct ur_conn *c, int err)
 {
     if (c->flags & (CF_CLOSING | CF_FLUSH_CLOSE))
         return;
     if (c->tls)
         ur_tls_shutdown(c);
     c->flags |= CF_FLUSH_CLOSE;
+    c->flush_err = err;
     ur_conn_defer(c);
+}
+
+void ur_conn_close_after_flush(struct ur_conn *c)
+{
+    if (c->flags & (CF_CLOSING | CF_FLUSH_CLOSE))
+        return;
+    if (c->ws)
+        ur_ws_shutdown(c); /* the close frame, before TLS's close_notify */
+    ur_conn_fail_after_flush(c, 0);
 }
 
 static void handoff_fill(struct ur_conn *c);
@@ -359,6 +374,7 @@ static void conn_finalize(struct ur_conn *c)
     c->rbuf = NULL;
     if (c->tls)
         ur_tls_conn_free(c);
+    ur_ws_conn_free(c);
     if (c->fd >= 0)
         close(c->fd);
     free(c->addrs);
@@ -385,7 +401,7 @@ int ur_conn_detach(struct ur_conn *c, const void *pre, size_t pre_n, ur_detach_f
 
     if (c->flags & (CF_CLOSING | CF_FLUSH_CLOSE | CF_DETACHING))
         return -EPIPE;
-    if (c->app_head)
+    if (c->app_head || (c->ws && !ur_ws_ready(c)))
         return -EBUSY;
     h = calloc(1, sizeof(*h));
     if (!h || (pre_n && !(h->pre = malloc(pre_n)))) {
@@ -429,6 +445,12 @@ static void handoff_fill(struct ur_conn *c)
             h->raw_n += st->n;
         }
     }
+    h->ws = ur_ws_conn_take(c, &h->ws_held, &h->ws_held_n);
+    if (h->ws_held_n && !h->ws_held) { /* as above: the stream would lose them */
+        h->ws_held_n = 0;
+        shutdown(c->fd, SHUT_RDWR);
+        h->eof = 1;
+    }
     h->eof |= (c->flags & CF_EOF) != 0;
     h->fd = c->fd;
     c->fd = -1;
@@ -442,6 +464,8 @@ void ur_handoff_free(struct ur_handoff *h)
     if (h->fd >= 0)
         close(h->fd);
     ur_tls_conn_destroy(h->tls);
+    ur_ws_conn_destroy(h->ws);
+    free(h->ws_held);
     free(h->pre);
     free(h->raw);
     free(h);
@@ -461,14 +485,16 @@ static struct ur_buf *buf_copy(struct ur_loop *loop, const uint8_t *p, size_t n)
 int ur_conn_adopt_handoff(struct ur_loop *loop, struct ur_handoff *h,
                           const struct ur_conn_ops *ops, void *ud, struct ur_conn **out)
 {
-    struct ur_buf *pre = NULL, *raw = NULL;
+    struct ur_buf *pre = NULL, *raw = NULL, *wsh = NULL;
     struct ur_conn *c;
 
     *out = NULL;
     if ((h->pre_n && !(pre = buf_copy(loop, h->pre, h->pre_n))) ||
+        (h->ws_held_n && !(wsh = buf_copy(loop, h->ws_held, h->ws_held_n))) ||
         (h->raw_n && !(raw = buf_copy(loop, h->raw, h->raw_n))) ||
         !(c = conn_new(loop, h->fd, ops, ud))) {
         ur_buf_unref(pre);
+        ur_buf_unref(wsh);
         ur_buf_unref(raw);
         ur_handoff_free(h);
         return -ENOMEM;
@@ -479,8 +505,18 @@ int ur_conn_adopt_handoff(struct ur_loop *loop, struct ur_handoff *h,
     if (pre) {
         stash_push(c, pre, pre->data, h->pre_n, 0);
         if (c->st_tail)
-            c->st_tail->plain = 1;
+            c->st_tail->plain = STASH_APP;
         ur_buf_unref(pre);
+    }
+    if (wsh) { /* after pre, before what TLS has not decrypted */
+        stash_push(c, wsh, wsh->data, h->ws_held_n, 0);
+        if (c->st_tail)
+            c->st_tail->plain = STASH_WS;
+        ur_buf_unref(wsh);
+    }
+    if (h->ws) {
+        ur_ws_conn_give(c, h->ws);
+        h->ws = NULL;
     }
     if (raw) {
         stash_push(c, raw, raw->data, h->raw_n, 0);
@@ -543,6 +579,13 @@ static void recv_arm(struct ur_conn *c)
 
 size_t ur_conn_deliver_plain(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, size_t n)
 {
+    if (c->ws)
+        return ur_ws_input(c, buf, p, n);
+    return ur_conn_deliver_app(c, buf, p, n);
+}
+
+size_t ur_conn_deliver_app(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, size_t n)
+{
     c->stats.bytes_in += n;
     if (c->ops.on_data)
         c->ops.on_data(c, p, n, buf);
@@ -568,7 +611,7 @@ static void stash_push(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, 
     st->buf = ur_buf_ref(buf);
     st->p = p;
     st->n = n;
-    st->plain = 0;
+    st->plain = STASH_WIRE;
     if (front) {
         st->next = c->st_head;
         c->st_head = st;
@@ -587,7 +630,7 @@ static void conn_input(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, 
 {
     size_t used;
 
-    if (c->pause_cnt || c->st_head) {
+    if (c->pause_cnt || c->st_head || ur_ws_holding(c)) {
         stash_push(c, buf, p, n, 0);
         return;
     }
@@ -605,8 +648,9 @@ static void drain_stash(struct ur_conn *c)
         c->st_head = st->next;
         if (!c->st_head)
             c->st_tail = NULL;
-        used = st->plain ? ur_conn_deliver_plain(c, st->buf, st->p, st->n)
-                         : deliver(c, st->buf, st->p, st->n);
+        used = st->plain == STASH_APP  ? ur_conn_deliver_app(c, st->buf, st->p, st->n)
+               : st->plain == STASH_WS ? ur_conn_deliver_plain(c, st->buf, st->p, st->n)
+                                       : deliver(c, st->buf, st->p, st->n);
         if (used < st->n && !(c->flags & CF_CLOSING))
             stash_push(c, st->buf, st->p + used, st->n - used, 1);
         ur_buf_unref(st->buf);
@@ -736,13 +780,17 @@ static void conn_service(struct ur_conn *c)
     if (c->flags & CF_OPEN_PENDING)
         ur_conn_notify_open(c, 0);
     if (!c->pause_cnt && !(c->flags & CF_CLOSING)) {
-        drain_stash(c);
-        if ((c->flags & CF_TLS_PUMP) && !c->pause_cnt && !c->st_head &&
+        if (c->ws)
+            ur_ws_pump(c); /* WebSocket input a pause left undecoded goes first */
+        if (!ur_ws_holding(c))
+            drain_stash(c);
+        if ((c->flags & CF_TLS_PUMP) && !c->pause_cnt && !c->st_head && !ur_ws_holding(c) &&
             !(c->flags & CF_CLOSING)) {
             c->flags &= ~CF_TLS_PUMP;
             ur_tls_input(c, NULL, NULL, 0);
         }
-        if ((c->flags & CF_EOF) && !c->pause_cnt && !c->st_head && !(c->flags & CF_CLOSING))
+        if ((c->flags & CF_EOF) && !c->pause_cnt && !c->st_head && !ur_ws_holding(c) &&
+            !(c->flags & CF_CLOSING))
             ur_conn_fail(c, 0);
     }
     if (c->flags & CF_CLOSING) {

@@ -35,13 +35,21 @@ struct ur_stash {           /* received while paused, delivered on resume */
     struct ur_buf *buf;
     const uint8_t *p;
     size_t n;
-    uint8_t plain;          /* application bytes: not through TLS */
+    uint8_t plain;          /* STASH_* below */
+};
+enum {
+    STASH_WIRE = 0,         /* received bytes: through TLS and WebSocket */
+    STASH_APP = 1,          /* application bytes: straight to on_data */
+    STASH_WS = 2,           /* TLS plaintext: through WebSocket only */
 };
 
 struct ur_handoff {         /* ur_conn_detach -> ur_conn_adopt_handoff */
     int fd;
     int eof;                /* the peer had finished sending */
     struct ur_tls_conn *tls;
+    struct ur_ws_conn *ws;
+    uint8_t *ws_held;       /* TLS plaintext the WebSocket decoder had not read */
+    size_t ws_held_n;
     uint8_t *pre;           /* application bytes to deliver first */
     size_t pre_n;
     uint8_t *raw;           /* received, not yet delivered (ciphertext for TLS) */
@@ -71,6 +79,7 @@ enum ur_conn_flag {
 };
 
 struct ur_tls_conn;
+struct ur_ws_conn;
 
 struct ur_conn {
     struct ur_loop *loop;
@@ -107,6 +116,8 @@ struct ur_conn {
     void *addr_filter_arg;
 
     struct ur_tls_conn *tls;
+    struct ur_ws_conn *ws;            /* WebSocket transform (ws.c), or NULL */
+    int flush_err;                    /* on_close's err after CF_FLUSH_CLOSE */
     struct ur_handoff *handoff;       /* being detached */
     struct ur_seg *tls_last;          /* last ciphertext seg appended */
     struct ur_conn_stats stats;
@@ -118,7 +129,12 @@ void ur_conn_fail(struct ur_conn *c, int err);
 void ur_conn_notify_open(struct ur_conn *c, int err);
 void ur_conn_check_ceiling(struct ur_conn *c);
 void ur_conn_check_drain(struct ur_conn *c);
+/* TLS plaintext (or plain received bytes): through WebSocket if any. */
 size_t ur_conn_deliver_plain(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, size_t n);
+/* Application bytes: counted and handed to on_data. */
+size_t ur_conn_deliver_app(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, size_t n);
+/* Closes once the queue is empty, on_close then getting err. */
+void ur_conn_fail_after_flush(struct ur_conn *c, int err);
 
 /* send.c */
 struct ur_seg *ur_seg_new(struct ur_conn *c);
@@ -128,6 +144,27 @@ void ur_conn_flush(struct ur_conn *c);
 void ur_send_cqe(struct ur_conn *c, enum ur_tag tag, struct ur_seg *s,
                  const struct io_uring_cqe *cqe);
 void ur_conn_fail_queues(struct ur_conn *c);
+/* ur_conn_send / ur_conn_send_copy below any WebSocket framing. */
+int ur_conn_send_raw(struct ur_conn *c, const void *p, size_t n, struct ur_buf *buf,
+                     ur_send_fn done, void *arg);
+int ur_conn_send_copy_raw(struct ur_conn *c, const void *p, size_t n);
+
+/* ws.c: the WebSocket transform (ws.h) */
+/* Decodes n received bytes (TLS plaintext for wss), delivering payload;
+ * what a pause leaves undecoded is held (ur_ws_holding). Returns n. */
+size_t ur_ws_input(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, size_t n);
+int ur_ws_holding(const struct ur_conn *c);
+void ur_ws_pump(struct ur_conn *c);          /* decodes held bytes (not paused) */
+int ur_ws_ready(const struct ur_conn *c);    /* 101 sent */
+/* The frame header of an n-byte data send (server: unmasked), queued raw. */
+int ur_ws_frame(struct ur_conn *c, size_t n, uint8_t hdr[14], size_t *hdr_n);
+void ur_ws_shutdown(struct ur_conn *c);      /* queue a close (1000) */
+void ur_ws_conn_free(struct ur_conn *c);
+/* Moving it with a handoff: bytes held undecoded come back as a malloc'd
+ * copy (*held, NULL when none; -ENOMEM leaves *held_n set, *held NULL). */
+struct ur_ws_conn *ur_ws_conn_take(struct ur_conn *c, uint8_t **held, size_t *held_n);
+void ur_ws_conn_give(struct ur_conn *c, struct ur_ws_conn *w);
+void ur_ws_conn_destroy(struct ur_ws_conn *w);
 
 /* tls.c */
 int ur_tls_conn_new(struct ur_conn *c, struct ur_tls_ctx *ctx, const char *server_name);

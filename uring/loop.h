@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "uring/ws.h"
+
 struct ur_loop;
 
 /* Optional kernel features; used both to report what is in use and to force
@@ -136,6 +138,8 @@ struct ur_loop_stats {
     uint64_t dns_queries;     /* look-ups sent to the resolver */
     uint64_t dns_cache_hits;  /* look-ups answered from the loop's cache */
     uint64_t dns_failures;    /* look-ups that failed (no such name, time-out, ...) */
+    uint64_t ws_handshakes[UR_WS_HS_N]; /* WebSocket opening handshakes by result (ws.h) */
+    uint64_t ws_open;         /* WebSocket connections open now (after the 101) */
 };
 void ur_loop_get_stats(const struct ur_loop *loop, struct ur_loop_stats *st);
 

@@ -96,14 +96,32 @@ static int ring_low(const struct ur_loop *loop)
     return loop->stats.bufs_out * 4 >= (uint64_t)loop->cfg.buf_count * 3;
 }
 
-int ur_conn_send(struct ur_conn *c, const void *p, size_t n, struct ur_buf *buf,
-                 ur_send_fn done, void *arg)
+int ur_conn_send_raw(struct ur_conn *c, const void *p, size_t n, struct ur_buf *buf,
+                     ur_send_fn done, void *arg)
 {
     if (buf && !buf->heap && !done && ring_low(c->loop)) {
         c->loop->stats.ring_copies++;
-        return ur_conn_send_copy(c, p, n);
+        return ur_conn_send_copy_raw(c, p, n);
     }
     return queue_seg(c, p, n, buf, NULL, done, arg);
+}
+
+/* WebSocket: each send is one frame; its header goes first as a small
+ * copy (gathered with neighbouring copies), the payload as it would
+ * without WebSocket, so a zero-copy send stays zero-copy. */
+int ur_conn_send(struct ur_conn *c, const void *p, size_t n, struct ur_buf *buf,
+                 ur_send_fn done, void *arg)
+{
+    if (c->ws && n) {
+        uint8_t hdr[14];
+        size_t hn;
+        int rc = ur_ws_frame(c, n, hdr, &hn);
+        if (rc == 0)
+            rc = ur_conn_send_copy_raw(c, hdr, hn);
+        if (rc < 0)
+            return rc;
+    }
+    return ur_conn_send_raw(c, p, n, buf, done, arg);
 }
 
 /* Small copies (responses, headers) share one allocation: a peer that
@@ -132,6 +150,27 @@ static int gather_copy(struct ur_conn *c, const void *p, size_t n)
 }
 
 int ur_conn_send_copy(struct ur_conn *c, const void *p, size_t n)
+{
+    if (c->ws && n) {
+        /* Header and payload in one copy when small (the usual case:
+         * MSRP heads, end-lines, responses). */
+        uint8_t f[14 + COPY_GATHER_MAX];
+        size_t hn;
+        int rc = ur_ws_frame(c, n, f, &hn);
+        if (rc < 0)
+            return rc;
+        if (n <= COPY_GATHER_MAX) {
+            memcpy(f + hn, p, n);
+            return ur_conn_send_copy_raw(c, f, hn + n);
+        }
+        rc = ur_conn_send_copy_raw(c, f, hn);
+        if (rc < 0)
+            return rc;
+    }
+    return ur_conn_send_copy_raw(c, p, n);
+}
+
+int ur_conn_send_copy_raw(struct ur_conn *c, const void *p, size_t n)
 {
     void *copy;
     size_t cap;
@@ -190,7 +229,7 @@ static void wire_flush(struct ur_conn *c)
     s = c->sq_head;
     if (!s) {
         if (c->flags & CF_FLUSH_CLOSE)
-            ur_conn_fail(c, 0);
+            ur_conn_fail(c, c->flush_err);
         return;
     }
     if (ur_has(loop, UR_FEAT_SEND_ZC) && s->n - s->off >= loop->cfg.zc_threshold) {

@@ -66,6 +66,16 @@ static const struct opt opts[] = {
      "Plain TCP (msrp://) listen addresses, host:port or [v6]:port; repeat the key or use a comma list; empty = none.", NULL},
     {"gateway", "tls_listen", T_ADDRS, F(tls_listen), "", 0, GW_CONFIG_ADDRS_MAX,
      "TLS (msrps://) listen addresses; empty = no TLS listener (then tls_cert/tls_key are not needed).", NULL},
+    {"gateway", "ws_listen", T_ADDRS, F(ws_listen), "", 0, GW_CONFIG_ADDRS_MAX,
+     "MSRP over WebSocket (RFC 7977, ws://, subprotocol msrp) listen addresses; empty = none. Needs listen or tls_listen too: the Use-Path given to WebSocket clients names the TCP side.", NULL},
+    {"gateway", "wss_listen", T_ADDRS, F(wss_listen), "", 0, GW_CONFIG_ADDRS_MAX,
+     "MSRP over secure WebSocket (wss://) listen addresses, with tls_cert/tls_key; empty = none.", NULL},
+    {"gateway", "ws_origins", T_STR, F(ws_origins), "", 0, 0,
+     "Origins a browser may open a WebSocket from (exact, e.g. https://app.example.com; space or comma list; others get 403); empty = any. A request without Origin (not a browser) is accepted.", NULL},
+    {"gateway", "ws_max_message", T_SIZE, F(ws_max_message), "1MiB", 1 * KIB, GIB,
+     "Largest WebSocket message accepted (one MSRP chunk each); a larger one closes the connection with 1009.", NULL},
+    {"gateway", "ws_handshake_timeout", T_SECS, F(ws_handshake_timeout), "10", 1, 3600,
+     "Time from accept to a complete WebSocket Upgrade request; then the connection is closed.", NULL},
     {"gateway", "tls_cert", T_STR, F(tls_cert), "", 0, 0,
      "PEM certificate chain for tls_listen.", NULL},
     {"gateway", "tls_key", T_STR, F(tls_key), "", 0, 0,
@@ -81,9 +91,9 @@ static const struct opt opts[] = {
     {"gateway", "realm", T_STR, F(realm), "msrpgw", 0, 0,
      "Digest realm of AUTH challenges (ha1: secrets must be computed with it).", NULL},
     {"gateway", "users_file", T_STR, F(users_file), "", 0, 0,
-     "File of name:password or name:ha1:HEX lines, reloaded on SIGHUP; empty = the user lines.", NULL},
+     "File of name:password or name:ha1:HEX lines, each optionally with per-user limits as name [key = value; ...]:secret (keys max_reservations, max_message_size, allowed_content_types, session_bandwidth), reloaded on SIGHUP; empty = the user lines.", NULL},
     {"gateway", "user", T_USERS, F(users), "demo:demo", 0, GW_CONFIG_USERS_MAX,
-     "A user, name:password or name:ha1:HEX with HEX = md5(name:realm:password); repeatable. The built-in demo:demo exists only without a config file.", NULL},
+     "A user, name:password or name:ha1:HEX with HEX = md5(name:realm:password), optionally with per-user limits as in users_file: name [max_message_size = 1MiB; ...]:secret; repeatable. The built-in demo:demo exists only without a config file.", NULL},
     {"gateway", "expires_default", T_SECS, F(expires_default), "600", 1, DAY,
      "AUTH Expires granted when the client asks for none.", NULL},
     {"gateway", "expires_min", T_SECS, F(expires_min), "60", 1, DAY,
@@ -101,15 +111,15 @@ static const struct opt opts[] = {
     {"gateway", "auth_fail_delay", T_SECS, F(auth_fail_delay), "1", 0, 60,
      "Seconds a connection is not read after an AUTH failure (its 401 is sent at once), so one connection guesses at most once per delay; 0 = none.", NULL},
     {"gateway", "max_reservations_per_user", T_UINT, F(max_reservations_per_user), "100", 0, 10000000,
-     "Reservations (AUTHed connections) one user may hold at once over all threads; beyond it AUTH gets 403 (reason reservation_limit); 0 = unlimited.", NULL},
+     "Reservations (AUTHed connections) one user may hold at once over all threads; beyond it AUTH gets 403 (reason reservation_limit); 0 = unlimited. A user's own max_reservations (users file) replaces it for that user.", NULL},
     {"gateway", "max_reservations", T_UINT, F(max_reservations), "0", 0, 100000000,
-     "Reservations all users together may hold at once over all threads; beyond it AUTH gets 403 (auth failure reason reservation_limit_total); 0 = unlimited. Limits are global: the users file has no per-user settings.", NULL},
+     "Reservations all users together may hold at once over all threads; beyond it AUTH gets 403 (auth failure reason reservation_limit_total); 0 = unlimited. Global only; a user's own max_reservations, max_message_size, allowed_content_types and session_bandwidth (users file attributes) replace the four per-user keys for that user.", NULL},
     {"gateway", "max_message_size", T_SIZE, F(max_message_size), "0", 0, 1024 * GIB,
-     "Largest message a SEND may carry through the relay: a chunk whose Byte-Range shows a bigger message (its total; with total '*', the chunk's end or start) gets 413 \"Message Too Large\"; a chunk of unknown length is counted as it streams, and the byte over the limit ends its forwarded copy with '#' and gets the sender 413. Later chunks of a refused message get 413 \"Message Refused\" (drop reason message_too_large). 0 = no limit.", NULL},
+     "Largest message a SEND may carry through the relay: a chunk whose Byte-Range shows a bigger message (its total; with total '*', the chunk's end or start) gets 413 \"Message Too Large\"; a chunk of unknown length is counted as it streams, and the byte over the limit ends its forwarded copy with '#' and gets the sender 413. Later chunks of a refused message get 413 \"Message Refused\" (drop reason message_too_large). 0 = no limit. A user's own max_message_size (users file) replaces it for the SENDs of that user's reservations and for unauthenticated SENDs to them.", NULL},
     {"gateway", "allowed_content_types", T_STR, F(allowed_content_types), "", 0, 0,
-     "Content types a SEND may carry, e.g. \"image/*, text/plain, message/cpim\" (*, type/* or type/subtype; parameters ignored, case-insensitive); the first chunk of a message with another type gets 415 \"Unsupported Media Type\" and its later chunks 413 (drop reason content_type); empty = all.", NULL},
+     "Content types a SEND may carry, e.g. \"image/*, text/plain, message/cpim\" (*, type/* or type/subtype; parameters ignored, case-insensitive); the first chunk of a message with another type gets 415 \"Unsupported Media Type\" and its later chunks 413 (drop reason content_type); empty = all. A user's own allowed_content_types (users file) replaces it as max_message_size's does.", NULL},
     {"gateway", "session_bandwidth", T_SIZE, F(session_bandwidth), "0", 0, GIB,
-     "Body bytes per second a sender's connection may send in SENDs; faster senders are not read for a while (counted in msrpgw_bandwidth_pauses_total), never dropped; 0 = unlimited.", NULL},
+     "Body bytes per second a sender's connection may send in SENDs; faster senders are not read for a while (counted in msrpgw_bandwidth_pauses_total), never dropped; 0 = unlimited. A user's own session_bandwidth (users file) replaces it as max_message_size's does.", NULL},
     {"gateway", "nonce_cache_size", T_UINT, F(nonce_cache_size), "131072", 1024, 67108864,
      "Digest nonces remembered (32 bytes each) so an Authorization is accepted once per nonce-count on any connection; entries live nonce_lifetime. When full, an AUTH on a new nonce gets 401 stale=true (live entries are never forgotten).", NULL},
     {"gateway", "auth_throttle_size", T_UINT, F(auth_throttle_size), "65536", 1024, 67108864,
@@ -485,6 +495,34 @@ static const struct opt *find_opt(const char *section, const char *name)
     return NULL;
 }
 
+int gw_config_parse_value(const char *section, const char *key, const char *val, void *out,
+                          size_t size, char *msg, size_t msglen)
+{
+    const struct opt *o = find_opt(section, key);
+    if (!o || o->size != size || o->type == T_ADDRS || o->type == T_USERS) {
+        gw_seterr(msg, msglen, "%s: not a setting of this kind", key);
+        return -EINVAL;
+    }
+    char buf[GW_CONFIG_STR_MAX + 1];
+    if (strlen(val) >= sizeof(buf)) {
+        gw_seterr(msg, msglen, "%s: longer than %d bytes", key, GW_CONFIG_STR_MAX - 1);
+        return -EINVAL;
+    }
+    strcpy(buf, val);
+    /* The same setter as a file line, on a scratch struct: opt_set writes
+     * the key's own field only (no need to clear the rest). */
+    struct gw_config *tmp = malloc(sizeof(*tmp));
+    if (!tmp) {
+        gw_seterr(msg, msglen, "out of memory");
+        return -ENOMEM;
+    }
+    int rc = opt_set(tmp, o, buf, true, msg, msglen);
+    if (rc == 0)
+        memcpy(out, field(tmp, o), size);
+    free(tmp);
+    return rc;
+}
+
 static bool known_section(const char *s)
 {
     for (size_t i = 0; i < N_OPTS; i++)
@@ -639,12 +677,22 @@ int gw_config_validate(const struct gw_config *cfg, char *err, size_t errlen)
                cfg->expires_min, cfg->expires_default, cfg->expires_max);
         return -EINVAL;
     }
+    if (cfg->listen.n == 0 && cfg->tls_listen.n == 0 &&
+        (cfg->ws_listen.n || cfg->wss_listen.n)) {
+        gw_seterr(err, errlen, "ws_listen/wss_listen need listen or tls_listen too: "
+                               "the Use-Path given to WebSocket clients names the TCP side");
+        return -EINVAL;
+    }
     if (cfg->listen.n == 0 && cfg->tls_listen.n == 0) {
         gw_seterr(err, errlen, "nothing to listen on: set listen or tls_listen");
         return -EINVAL;
     }
     if (cfg->tls_listen.n > 0 && (cfg->tls_cert[0] == '\0' || cfg->tls_key[0] == '\0')) {
         gw_seterr(err, errlen, "tls_listen needs tls_cert and tls_key");
+        return -EINVAL;
+    }
+    if (cfg->wss_listen.n > 0 && (cfg->tls_cert[0] == '\0' || cfg->tls_key[0] == '\0')) {
+        gw_seterr(err, errlen, "wss_listen needs tls_cert and tls_key");
         return -EINVAL;
     }
     if (cfg->users_file[0] != '\0' && cfg->n_users > 0) {

@@ -56,6 +56,11 @@ struct gw_config {
     uint32_t threads;               /* 0 = one per online CPU */
     struct gw_addr_list listen;     /* msrp:// (TCP) */
     struct gw_addr_list tls_listen; /* msrps:// (TLS); empty = off */
+    struct gw_addr_list ws_listen;  /* MSRP over WebSocket (RFC 7977); empty = off */
+    struct gw_addr_list wss_listen; /* the same over TLS; empty = off */
+    char ws_origins[GW_CONFIG_STR_MAX]; /* allowed Origins, space/comma list; "" = any */
+    uint64_t ws_max_message;        /* bytes per received WebSocket message */
+    uint32_t ws_handshake_timeout;  /* seconds */
     char tls_cert[GW_CONFIG_STR_MAX];
     char tls_key[GW_CONFIG_STR_MAX];
     char tls_ca[GW_CONFIG_STR_MAX];
@@ -141,6 +146,14 @@ int gw_config_load_string(struct gw_config *cfg, const char *text, const char *n
  * listen needs cert and key, a user source exists, a wildcard listen host
  * needs relay_uri_host...). Called by the loaders; 0 or -EINVAL with err. */
 int gw_config_validate(const struct gw_config *cfg, char *err, size_t errlen);
+
+/* Parses val as the value of `key` in [section] is parsed (type, units,
+ * bounds; not gw_config_validate's checks) into out, which must be as big
+ * as that key's field of struct gw_config (a scalar or string key). The
+ * users file's per-user limits reuse it (users.h). 0, or -EINVAL with the
+ * reason in msg ("key = val out of range [..]", as in a config file). */
+int gw_config_parse_value(const char *section, const char *key, const char *val, void *out,
+                          size_t size, char *msg, size_t msglen);
 
 /* Frees what the loaders allocated; the struct may be reloaded after. */
 void gw_config_free(struct gw_config *cfg);

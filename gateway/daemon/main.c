@@ -72,7 +72,8 @@ static void usage(FILE *out)
             "                      user demo/demo, realm msrpgw)\n"
             "  --check-config      validate the configuration, print it and exit 0 / 1\n"
             "  --port-file FILE    once listening, write the bound ports (\"tcp N\", \"tls N\",\n"
-            "                      \"metrics N\" lines) to FILE; listen ports may be 0\n"
+            "                      \"ws N\", \"wss N\", \"metrics N\" lines) to FILE; listen\n"
+            "                      ports may be 0\n"
             "  -h, --help          this help\n"
             "  --version           print the version, the linked wolfSSL and its crypto paths\n"
             "Signals: SIGTERM/SIGINT drain and exit, SIGHUP reloads users and TLS files and\n"
@@ -89,6 +90,28 @@ static int user_lookup(void *ud, unsigned idx, const char *name, size_t n,
         return -ENOENT;
     *secret = msrp_slice(u->secret, u->secret_len);
     *is_ha1 = u->is_ha1;
+    return 0;
+}
+
+/* A user's own limits (users.h attributes), for the relay at AUTH. */
+static int user_limits(void *ud, unsigned idx, const char *name, size_t n,
+                       struct gw_relay_user_limits *lim)
+{
+    _Static_assert(GW_USER_TYPES_MAX == GW_RELAY_USER_TYPES_MAX, "one bound for both");
+    struct daemon *d = ud;
+    const struct gw_users *t = gw_users_cache_get(&d->caches[idx], &d->users);
+    const struct gw_user *u = t ? gw_users_find(t, name, n) : NULL;
+    if (!u)
+        return -ENOENT;
+    lim->has_max_reservations = u->lim.has_max_reservations;
+    lim->has_max_message_size = u->lim.has_max_message_size;
+    lim->has_allowed_content_types = u->lim.has_allowed_content_types;
+    lim->has_session_bandwidth = u->lim.has_session_bandwidth;
+    lim->max_reservations = u->lim.max_reservations;
+    lim->max_message_size = u->lim.max_message_size;
+    lim->session_bandwidth = u->lim.session_bandwidth;
+    lim->allowed_content_types = msrp_slice(u->lim.allowed_content_types,
+                                            strlen(u->lim.allowed_content_types));
     return 0;
 }
 
@@ -164,7 +187,9 @@ static int claim_one(const char *what, const char *host, uint16_t port)
 static int claim_ports(const struct gw_config *cfg, const struct gw_relay_config *rcfg)
 {
     for (unsigned i = 0; i < rcfg->n_listen; i++)
-        if (claim_one(rcfg->listen[i].tls ? "tls_listen" : "listen", rcfg->listen[i].host,
+        if (claim_one(rcfg->listen[i].ws ? (rcfg->listen[i].tls ? "wss_listen" : "ws_listen")
+                      : rcfg->listen[i].tls ? "tls_listen" : "listen",
+                      rcfg->listen[i].host,
                       rcfg->listen[i].port) < 0)
             return -1;
     /* Port 0: the kernel picks a free one, nobody else's. */
@@ -272,15 +297,14 @@ static int write_port_file(const char *path, const struct gw_relay_config *rc, u
     FILE *f = fopen(tmp, "w");
     if (!f)
         return -errno;
-    bool tcp = false, tls = false;
+    /* The first port of each kind: tcp, tls, ws, wss (main's order). */
+    static const char *const kind_name[4] = { "tcp", "tls", "ws", "wss" };
+    bool seen[4] = { false };
     for (unsigned i = 0; i < rc->n_listen; i++) {
-        if (rc->listen[i].tls && !tls) {
-            fprintf(f, "tls %u\n", rc->listen[i].port);
-            tls = true;
-        } else if (!rc->listen[i].tls && !tcp) {
-            fprintf(f, "tcp %u\n", rc->listen[i].port);
-            tcp = true;
-        }
+        int k = (rc->listen[i].tls ? 1 : 0) | (rc->listen[i].ws ? 2 : 0);
+        if (!seen[k])
+            fprintf(f, "%s %u\n", kind_name[k], rc->listen[i].port);
+        seen[k] = true;
     }
     if (mport)
         fprintf(f, "metrics %u\n", mport);
@@ -304,7 +328,7 @@ static int make_tls(const struct gw_config *cfg, struct ur_tls_ctx **server,
     char desc[512];
     gw_log(GW_LOG_INFO, NULL, NULL, "tls: %s; cipher list: %s", ur_tls_describe(desc, sizeof(desc)),
            cfg->tls_ciphers[0] ? "from tls_ciphers" : "default");
-    if (cfg->tls_listen.n) {
+    if (cfg->tls_listen.n || cfg->wss_listen.n) {
         struct ur_tls_config tc = { .server = 1, .cert_file = cfg->tls_cert,
                                     .key_file = cfg->tls_key,
                                     .cipher_list = cfg->tls_ciphers[0] ? cfg->tls_ciphers : NULL };
@@ -462,15 +486,20 @@ int main(int argc, char **argv)
      * ephemeral port shared by every core. */
     struct gw_relay_config rcfg;
     memset(&rcfg, 0, sizeof(rcfg));
-    int reserved[2 * GW_CONFIG_ADDRS_MAX];
+    int reserved[4 * GW_CONFIG_ADDRS_MAX];
     unsigned nres = 0;
-    for (int tls = 0; tls < 2; tls++) {
-        const struct gw_addr_list *l = tls ? &d.cfg.tls_listen : &d.cfg.listen;
+    /* kind: bit 0 = TLS, bit 1 = WebSocket (listen, tls_listen, ws_listen,
+     * wss_listen); the TCP ones first, so they are the Use-Path's. */
+    const struct gw_addr_list *kinds[4] = { &d.cfg.listen, &d.cfg.tls_listen, &d.cfg.ws_listen,
+                                            &d.cfg.wss_listen };
+    for (int kind = 0; kind < 4; kind++) {
+        const struct gw_addr_list *l = kinds[kind];
         for (unsigned i = 0; i < l->n && rcfg.n_listen < GW_RELAY_LISTEN_MAX; i++) {
             struct gw_relay_listen *rl = &rcfg.listen[rcfg.n_listen++];
             snprintf(rl->host, sizeof(rl->host), "%s", l->a[i].host);
             rl->port = l->a[i].port;
-            rl->tls = tls;
+            rl->tls = kind & 1;
+            rl->ws = kind & 2;
             if (rl->port == 0) {
                 int fd = reserve_port(rl->host, &rl->port);
                 if (fd < 0) {
@@ -485,6 +514,9 @@ int main(int argc, char **argv)
     if (claim_ports(&d.cfg, &rcfg) < 0)
         return 1;
     snprintf(rcfg.uri_host, sizeof(rcfg.uri_host), "%s", gw_config_relay_host(&d.cfg));
+    snprintf(rcfg.ws_origins, sizeof(rcfg.ws_origins), "%s", d.cfg.ws_origins);
+    rcfg.ws_max_message = d.cfg.ws_max_message;
+    rcfg.ws_handshake_timeout_ms = d.cfg.ws_handshake_timeout * 1000u;
     snprintf(rcfg.realm, sizeof(rcfg.realm), "%s", d.cfg.realm);
     rcfg.expires_default = d.cfg.expires_default;
     rcfg.expires_min = d.cfg.expires_min;
@@ -534,6 +566,7 @@ int main(int argc, char **argv)
     rcfg.anchor_timeout_s = d.cfg.anchor_timeout;
     rcfg.limits = d.cfg.limits;
     rcfg.user_lookup = user_lookup;
+    rcfg.user_limits = user_limits;
     /* Counted always: the admin's stats show them without an endpoint. */
     rcfg.metrics = d.met;
     rcfg.user_ud = &d;

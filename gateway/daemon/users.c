@@ -15,7 +15,9 @@
 
 #include "gateway/common/errmsg.h"
 #include "gateway/common/slurp.h"
+#include "gateway/daemon/config.h"
 #include "gateway/daemon/users.h"
+#include "gateway/wire/accepttypes.h"
 
 struct gw_users {
     _Atomic uint64_t refs;
@@ -33,7 +35,161 @@ struct parsed {
     const char *secret;
     size_t secret_len;
     bool is_ha1;
+    struct gw_user_limits lim;   /* allowed_content_types: see types */
+    char types[GW_USER_TYPES_MAX + 1];
 };
+
+/* The per-user keys and the global [gateway] keys whose parsing they
+ * borrow (config.c gw_config_parse_value: same units, bounds, messages). */
+enum attr { A_MAX_RES, A_MAX_MSG, A_TYPES, A_BANDWIDTH };
+static const struct {
+    const char *key;
+    const char *global;
+} attrs[] = {
+    [A_MAX_RES] = {"max_reservations", "max_reservations_per_user"},
+    [A_MAX_MSG] = {"max_message_size", "max_message_size"},
+    [A_TYPES] = {"allowed_content_types", "allowed_content_types"},
+    [A_BANDWIDTH] = {"session_bandwidth", "session_bandwidth"},
+};
+#define N_ATTRS (sizeof(attrs) / sizeof(attrs[0]))
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Cuts blanks at both ends of a NUL-terminated string, in place. */
+static char *trim_blanks(char *p)
+{
+    while (is_blank(*p))
+        p++;
+    size_t n = strlen(p);
+    while (n > 0 && is_blank(p[n - 1]))
+        p[--n] = '\0';
+    return p;
+}
+
+/* One `key = value` of an attribute block into pl->lim. */
+static int parse_attr(char *pair, bool seen[N_ATTRS], struct parsed *pl, char *msg,
+                      size_t msglen)
+{
+    char *eq = strchr(pair, '=');
+    if (!eq) {
+        gw_seterr(msg, msglen, "attribute '%s' is not key = value", trim_blanks(pair));
+        return -EINVAL;
+    }
+    *eq = '\0';
+    const char *key = trim_blanks(pair), *val = trim_blanks(eq + 1);
+    size_t a = 0;
+    while (a < N_ATTRS && strcmp(attrs[a].key, key) != 0)
+        a++;
+    if (a == N_ATTRS) {
+        gw_seterr(msg, msglen, "unknown attribute '%s' (max_reservations, max_message_size, "
+                  "allowed_content_types, session_bandwidth)", key);
+        return -EINVAL;
+    }
+    if (seen[a]) {
+        gw_seterr(msg, msglen, "attribute %s given twice", key);
+        return -EINVAL;
+    }
+    seen[a] = true;
+    char why[200];
+    char types[GW_CONFIG_STR_MAX];
+    int rc;
+    switch ((enum attr)a) {
+    case A_MAX_RES:
+        rc = gw_config_parse_value("gateway", attrs[a].global, val, &pl->lim.max_reservations,
+                                   sizeof(pl->lim.max_reservations), why, sizeof(why));
+        pl->lim.has_max_reservations = true;
+        break;
+    case A_MAX_MSG:
+        rc = gw_config_parse_value("gateway", attrs[a].global, val, &pl->lim.max_message_size,
+                                   sizeof(pl->lim.max_message_size), why, sizeof(why));
+        pl->lim.has_max_message_size = true;
+        break;
+    case A_BANDWIDTH:
+        rc = gw_config_parse_value("gateway", attrs[a].global, val, &pl->lim.session_bandwidth,
+                                   sizeof(pl->lim.session_bandwidth), why, sizeof(why));
+        pl->lim.has_session_bandwidth = true;
+        break;
+    case A_TYPES:
+    default:
+        rc = gw_config_parse_value("gateway", attrs[a].global, val, types, sizeof(types), why,
+                                   sizeof(why));
+        if (rc == 0 && strlen(types) > GW_USER_TYPES_MAX) {
+            gw_seterr(why, sizeof(why), "longer than %d bytes", GW_USER_TYPES_MAX);
+            rc = -EINVAL;
+        }
+        if (rc == 0 && gw_accept_types_check(types, why, sizeof(why)) < 0)
+            rc = -EINVAL;
+        if (rc == 0)
+            memcpy(pl->types, types, strlen(types) + 1);
+        pl->lim.has_allowed_content_types = true;
+        break;
+    }
+    if (rc != 0) {
+        gw_seterr(msg, msglen, "attribute %s: %s", key, why);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* The block between '[' and ']': `key = value` pairs separated by ';'
+ * (empty pairs ignored). */
+static int parse_attrs(const char *p, size_t n, struct parsed *pl, char *msg, size_t msglen)
+{
+    char buf[GW_USER_ATTRS_MAX + 1];
+    bool seen[N_ATTRS] = {false};
+    if (n > GW_USER_ATTRS_MAX) {
+        gw_seterr(msg, msglen, "attributes longer than %d bytes", GW_USER_ATTRS_MAX);
+        return -EINVAL;
+    }
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    char *save = NULL;
+    for (char *pair = strtok_r(buf, ";", &save); pair; pair = strtok_r(NULL, ";", &save)) {
+        if (*trim_blanks(pair) == '\0')
+            continue;
+        if (parse_attr(pair, seen, pl, msg, msglen) != 0)
+            return -EINVAL;
+    }
+    return 0;
+}
+
+/* `name<blanks>[attributes]<blanks>:` -- the form a name never had (it
+ * holds no blank): finds the ':' that ends the entry's head and parses the
+ * attributes. 0 with *colon set; 1: not this form (the caller parses the
+ * line as `name:secret`); -EINVAL. */
+static int split_attrs(const char *s, size_t len, struct parsed *pl, const char **colon,
+                       char *msg, size_t msglen)
+{
+    size_t i = 0;
+    while (i < len && s[i] != ':' && !is_blank(s[i]))
+        i++;
+    size_t j = i;
+    while (j < len && is_blank(s[j]))
+        j++;
+    if (i == j || j == len || s[j] != '[')
+        return 1;
+    const char *open = s + j + 1;
+    const char *close = memchr(open, ']', len - j - 1);
+    if (!close) {
+        gw_seterr(msg, msglen, "attributes without a closing ']'");
+        return -EINVAL;
+    }
+    const char *c = close + 1;
+    while (c < s + len && is_blank(*c))
+        c++;
+    if (c == s + len || *c != ':') {
+        gw_seterr(msg, msglen, "expected ':' and the secret after the attributes' ']'");
+        return -EINVAL;
+    }
+    if (parse_attrs(open, (size_t)(close - open), pl, msg, msglen) != 0)
+        return -EINVAL;
+    pl->name_len = i;
+    *colon = c;
+    return 0;
+}
 
 static bool is_hex(char c)
 {
@@ -42,16 +198,24 @@ static bool is_hex(char c)
 
 static int parse_line(const char *s, size_t len, struct parsed *pl, char *msg, size_t msglen)
 {
-    const char *colon = memchr(s, ':', len);
+    const char *colon = NULL;
 
-    if (!colon) {
-        gw_seterr(msg, msglen, "expected name:password or name:ha1:<hex>");
-        return -EINVAL;
+    memset(&pl->lim, 0, sizeof(pl->lim));
+    pl->types[0] = '\0';
+    int form = split_attrs(s, len, pl, &colon, msg, msglen);
+    if (form < 0)
+        return form;
+    if (form == 1) {
+        colon = memchr(s, ':', len);
+        if (!colon) {
+            gw_seterr(msg, msglen, "expected name:password or name:ha1:<hex>");
+            return -EINVAL;
+        }
+        pl->name_len = (size_t)(colon - s);
     }
     pl->name = s;
-    pl->name_len = (size_t)(colon - s);
     pl->secret = colon + 1;
-    pl->secret_len = len - pl->name_len - 1;
+    pl->secret_len = (size_t)(s + len - pl->secret);
     if (pl->name_len == 0 || pl->name_len > GW_USER_NAME_MAX) {
         gw_seterr(msg, msglen, "user name must be 1..%d bytes", GW_USER_NAME_MAX);
         return -EINVAL;
@@ -178,8 +342,11 @@ static int builder_add(struct builder *b, const struct parsed *pl)
         b->t->users = v;
         b->cap = cap;
     }
+    size_t toff = 0;
     if (arena_put(b, pl->name, pl->name_len, false, &noff) != 0 ||
-        arena_put(b, pl->secret, pl->secret_len, pl->is_ha1, &soff) != 0)
+        arena_put(b, pl->secret, pl->secret_len, pl->is_ha1, &soff) != 0 ||
+        (pl->lim.has_allowed_content_types &&
+         arena_put(b, pl->types, strlen(pl->types), false, &toff) != 0))
         return -ENOMEM;
     u = &b->t->users[b->t->n++];
     u->name = (const char *)(uintptr_t)noff;
@@ -187,6 +354,8 @@ static int builder_add(struct builder *b, const struct parsed *pl)
     u->secret = (const char *)(uintptr_t)soff;
     u->secret_len = pl->secret_len;
     u->is_ha1 = pl->is_ha1;
+    u->lim = pl->lim;
+    u->lim.allowed_content_types = (const char *)(uintptr_t)toff;
     return 0;
 }
 
@@ -208,6 +377,9 @@ static long builder_finish(struct builder *b)
         size_t h;
         u->name = t->arena + (uintptr_t)u->name;
         u->secret = t->arena + (uintptr_t)u->secret;
+        u->lim.allowed_content_types = u->lim.has_allowed_content_types
+                                           ? t->arena + (uintptr_t)u->lim.allowed_content_types
+                                           : "";
         for (h = hash_name(u->name, u->name_len) & t->index_mask; t->index[h];
              h = (h + 1) & t->index_mask) {
             const struct gw_user *o = &t->users[t->index[h] - 1];

@@ -6,6 +6,33 @@
  * `user = name:secret` config lines or from a users file with one
  * `name:secret` per line (`#` comment lines, blank lines ignored).
  *
+ * Per-user policy limits: an entry may carry attributes between the name
+ * and the ':' that ends it, in brackets after at least one blank:
+ *
+ *     alice [max_message_size = 10MiB; allowed_content_types = text/plain image/png]:secret
+ *     bob [max_reservations=2; session_bandwidth=200KiB]:ha1:<32 hex>
+ *
+ * Why there: a secret is everything after the name's ':' and may hold
+ * any printable byte (':', ';', blanks, brackets), so nothing appended to
+ * it could be told apart from a password; a name, though, never holds a
+ * blank, so "name<blank>" was an error in every older file and now opens
+ * the attributes: old files mean what they meant (`alice[x]:pw` is still
+ * the user "alice[x]"). The block ends at the first ']' and values hold no
+ * ']' or ':' (sizes, media types never do). Pairs are `key = value`
+ * separated by ';' (a content-type list uses ',' or blanks). Keys, each
+ * parsed exactly as the global [gateway] key in brackets (config.c, same
+ * units, bounds and checks):
+ *     max_reservations      (max_reservations_per_user)
+ *     max_message_size      (max_message_size)
+ *     allowed_content_types (allowed_content_types; at most
+ *                            GW_USER_TYPES_MAX bytes)
+ *     session_bandwidth     (session_bandwidth)
+ * A key set replaces the global value for that user, 0 included (0 =
+ * unlimited, "" = all types); keys left out follow the global setting.
+ * At most GW_USER_ATTRS_MAX bytes of attributes; a key twice, an unknown
+ * key or a bad value fails the load ("file:line: ...", so a reload keeps
+ * the old table).
+ *
  * A table is immutable once built. Reload (SIGHUP) builds a new table and
  * publishes it in a struct gw_users_slot; readers on the relay threads
  * keep using the table they hold until they look again.
@@ -38,6 +65,18 @@
 #define GW_USER_SECRET_MAX 256   /* bytes of a password */
 #define GW_USERS_MAX (1u << 20)  /* entries of one table */
 #define GW_USERS_FILE_MAX ((size_t)64 << 20) /* bytes of a users file */
+#define GW_USER_ATTRS_MAX 1024   /* bytes between '[' and ']' */
+#define GW_USER_TYPES_MAX 255    /* bytes of a user's allowed_content_types */
+
+/* A user's own limits (see the top); has_* false: the global key applies. */
+struct gw_user_limits {
+    bool has_max_reservations, has_max_message_size, has_allowed_content_types,
+        has_session_bandwidth;
+    uint32_t max_reservations;
+    uint64_t max_message_size;
+    uint64_t session_bandwidth;
+    const char *allowed_content_types; /* inside the table; "" when unset */
+};
 
 struct gw_user {
     const char *name;     /* NUL-terminated, inside the table */
@@ -45,15 +84,17 @@ struct gw_user {
     const char *secret;   /* password, or 32 lower-case hex digits */
     size_t secret_len;
     bool is_ha1;
+    struct gw_user_limits lim;
 };
 
 struct gw_users;
 
 /*
- * Checks one `name:secret` line (name: 1..GW_USER_NAME_MAX bytes, no ':',
- * blanks or control bytes; secret: 1..GW_USER_SECRET_MAX bytes without
- * control bytes, or `ha1:` + 32 hex digits). 0 or -EINVAL with a reason in
- * msg (msglen may be 0).
+ * Checks one `name:secret` or `name [attributes]:secret` line (name:
+ * 1..GW_USER_NAME_MAX bytes, no ':', blanks or control bytes; secret:
+ * 1..GW_USER_SECRET_MAX bytes without control bytes, or `ha1:` + 32 hex
+ * digits; attributes as at the top). 0 or -EINVAL with a reason in msg
+ * (msglen may be 0).
  */
 int gw_users_check_line(const char *line, char *msg, size_t msglen);
 

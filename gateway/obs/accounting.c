@@ -1,23 +1,17 @@
 /*
- * accounting.c: session records as JSON lines, and their writer thread
- * (see accounting.h). The queue is a byte buffer that producers append
- * whole lines to; the writer swaps it for its own empty one under the
- * mutex and writes outside it, so a producer waits at most for a memcpy.
+ * accounting.c: session records as JSON lines, and the sink that writes
+ * them (see accounting.h; the ring and its writer thread are sink.c's).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "gateway/obs/accounting.h"
-#include "gateway/obs/log.h"
+#include "gateway/obs/sink.h"
 
 /* --- formatting -------------------------------------------------------------- */
 
@@ -115,123 +109,38 @@ int gw_acct_format(char *buf, size_t cap, const struct gw_acct_record *r)
     return o.full ? -ENOSPC : (int)o.n;
 }
 
-/* --- the writer ---------------------------------------------------------------- */
+/* --- the sink ------------------------------------------------------------------ */
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static char *queue, *spare;         /* GW_ACCT_QUEUE_BYTES each */
-static size_t queued;
-static bool running, stopping;
-static uint64_t dropped, dropped_unreported;
-static _Atomic bool reopen_wanted;
-static _Atomic bool enabled;
-static char path[4096];
-static int fd = -1;
-static bool to_syslog;
-static pthread_t writer_th;
+/* A file (no reader can hold it back the way a pipe can hold the log) is
+ * written at once; this bounds only an accounting_file that is a FIFO. */
+#define STOP_FLUSH_MS 10000
 
-static int open_file(void)
-{
-    int f = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    return f < 0 ? -errno : f;
-}
-
-static void write_out(const char *p, size_t n)
-{
-    if (fd >= 0) {
-        size_t off = 0;
-        while (off < n) {
-            ssize_t w = write(fd, p + off, n - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0) {
-                gw_log(GW_LOG_ERROR, NULL, NULL, "accounting file %s: %s (%zu bytes lost)", path,
-                       w < 0 ? strerror(errno) : "short write", n - off);
-                break;
-            }
-            off += (size_t)w;
-        }
-    }
-    if (to_syslog) {
-        for (const char *e, *s = p; s < p + n; s = e + 1) {
-            e = memchr(s, '\n', (size_t)(p + n - s));
-            if (!e)
-                break;
-            syslog(LOG_INFO, "%.*s", (int)(e - s), s);
-        }
-    }
-}
-
-static void *writer(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&mu);
-    for (;;) {
-        while (!queued && !stopping && !atomic_load(&reopen_wanted))
-            pthread_cond_wait(&cv, &mu);
-        char *batch = queue;
-        size_t n = queued;
-        uint64_t lost = dropped_unreported;
-        queue = spare;
-        spare = NULL;
-        queued = 0;
-        dropped_unreported = 0;
-        bool last = stopping;
-        pthread_mutex_unlock(&mu);
-
-        if (path[0] && atomic_exchange(&reopen_wanted, false)) {
-            int f = open_file();
-            if (f < 0) {
-                gw_log(GW_LOG_ERROR, NULL, NULL, "accounting file %s: cannot reopen: %s (kept)",
-                       path, strerror(-f));
-            } else {
-                if (fd >= 0)
-                    close(fd);
-                fd = f;
-            }
-        }
-        if (n)
-            write_out(batch, n);
-        if (lost)
-            gw_log(GW_LOG_WARN, NULL, NULL,
-                   "%" PRIu64 " accounting records dropped (accounting sink too slow)", lost);
-
-        pthread_mutex_lock(&mu);
-        spare = batch;
-        if (last && !queued)
-            break;
-    }
-    pthread_mutex_unlock(&mu);
-    return NULL;
-}
+static struct gw_sink sink = GW_SINK_INIT;
+_Static_assert(GW_ACCT_LINE_MAX <= GW_SINK_LINE_MAX, "a record is one write of the sink");
+static atomic_bool enabled;
+static bool syslog_open;
 
 int gw_acct_start(const char *file, bool use_syslog)
 {
     if ((!file || !file[0]) && !use_syslog)
         return 0;
-    snprintf(path, sizeof(path), "%s", file ? file : "");
-    if (path[0] && (fd = open_file()) < 0) {
-        int e = fd;
-        fd = -1;
-        return e;
-    }
-    queue = malloc(GW_ACCT_QUEUE_BYTES);
-    spare = malloc(GW_ACCT_QUEUE_BYTES);
-    if (!queue || !spare) {
-        gw_acct_stop();
-        return -ENOMEM;
-    }
-    to_syslog = use_syslog;
-    if (to_syslog)
+    if (use_syslog) {
         openlog("msrpgw", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-    queued = 0;
-    stopping = false;
-    int err = pthread_create(&writer_th, NULL, writer, NULL);
-    if (err) {
-        gw_acct_stop();
-        return -err;
+        syslog_open = true;
     }
-    running = true;
+    struct gw_sink_config cfg = {
+        .name = "accounting",
+        .unit = "accounting records",
+        .ring_bytes = GW_ACCT_QUEUE_BYTES,
+        .fd = -1,
+        .path = file,
+        .to_syslog = use_syslog,
+    };
+    int rc = gw_sink_start(&sink, &cfg);
+    if (rc < 0) {
+        gw_acct_stop();
+        return rc;
+    }
     atomic_store(&enabled, true);
     return 0;
 }
@@ -244,55 +153,25 @@ void gw_acct_put(const struct gw_acct_record *r)
         return;
     char line[GW_ACCT_LINE_MAX];
     int n = gw_acct_format(line, sizeof(line), r);
-    pthread_mutex_lock(&mu);
-    if (n < 0 || !running || !queue || queued + (size_t)n > GW_ACCT_QUEUE_BYTES) {
-        dropped++;
-        dropped_unreported++;
-    } else {
-        memcpy(queue + queued, line, (size_t)n);
-        queued += (size_t)n;
-        pthread_cond_signal(&cv);
-    }
-    pthread_mutex_unlock(&mu);
+    if (n < 0 || !gw_sink_put(&sink, line, (size_t)n))
+        gw_sink_lost(&sink, 1);
 }
 
 void gw_acct_reopen(void)
 {
-    atomic_store(&reopen_wanted, true);
-    pthread_mutex_lock(&mu);
-    pthread_cond_signal(&cv);
-    pthread_mutex_unlock(&mu);
+    gw_sink_reopen(&sink);
 }
 
 void gw_acct_stop(void)
 {
     atomic_store(&enabled, false);
-    pthread_mutex_lock(&mu);
-    bool was = running;
-    stopping = true;
-    pthread_cond_signal(&cv);
-    pthread_mutex_unlock(&mu);
-    if (was)
-        pthread_join(writer_th, NULL);
-    pthread_mutex_lock(&mu);
-    running = false;
-    free(queue);
-    free(spare);
-    queue = spare = NULL;
-    queued = 0;
-    pthread_mutex_unlock(&mu);
-    if (fd >= 0)
-        close(fd);
-    fd = -1;
-    if (to_syslog)
+    gw_sink_stop(&sink, STOP_FLUSH_MS);
+    if (syslog_open)
         closelog();
-    to_syslog = false;
+    syslog_open = false;
 }
 
 uint64_t gw_acct_dropped(void)
 {
-    pthread_mutex_lock(&mu);
-    uint64_t d = dropped;
-    pthread_mutex_unlock(&mu);
-    return d;
+    return gw_sink_dropped(&sink);
 }

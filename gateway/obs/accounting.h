@@ -8,12 +8,13 @@
  * one JSON object on one line (gw_acct_format).
  *
  * Writing never blocks a loop thread: gw_acct_put() formats on the caller's
- * thread and copies the line into a bounded queue (GW_ACCT_QUEUE_BYTES)
- * under a mutex held only for the copy; a writer thread appends the lines
- * to the file (O_APPEND, reopened by gw_acct_reopen, e.g. on SIGHUP) and,
- * when asked, to syslog. When the queue is full a record is dropped and
- * counted (gw_acct_dropped), and the log says so once the writer catches
- * up: a stalled disk cannot stall the relay.
+ * thread and queues the line in the accounting's sink (sink.h: a bounded
+ * ring of GW_ACCT_QUEUE_BYTES and a writer thread), which appends the
+ * lines to the file (O_APPEND, reopened by gw_acct_reopen, e.g. on SIGHUP)
+ * and, when asked, to syslog. When the queue is full, or the file refuses
+ * a write, a record is dropped and counted (gw_acct_dropped), and the log
+ * says so once the writer catches up: a stalled disk cannot stall the
+ * relay.
  */
 #ifndef GW_ACCOUNTING_H
 #define GW_ACCOUNTING_H
@@ -66,7 +67,8 @@ void gw_acct_put(const struct gw_acct_record *r);
 /* The file is reopened by the writer before its next write (SIGHUP). */
 void gw_acct_reopen(void);
 /* Writes what is queued and joins the writer (a file or syslog: no
- * reader can hold them back the way a pipe can hold the log). */
+ * reader can hold them back the way a pipe can hold the log; a FIFO gets
+ * 10 s). */
 void gw_acct_stop(void);
 uint64_t gw_acct_dropped(void);
 

@@ -1,15 +1,13 @@
 /*
  * log_sink.h: log lines leave the loop threads without blocking them.
  *
- * Once started, gw_log's formatted lines are copied into a bounded ring
- * (GW_LOG_SINK_BYTES) under a mutex held only for that copy, and a writer
- * thread drains the ring into the log's descriptor. A slow sink (a full
+ * Once started, gw_log's formatted lines go through the log's sink, a
+ * struct gw_sink (sink.h: a bounded ring of GW_LOG_SINK_BYTES and a writer
+ * thread draining it into the log's descriptor). A slow sink (a full
  * pipe, a stalled disk, a blocked terminal) blocks only the writer: when
  * the ring is full a line is dropped and counted, and once the writer
- * catches up it writes "N log lines dropped (log sink too slow)". The
- * writer waits for the descriptor with poll(2) and writes at most
- * PIPE_BUF bytes at a time, so it notices a stop request within 100 ms
- * even when the reader never reads.
+ * catches up it writes "N log lines dropped (log sink too slow)" into the
+ * log itself (after a failed write: only once a write has worked again).
  *
  * Before gw_log_sink_start() and after gw_log_sink_stop(), gw_log writes
  * synchronously (start-up errors, tests, the tools).
@@ -23,8 +21,9 @@
 
 #define GW_LOG_SINK_BYTES (1u << 20)
 
-/* Starts the writer thread; fd_fn gives the descriptor to write to at each
- * write (the log may be reopened meanwhile). 0 or -errno. */
+/* Starts the writer thread on the descriptor fd_fn gives now (gw_log_fd:
+ * gw_log_reopen dup2()s the new file over that same number). 0 (also when
+ * it runs already) or -errno. */
 int gw_log_sink_start(int (*fd_fn)(void));
 
 /* Flushes what the ring holds (giving up after flush_ms when the sink

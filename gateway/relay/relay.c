@@ -42,12 +42,31 @@ int relay_new_sessid(struct gw_relay_core *core, char out[GW_RELAY_SESSID_LEN + 
     return -EEXIST;
 }
 
+/* The TCP (or TLS) listener our Use-Path names. WebSocket listeners
+ * never: the Use-Path is for the far side, which reaches us over TCP
+ * (RFC 7977's example answers a ws client's AUTH with a ;tcp Use-Path). */
 static uint16_t self_port(const struct gw_relay *r, bool tls)
 {
     for (unsigned i = 0; i < r->cfg.n_listen; i++)
-        if (r->cfg.listen[i].tls == tls)
+        if (r->cfg.listen[i].tls == tls && !r->cfg.listen[i].ws)
             return r->cfg.listen[i].port;
     return 0;
+}
+
+/* Splits ws_origins into r->ws (the config every ws connection reads). */
+static void ws_config_init(struct gw_relay *r)
+{
+    snprintf(r->ws_origins_buf, sizeof(r->ws_origins_buf), "%s", r->cfg.ws_origins);
+    unsigned n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(r->ws_origins_buf, " ,\t", &save);
+         t && n < sizeof(r->ws_origins) / sizeof(r->ws_origins[0]);
+         t = strtok_r(NULL, " ,\t", &save))
+        r->ws_origins[n++] = t;
+    r->ws.origins = r->ws_origins;
+    r->ws.n_origins = n;
+    r->ws.max_message = r->cfg.ws_max_message;
+    r->ws.handshake_timeout_ms = r->cfg.ws_handshake_timeout_ms;
 }
 
 int relay_self_uri(const struct gw_relay_core *core, bool tls, const char *sessid, char *buf,
@@ -165,6 +184,12 @@ int gw_relay_new(struct gw_relay **out, const struct gw_relay_config *cfg, unsig
                          self_port(r, tls));
         r->self_pre_n[tls] = n > 0 && (size_t)n < sizeof(r->self_pre[tls]) ? (size_t)n : 0;
     }
+    if (!self_port(r, true)) {
+        /* No TLS listener: a wss client's Use-Path names the plain one. */
+        memcpy(r->self_pre[1], r->self_pre[0], sizeof(r->self_pre[1]));
+        r->self_pre_n[1] = r->self_pre_n[0];
+    }
+    ws_config_init(r);
     *out = r;
     return 0;
 }
@@ -223,6 +248,7 @@ int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
         const struct gw_relay_listen *l = &r->cfg.listen[i];
         lcs[i].core = core;
         lcs[i].tls = l->tls;
+        lcs[i].ws = l->ws;
         int err = ur_listen(loop, &core->ls[i], l->host, l->port, 0, relay_conn_on_accept, &lcs[i]);
         if (err < 0) {
             gw_log(GW_LOG_ERROR, NULL, NULL, "cannot listen on %s:%u: %s", l->host, l->port, strerror(-err));
@@ -234,9 +260,10 @@ int gw_relay_core_init(struct ur_loop *loop, unsigned idx, void *ud)
         }
         core->nls++;
         if (idx == 0)
-            gw_log(GW_LOG_INFO, NULL, NULL, "listening on %s://%s:%u (relay URI %s://%s:%u;tcp)",
-                   l->tls ? "msrps" : "msrp", l->host, l->port, l->tls ? "msrps" : "msrp",
-                   r->cfg.uri_host, l->port);
+            gw_log(GW_LOG_INFO, NULL, NULL, "listening on %s://%s:%u (relay URI %s://%s:%u;%s)",
+                   l->ws ? (l->tls ? "wss" : "ws") : l->tls ? "msrps" : "msrp", l->host,
+                   l->port, l->tls ? "msrps" : "msrp", r->cfg.uri_host, l->port,
+                   l->ws ? "ws" : "tcp");
     }
     relay_hep_open(core); /* HEP3 capture: off (logged) when it cannot open */
     ur_timer_init(&core->sweep, relay_conn_sweep, core);

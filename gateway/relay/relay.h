@@ -78,7 +78,9 @@
  * Policy (relay_limits.c): max_reservations over all users (403), SENDs
  * over max_message_size (413) or of a type allowed_content_types does not
  * list (415), a sender's connection read at most session_bandwidth bytes
- * a second (stalled, then resumed by a timer). HEP3 capture
+ * a second (stalled, then resumed by a timer); a user's own limits
+ * (user_limits) replace the global ones for that user's reservations and
+ * for unauthenticated SENDs to them, taken at AUTH. HEP3 capture
  * (relay_hep.c): every forwarded head as a UDP datagram to hep_address.
  *
  * Shutdown: gw_relay_drain() stops the listeners; chunks in flight are
@@ -107,6 +109,7 @@ struct gw_relay_listen {
     char host[256];
     uint16_t port;  /* bound port (the caller resolves port 0 beforehand) */
     bool tls;
+    bool ws;        /* MSRP over WebSocket (RFC 7977): ws://, or wss:// with tls */
 };
 
 /* Looks a user up: sets *secret (password or HA1 hex, *is_ha1 says which;
@@ -115,9 +118,31 @@ struct gw_relay_listen {
 typedef int (*gw_relay_user_fn)(void *ud, unsigned idx, const char *name, size_t n,
                                 struct msrp_slice *secret, bool *is_ha1);
 
+/* A user's own policy limits (the users file's attributes); a has_* false
+ * leaves that limit to gw_relay_config. */
+#define GW_RELAY_USER_TYPES_MAX 255 /* bytes of allowed_content_types */
+struct gw_relay_user_limits {
+    bool has_max_reservations, has_max_message_size, has_allowed_content_types,
+        has_session_bandwidth;
+    uint32_t max_reservations;     /* replaces max_reservations_per_user */
+    uint64_t max_message_size;
+    uint64_t session_bandwidth;
+    struct msrp_slice allowed_content_types; /* valid until the next call on this core */
+};
+
+/* Optional: fills *lim for a user who just AUTHed (on core idx). 0 or
+ * -ENOENT (then the global limits apply). */
+typedef int (*gw_relay_limits_fn)(void *ud, unsigned idx, const char *name, size_t n,
+                                  struct gw_relay_user_limits *lim);
+
 struct gw_relay_config {
     struct gw_relay_listen listen[GW_RELAY_LISTEN_MAX];
     unsigned n_listen;
+    /* WebSocket listeners (uring/ws.h): allowed Origins (space or comma
+     * list, "" = any), largest message received, handshake deadline. */
+    char ws_origins[512];
+    uint64_t ws_max_message;       /* 0 = uring's default (1 MiB) */
+    uint32_t ws_handshake_timeout_ms; /* 0 = uring's default (10 s) */
     char uri_host[512];            /* host of our URIs */
     char realm[512];
     uint32_t expires_default, expires_min, expires_max; /* seconds */
@@ -178,6 +203,9 @@ struct gw_relay_config {
     struct ur_tls_ctx *tls_self;
     gw_relay_user_fn user_lookup;
     void *user_ud;
+    /* Per-user limits (relay_limits.c), also called with user_ud; NULL =
+     * every user has the global limits. */
+    gw_relay_limits_fn user_limits;
     /* Optional: one struct gw_metrics per core (metrics.h), written by
      * that core only; NULL = not counted there. */
     struct gw_metrics *metrics;

@@ -152,7 +152,7 @@ static int leg_bind(struct anchor_leg *l)
     f.message_id = msrp_slice(mid, 16);
     char buf[8192];
     int n = msrp_write_bodiless(buf, sizeof(buf), &f, '$');
-    if (n < 0 || gw_mconn_send_copy(rc->m, buf, (size_t)n) < 0)
+    if (n < 0 || gw_mconn_send_frame(rc->m, buf, (size_t)n) < 0)
         return -EIO;
     rc->binding = true;
     ur_timer_arm(core->loop, &rc->bind_timer, core->r->cfg.chunk_timeout_ms, 0);

@@ -18,9 +18,11 @@
  *     password forgives the user's failures, never the address's (one
  *     account of its own must not let an attacker reset its count). Failure
  *     warnings are rate-limited per call site with a suppressed count.
- *   - Reservations per user: at most max_reservations_per_user at once
- *     over all cores, and max_reservations over all users; 403 beyond. The count follows the reservation:
- *     taken here, given back by relay_unbind_session (close or Expires 0).
+ *   - Reservations per user: at most max_reservations_per_user (or the
+ *     user's own max_reservations, relay_limits_take) at once over all
+ *     cores, and max_reservations over all users; 403 beyond. The count
+ *     follows the reservation: taken here, given back by
+ *     relay_unbind_session (close or Expires 0).
  *
  * Interop rules from PEERS.md: Authorization may lack uri= (the digest then
  * covers the AUTH's To-Path URI, which msrp_digest_verify falls back to);
@@ -173,17 +175,18 @@ static void finish_checks(struct rconn *rc, uint64_t addr_key, uint64_t user_key
 }
 
 /* Charges rc's reservation to user unless it already is: 0, or the
- * request was answered (403 at the cap). */
-static int charge_reservation(struct rconn *rc, const struct msrp_head *h, const char *user)
+ * request was answered (403 at the cap, max: the user's own or global). */
+static int charge_reservation(struct rconn *rc, const struct msrp_head *h, const char *user,
+                              uint32_t max)
 {
     struct relay_guard *g = rc->core->r->guard;
     if (rc->res_charged && strcmp(rc->user, user) == 0)
         return 0;
-    int e = relay_guard_res_take(g, user);
+    int e = relay_guard_res_take_max(g, user, max);
     if (e < 0) {
         if (e == -EDQUOT)
             RLOG_LIMITED(UR_LOG_WARN, rc, "AUTH user=%s refused: %u reservations held", user,
-                         relay_guard_config(g)->max_res_per_user);
+                         max);
         if (e == -EUSERS)
             RLOG_LIMITED(UR_LOG_WARN, rc, "AUTH user=%s refused: the relay holds %u reservations",
                          user, relay_guard_config(g)->max_res_total);
@@ -226,7 +229,10 @@ static void auth_ok(struct rconn *rc, const struct msrp_head *h, const char *use
         return;
     }
     bool was_reserved = rc->reserved;
-    if (charge_reservation(rc, h, user) < 0)
+    /* The user's limits as of this AUTH: kept for the reservation's life. */
+    struct relay_lim lim;
+    relay_limits_take(rc, user, &lim);
+    if (charge_reservation(rc, h, user, lim.max_res) < 0)
         return;
     if (relay_bind_session(rc, &h->from_path[0]) < 0) {
         if (!was_reserved)
@@ -236,6 +242,7 @@ static void auth_ok(struct rconn *rc, const struct msrp_head *h, const char *use
         return;
     }
     rc->authed = true;
+    rc->lim = lim;
     snprintf(rc->user, sizeof(rc->user), "%s", user);
     char use[512];
     int un = relay_self_uri(core, rc->tls, rc->sessid, use, sizeof(use));

@@ -208,6 +208,12 @@ void relay_conn_on_accept(struct ur_listener *l, int fd, void *ud)
         close(fd);
         return;
     }
+    /* WebSocket: its first bytes are an HTTP Upgrade, nothing to steer
+     * by; a browser AUTHs first anyway, whose reservation lives here. */
+    if (lc->ws) {
+        relay_adopt_ws(core, fd, lc->tls);
+        return;
+    }
     relay_steer(core, fd, lc->tls);
 }
 
@@ -248,7 +254,7 @@ static void inbound_abandon(struct rconn *rc)
     free(rc);
 }
 
-void relay_adopt(struct gw_relay_core *core, int fd, bool tls)
+static void adopt(struct gw_relay_core *core, int fd, bool tls, bool ws)
 {
     struct rconn *rc = inbound_new(core, tls);
     if (!rc) {
@@ -261,8 +267,17 @@ void relay_adopt(struct gw_relay_core *core, int fd, bool tls)
     if (err < 0) {
         inbound_abandon(rc);
         gw_log(GW_LOG_WARN, NULL, NULL, "adopting a connection failed: %s", strerror(-err));
+        return;
+    }
+    if (ws && (err = ur_conn_ws_server(gw_mconn_conn(rc->m), &core->r->ws)) < 0) {
+        gw_log(GW_LOG_WARN, NULL, NULL, "WebSocket on an adopted connection: %s",
+               strerror(-err));
+        gw_mconn_close(rc->m); /* its on_close frees rc, as for any adopted conn */
     }
 }
+
+void relay_adopt(struct gw_relay_core *core, int fd, bool tls) { adopt(core, fd, tls, false); }
+void relay_adopt_ws(struct gw_relay_core *core, int fd, bool tls) { adopt(core, fd, tls, true); }
 
 void relay_adopt_handoff(struct gw_relay_core *core, struct ur_handoff *h, bool tls)
 {

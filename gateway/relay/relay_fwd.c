@@ -204,7 +204,8 @@ static void send_piece_end(struct chunk *c, char flag)
     char line[16 + MSRP_TID_CAP];
     int n = msrp_write_end_line(line, sizeof(line), msrp_slice(c->tid, RELAY_TID_LEN), flag,
                                 c->has_body);
-    if (n < 0 || gw_mconn_send_copy(c->down->m, line, (size_t)n) < 0) {
+    if (n < 0 || gw_mconn_send_copy(c->down->m, line, (size_t)n) < 0 ||
+        gw_mconn_frame_end(c->down->m) < 0) {
         c->dead = true;
         chunk_result(c, 408, true);
         return;
@@ -366,7 +367,7 @@ static void send_failure_report(struct chunk *c, uint16_t code)
         f.status_hdr.comment = msrp_slice(cm, strlen(cm));
     char buf[8192];
     int n = msrp_write_bodiless(buf, sizeof(buf), &f, '$');
-    if (n > 0 && gw_mconn_send_copy(c->up->m, buf, (size_t)n) == 0) {
+    if (n > 0 && gw_mconn_send_frame(c->up->m, buf, (size_t)n) == 0) {
         RSTAT(core, failure_reports);
         MET(core, reports_sent);
     }
@@ -429,7 +430,7 @@ static void chunk_answer(struct chunk *c)
         f.from_path.n = 1;
         n = msrp_write_bodiless(buf, sizeof(buf), &f, '$');
     }
-    if (n > 0 && gw_mconn_send_copy(c->up->m, buf, (size_t)n) == 0) {
+    if (n > 0 && gw_mconn_send_frame(c->up->m, buf, (size_t)n) == 0) {
         RSTAT(c->core, responses_up);
         if (c->local_fail || c->refused)
             MET(c->core, resp_sent[gw_status_index(code)]);
@@ -741,7 +742,7 @@ int relay_fwd_body(struct rconn *up, const char *p, size_t n, struct ur_buf *buf
     struct chunk *c = up->cur;
     if (!c || c->dead || !c->down)
         return GW_MCONN_CONTINUE;
-    uint64_t max = c->core->r->cfg.max_message_size;
+    uint64_t max = up->frame_max_msg; /* the sender's or receiver's user's (relay_limits.c) */
     if (max && c->method == MSRP_M_SEND &&
         (c->has_br ? c->br.start - 1 : 0) + c->sent + n > max) {
         chunk_refuse(c);

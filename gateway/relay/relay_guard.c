@@ -360,11 +360,19 @@ static bool res_total_take(struct relay_guard *g)
 
 int relay_guard_res_take(struct relay_guard *g, const char *user)
 {
+    return relay_guard_res_take_max(g, user, g->cfg.max_res_per_user);
+}
+
+/* max: the user's cap, from its own limits or max_res_per_user
+ * (relay_limits_take): a user's count is one, whatever caps reloads gave
+ * its AUTHs. */
+int relay_guard_res_take_max(struct relay_guard *g, const char *user, uint32_t max)
+{
     uint64_t h = relay_guard_key(g, 'R', user, strlen(user));
     pthread_mutex_t *mu = lock_for(g, h);
     struct ures **pp = ures_slot(g, h, user);
     int rc = 0;
-    if (*pp && g->cfg.max_res_per_user && (*pp)->n >= g->cfg.max_res_per_user) {
+    if (*pp && max && (*pp)->n >= max) {
         rc = -EDQUOT;
     } else if (!res_total_take(g)) {
         rc = -EUSERS;

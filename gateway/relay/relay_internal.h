@@ -40,6 +40,7 @@
 #include "proto/tid.h"
 #include "uring/log.h"
 #include "uring/timer.h"
+#include "uring/ws.h"
 
 #define RELAY_TID_LEN 16
 #define GW_USER_NAME_CAP 129
@@ -87,6 +88,17 @@ struct chunk;
 struct piece;
 struct rlearn;
 struct anchor_leg;
+
+/* The policy limits in force for a user's reservation (relay_limits.c):
+ * the user's own where set, else the global ones. */
+struct relay_lim {
+    bool set;                 /* taken at an AUTH */
+    bool own_types;           /* types is the user's; else the global list */
+    uint32_t max_res;         /* 0 = unlimited */
+    uint64_t max_msg;         /* 0 = no limit */
+    uint64_t bandwidth;       /* 0 = unlimited */
+    char types[GW_RELAY_USER_TYPES_MAX + 1];
+};
 
 struct rconn {
     struct gw_mconn *m;
@@ -188,6 +200,13 @@ struct rconn {
     bool pace_on;               /* this frame's body is paced */
     uint64_t pace_due_ns;
     struct ur_timer pace;
+    /* Per-user policy (relay_limits.c): the limits of the user this
+     * connection AUTHed as, taken at AUTH and kept for the reservation's
+     * life (a reload applies to later AUTHs); frame_max_msg and pace_rate
+     * are the ones in force for the SEND being received. */
+    struct relay_lim lim;
+    uint64_t frame_max_msg;
+    uint64_t pace_rate;
 
     /* Accounting and the admin's session list (accounting.h, relay.c
      * relay_acct_*): SEND/REPORT requests forwarded from this connection
@@ -327,6 +346,12 @@ struct gw_relay {
      * "/SESSID" and ";tcp", copied per chunk rather than formatted. */
     char self_pre[2][sizeof(((struct gw_relay_config *)0)->uri_host) + 32];
     size_t self_pre_n[2];       /* 0: no room (relay_self_uri fails) */
+    /* WebSocket listeners' settings (uring/ws.h), read by every core's
+     * ws connections for the relay's lifetime; origins point into
+     * ws_origins_buf. */
+    struct ur_ws_config ws;
+    char ws_origins_buf[512];
+    const char *ws_origins[32];
     size_t uri_host_n;          /* strlen(cfg.uri_host) */
     size_t listen_host_n[GW_RELAY_LISTEN_MAX];
     struct gw_relay_core *cores[GW_RELAY_MAX_CORES];
@@ -353,6 +378,7 @@ size_t relay_fmt_range(char out[RELAY_RANGE_MAX], const struct msrp_byte_range *
 struct relay_listen_ctx {
     struct gw_relay_core *core;
     bool tls;
+    bool ws;
 };
 struct ur_listener;
 void relay_conn_on_accept(struct ur_listener *l, int fd, void *ud);
@@ -373,6 +399,8 @@ bool relay_slot_take(struct gw_relay *r);
 void relay_slot_release(struct gw_relay *r);
 /* Wraps an accepted fd on core (takes ownership). */
 void relay_adopt(struct gw_relay_core *core, int fd, bool tls);
+/* The same for a WebSocket listener's connection (uring/ws.h); not steered. */
+void relay_adopt_ws(struct gw_relay_core *core, int fd, bool tls);
 /* Wraps a connection detached on another core (takes ownership). */
 struct ur_handoff;
 void relay_adopt_handoff(struct gw_relay_core *core, struct ur_handoff *h, bool tls);
@@ -511,6 +539,8 @@ bool relay_guard_done(struct relay_guard *g, uint64_t key, uint32_t now,
  * -EUSERS (the relay at max_res_total) or -ENOMEM; give it back with
  * relay_guard_res_give. */
 int relay_guard_res_take(struct relay_guard *g, const char *user);
+/* The same with the user's own cap (0 = unlimited) for max_res_per_user. */
+int relay_guard_res_take_max(struct relay_guard *g, const char *user, uint32_t max);
 void relay_guard_res_give(struct relay_guard *g, const char *user);
 uint32_t relay_guard_res_count(struct relay_guard *g, const char *user);
 
@@ -527,6 +557,9 @@ void relay_limits_refused(struct rconn *rc, struct msrp_slice message_id);
  * by rc->pace when the bytes are paid for. */
 int relay_limits_pace(struct rconn *rc, size_t n, int r);
 void relay_limits_pace_cb(struct ur_timer *t, void *arg);
+/* At AUTH, before the reservation is charged: the limits of user on rc's
+ * core, its own (cfg.user_limits) over the global ones. */
+void relay_limits_take(const struct rconn *rc, const char *user, struct relay_lim *lim);
 
 /* --- relay_hep.c ------------------------------------------------------------ */
 

@@ -25,8 +25,21 @@
  * A frame crossing between two of our cores (a loopback hop, From-Path[0]
  * ours) was checked on the first core and is not checked again.
  *
- * Limits are global: the users file holds name:secret lines whose secret
- * may contain ':' (users.h), so per-user values have no clean place there.
+ * Whose limits: a user's own (the users file's attributes, users.h) where
+ * set, else the global ones, taken when the user AUTHs (relay_limits_take)
+ * and kept on the connection for its reservation's life: a reload (SIGHUP)
+ * applies to later AUTHs only. A SEND is held to the limits of
+ *   - its sender's user, when the sender AUTHed here;
+ *   - else the user of the reservation it goes to (To-Path[0]'s session):
+ *     the receiver who gave out the path decides what reaches it, and an
+ *     unauthenticated sender has no user of its own. When that
+ *     reservation lives on another core, this core checks nothing: the
+ *     frame crosses the loopback hop unchanged (From-Path[0] not ours) and
+ *     the owner core checks it with the receiver's limits. A reservation
+ *     that does not exist gets the global limits (and 481 from routing);
+ *   - anchored sessions (no user) and everything else: the global limits.
+ * max_reservations_per_user counts per user as before; the cap compared
+ * with is the AUTHing user's own max_reservations when set.
  */
 #include <string.h>
 
@@ -79,26 +92,86 @@ static bool refuse(struct rconn *rc, const struct msrp_head *h, uint16_t code, c
     return true;
 }
 
+void relay_limits_take(const struct rconn *rc, const char *user, struct relay_lim *lim)
+{
+    const struct gw_relay_config *cfg = &rc->core->r->cfg;
+    struct gw_relay_user_limits own;
+    memset(&own, 0, sizeof(own));
+    if (cfg->user_limits &&
+        cfg->user_limits(cfg->user_ud, rc->core->idx, user, strlen(user), &own) != 0)
+        memset(&own, 0, sizeof(own)); /* gone since its password was checked */
+    lim->set = true;
+    lim->max_res = own.has_max_reservations ? own.max_reservations
+                                            : cfg->max_reservations_per_user;
+    lim->max_msg = own.has_max_message_size ? own.max_message_size : cfg->max_message_size;
+    lim->bandwidth = own.has_session_bandwidth ? own.session_bandwidth : cfg->session_bandwidth;
+    /* A list longer than the users file allows cannot come: refused whole
+     * rather than cut (a cut list would let other types through). */
+    lim->own_types = own.has_allowed_content_types;
+    size_t n = own.allowed_content_types.n;
+    if (lim->own_types && n > GW_RELAY_USER_TYPES_MAX) {
+        lim->own_types = false;
+        RLOG(UR_LOG_ERROR, rc, "user=%s: allowed_content_types over %d bytes: global list used",
+             user, GW_RELAY_USER_TYPES_MAX);
+    }
+    if (lim->own_types)
+        memcpy(lim->types, own.allowed_content_types.p, n);
+    lim->types[lim->own_types ? n : 0] = '\0';
+}
+
+/* The connection whose user's limits a SEND from rc is held to (see the
+ * top); NULL = the global limits. *elsewhere: its reservation lives on
+ * another core, which checks the frame. */
+static const struct rconn *limits_owner(const struct rconn *rc, const struct msrp_head *h,
+                                        bool *elsewhere)
+{
+    struct gw_relay_core *core = rc->core;
+    *elsewhere = false;
+    if (rc->authed && rc->lim.set)
+        return rc;
+    if (h->n_to_path == 0 || !relay_is_self(core, &h->to_path[0]))
+        return NULL;
+    struct msrp_slice sid = h->to_path[0].session_id;
+    if (sid.n == 0)
+        return NULL;
+    int owner = gw_relay_sessid_core(sid, core->r->ncores);
+    if (owner >= 0 && (unsigned)owner != core->idx) {
+        *elsewhere = true;
+        return NULL;
+    }
+    struct rnode *n = relay_table_get(&core->sessions, sid.p, sid.n);
+    const struct rconn *o = n ? RCONTAINER(n, struct rconn, sess_node) : NULL;
+    return o && o->authed && o->lim.set ? o : NULL;
+}
+
 bool relay_limits_refuse(struct rconn *rc, const struct msrp_head *h)
 {
     const struct gw_relay_config *cfg = &rc->core->r->cfg;
     bool hop = rc->self_hop || (h->n_from_path > 0 && relay_is_self(rc->core, &h->from_path[0]));
-    rc->pace_on = cfg->session_bandwidth > 0 && !hop;
-    if (hop || (!cfg->max_message_size && !cfg->allowed_content_types[0]))
+    bool elsewhere = false;
+    const struct rconn *o = hop ? NULL : limits_owner(rc, h, &elsewhere);
+    uint64_t max_msg = o ? o->lim.max_msg : cfg->max_message_size;
+    const char *types = o && o->lim.own_types ? o->lim.types : cfg->allowed_content_types;
+    /* Checked on another core (before the hop, or after it). */
+    bool skip = hop || elsewhere;
+    rc->pace_rate = skip ? 0 : o ? o->lim.bandwidth : cfg->session_bandwidth;
+    rc->pace_on = rc->pace_rate > 0;
+    rc->frame_max_msg = skip ? 0 : max_msg; /* relay_fwd_body counts a streaming chunk */
+    if (skip || (!max_msg && !types[0]))
         return false;
     if (refused_has(rc, h->message_id))
         return refuse(rc, h, 413, "Message Refused", GW_DROP_MESSAGE_TOO_LARGE);
-    if (head_over_size(h, cfg->max_message_size))
+    if (head_over_size(h, max_msg))
         return refuse(rc, h, 413, "Message Too Large", GW_DROP_MESSAGE_TOO_LARGE);
     bool first = !h->has_byte_range || h->byte_range.start == 1;
-    if (first && h->has_body && !gw_accept_types_match(cfg->allowed_content_types, h->content_type))
+    if (first && h->has_body && !gw_accept_types_match(types, h->content_type))
         return refuse(rc, h, 415, "Unsupported Media Type", GW_DROP_CONTENT_TYPE);
     return false;
 }
 
 int relay_limits_pace(struct rconn *rc, size_t n, int r)
 {
-    uint64_t rate = rc->core->r->cfg.session_bandwidth;
+    uint64_t rate = rc->pace_rate;
     if (!rc->pace_on || !rate || n == 0)
         return r;
     uint64_t now = ur_now_ns();

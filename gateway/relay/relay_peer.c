@@ -62,8 +62,8 @@ int relay_peer_self_hop(struct gw_relay_core *core, const struct msrp_uri *u, st
     const struct gw_relay *r = core->r;
     const struct gw_relay_listen *l = NULL;
     for (unsigned i = 0; i < r->cfg.n_listen; i++)
-        if (!l || (l->tls && !r->cfg.listen[i].tls))
-            l = &r->cfg.listen[i];
+        if (!r->cfg.listen[i].ws && (!l || (l->tls && !r->cfg.listen[i].tls)))
+            l = &r->cfg.listen[i]; /* our hop speaks MSRP over TCP, not WebSocket */
     if (!l)
         return -ENOENT;
     /* The hop relies on the listener steering its first frame to u's
@@ -200,6 +200,11 @@ static int connect_new(struct gw_relay_core *core, const struct msrp_uri *u,
 {
     const struct gw_relay_config *cfg = &core->r->cfg;
     bool tls = u->scheme == MSRP_SCHEME_MSRPS;
+    /* A ws next hop is a WebSocket client (RFC 7977: it cannot be
+     * dialled; it is reached over the connection it AUTHed on) or a
+     * WebSocket server, which we do not connect to (uring/ws.h). */
+    if (msrp_slice_caseeq(u->transport, msrp_slice("ws", 2)))
+        return -EPROTONOSUPPORT;
     if (!tls)
         tls_ctx = NULL;
     else if (!tls_ctx)

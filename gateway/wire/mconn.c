@@ -20,6 +20,7 @@
 #include "proto/writer.h"
 #include "uring/buf.h"
 #include "uring/conn.h"
+#include "uring/ws.h"
 
 struct gw_mconn {
     struct ur_conn *conn;
@@ -483,6 +484,17 @@ int gw_mconn_send(struct gw_mconn *m, const void *p, size_t n,
     return ur_conn_send(m->conn, p, n, NULL, done, arg);
 }
 
+int gw_mconn_frame_end(struct gw_mconn *m)
+{
+    return ur_conn_ws_message_end(m->conn);
+}
+
+int gw_mconn_send_frame(struct gw_mconn *m, const void *p, size_t n)
+{
+    int rc = ur_conn_send_copy(m->conn, p, n);
+    return rc < 0 ? rc : ur_conn_ws_message_end(m->conn);
+}
+
 /* RFC 4975 7.2 / 7.1.2: REPORTs and other responses are never answered;
  * Failure-Report no wants no response, partial no 200. */
 static bool respond_wanted(const struct msrp_head *h, uint16_t code)
@@ -503,7 +515,7 @@ int gw_mconn_respond(struct gw_mconn *m, const struct msrp_head *h, uint16_t cod
     int len = msrp_write_response(buf, sizeof(buf), h, code, comment, extra);
     if (len < 0)
         return len;
-    return ur_conn_send_copy(m->conn, buf, (size_t)len);
+    return gw_mconn_send_frame(m, buf, (size_t)len);
 }
 
 size_t gw_mconn_pending(const struct gw_mconn *m)

@@ -107,6 +107,14 @@ int gw_mconn_send_ref(struct gw_mconn *m, const void *p, size_t n, struct ur_buf
 int gw_mconn_send(struct gw_mconn *m, const void *p, size_t n,
                   void (*done)(struct ur_conn *c, void *arg, int err), void *arg);
 
+/* The MSRP frame whose bytes were just queued is complete (its end-line
+ * is queued). On a WebSocket connection this ends its message: RFC 7977
+ * carries one MSRP frame per WebSocket message (uring/ws.h); elsewhere a
+ * no-op. Every writer of frames calls it after the end-line. */
+int gw_mconn_frame_end(struct gw_mconn *m);
+/* A whole frame in one copy (a response, a REPORT): send_copy + frame_end. */
+int gw_mconn_send_frame(struct gw_mconn *m, const void *p, size_t n);
+
 /* Answers request h with code (RFC 4975 section 7.2), unless it is a REPORT
  * (never answered) or Failure-Report forbids it (no: never; partial: only
  * codes other than 200). extra may add headers (see proto/writer.h).

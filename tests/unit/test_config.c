@@ -304,6 +304,13 @@ static const struct bad bads[] = {
     {"[gateway]\nuser = a:b\ntls_listen = 127.0.0.1:2856\n",
      "t.conf: tls_listen needs tls_cert and tls_key"},
     {"[gateway]\nuser = a:b\nlisten =\n", "t.conf: nothing to listen on: set listen or tls_listen"},
+    {"[gateway]\nuser = a:b\nwss_listen = 127.0.0.1:8443\n",
+     "t.conf: wss_listen needs tls_cert and tls_key"},
+    {"[gateway]\nuser = a:b\nlisten =\nws_listen = 127.0.0.1:8080\n",
+     "t.conf: ws_listen/wss_listen need listen or tls_listen too: the Use-Path given to "
+     "WebSocket clients names the TCP side"},
+    {"[gateway]\nuser = a:b\nws_max_message = 100\n",
+     "t.conf:3: ws_max_message = 100 out of range [1024, 1073741824]"},
     {"[gateway]\nuser = a:b\nlisten = 0.0.0.0:2855\n",
      "t.conf: listen host 0.0.0.0 is a wildcard: set relay_uri_host to the address peers reach"},
     {"[gateway]\nuser = a:b\nusers_file = /etc/users\n",
@@ -378,7 +385,8 @@ Test(config, reference_lists_every_key)
     char *ref = capture(print_ref, NULL);
     char *dump;
     static const char *const keys[] = {
-        "threads", "listen", "tls_listen", "tls_cert", "tls_key", "tls_ca", "tls_ciphers",
+        "threads", "listen", "tls_listen", "ws_listen", "wss_listen", "ws_origins",
+        "ws_max_message", "ws_handshake_timeout", "tls_cert", "tls_key", "tls_ca", "tls_ciphers",
         "tls_insecure_outbound", "relay_uri_host", "realm", "users_file", "user",
         "expires_default", "expires_min", "expires_max", "nonce_lifetime",
         "auth_fail_limit", "auth_fail_window", "auth_block_time", "auth_fail_delay",

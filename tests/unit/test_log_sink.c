@@ -127,3 +127,22 @@ Test(log_sink, without_the_sink_lines_are_written_in_place)
     close(p[0]);
     close(p[1]);
 }
+
+/* A log whose reader went away: its writer counts the lost line and does
+ * not then report that loss into the same dead descriptor, fail, count
+ * that, report again, ... (a busy loop that grew the count for ever). */
+Test(log_sink, a_dead_log_does_not_report_into_itself)
+{
+    int p[2];
+    cr_assert_eq(open_pipe_log(p), 0);
+    close(p[0]); /* no reader: poll says POLLERR, nothing is written */
+    cr_assert_eq(gw_log_sink_start(gw_log_fd), 0);
+    gw_log(GW_LOG_INFO, NULL, NULL, "into the void");
+    for (int i = 0; i < 200 && gw_log_sink_dropped() == 0; i++)
+        usleep(5000);
+    usleep(200000);
+    cr_assert_eq(gw_log_sink_dropped(), 1, "one line lost, no reports of reports");
+    gw_log_sink_stop(1000);
+    gw_log_close();
+    close(p[1]);
+}

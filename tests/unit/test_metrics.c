@@ -21,6 +21,7 @@
 #include "gateway/obs/log.h"
 #include "gateway/obs/metrics.h"
 #include "uring/runtime.h"
+#include "uring/ws.h"
 
 static void fill(struct gw_metrics *m, uint64_t base)
 {
@@ -148,11 +149,11 @@ Test(metrics, render_structure_and_line_count)
             samples++;
         }
     }
-    cr_assert_eq(help, 32);
-    cr_assert_eq(type, 32);
-    /* 28 single-value families + GW_AUTHF_N + 13 + 13 + GW_DROP_N labelled
-     * values, x2 cores */
-    cr_assert_eq(samples, (28 + 11 + 13 + 13 + 15) * 2);
+    cr_assert_eq(help, 34);
+    cr_assert_eq(type, 34);
+    /* 29 single-value families + GW_AUTHF_N + 13 + 13 + GW_DROP_N +
+     * UR_WS_HS_N labelled values, x2 cores */
+    cr_assert_eq(samples, (29 + 11 + 13 + 13 + 15 + UR_WS_HS_N) * 2, "%d samples", samples);
     cr_assert_eq(GW_AUTHF_N, 11);
     cr_assert_eq(GW_DROP_N, 15);
     free(t);

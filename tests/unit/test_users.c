@@ -1,7 +1,9 @@
 /*
  * test_users.c: gateway/daemon/users.c -- users files and config lines, ha1
  * entries, bad lines with their line numbers, lookups, and publishing a
- * new table while readers (including another thread) hold the old one.
+ * new table while readers (including another thread) hold the old one;
+ * per-user limit attributes (`name [key = value; ...]:secret`): parsing,
+ * errors with their line, bounds, old lines keeping their meaning.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "gateway/daemon/config.h"
 #include "gateway/daemon/users.h"
 
 static char err[256];
@@ -318,4 +321,175 @@ Test(users, large_file_read_whole)
     cr_assert_eq(u->secret_len, strlen("password29999"));
     cr_assert_arr_eq(u->secret, "password29999", u->secret_len);
     gw_users_release(t);
+}
+
+/* --- per-user limits (attributes between the name and the ':') ------------ */
+
+Test(users, attributes_parse)
+{
+    struct gw_users *t = load(
+        "alice [max_message_size = 10KiB; allowed_content_types = text/plain, image/*]:s:e;c [r]t\n"
+        "bob\t[ max_reservations=2 ;session_bandwidth=200k; ]\t:ha1:0123456789ABCDEF0123456789abcdef\n"
+        "carol []:plain\n"
+        "dave [max_message_size=0; allowed_content_types=]:pw\n"
+        "old:pass [max_message_size=1]:x\n"
+        "eve[max_message_size=1]:pw\n",
+        0);
+    cr_assert_eq(gw_users_count(t), 6);
+    const struct gw_user *u = gw_users_find(t, "alice", 5);
+    cr_assert_not_null(u);
+    /* The secret is everything after the ':' that follows the ']'. */
+    cr_assert_str_eq(u->secret, "s:e;c [r]t");
+    cr_assert(u->lim.has_max_message_size && u->lim.has_allowed_content_types);
+    cr_assert(!u->lim.has_max_reservations && !u->lim.has_session_bandwidth);
+    cr_assert_eq(u->lim.max_message_size, 10240);
+    cr_assert_str_eq(u->lim.allowed_content_types, "text/plain, image/*");
+
+    expect_user(t, "bob", "0123456789abcdef0123456789abcdef", true);
+    u = gw_users_find(t, "bob", 3);
+    cr_assert(u->lim.has_max_reservations && u->lim.has_session_bandwidth);
+    cr_assert(!u->lim.has_max_message_size && !u->lim.has_allowed_content_types);
+    cr_assert_eq(u->lim.max_reservations, 2);
+    cr_assert_eq(u->lim.session_bandwidth, 200 * 1024);
+    cr_assert_str_eq(u->lim.allowed_content_types, "", "unset reads as the empty list");
+
+    u = gw_users_find(t, "carol", 5);
+    cr_assert_str_eq(u->secret, "plain");
+    cr_assert(!u->lim.has_max_reservations && !u->lim.has_max_message_size &&
+              !u->lim.has_allowed_content_types && !u->lim.has_session_bandwidth);
+    /* Explicit 0 and "" are set (they replace the global limit). */
+    u = gw_users_find(t, "dave", 4);
+    cr_assert(u->lim.has_max_message_size && u->lim.has_allowed_content_types);
+    cr_assert_eq(u->lim.max_message_size, 0);
+    cr_assert_str_eq(u->lim.allowed_content_types, "");
+    /* Old lines mean what they meant: a password with " [" in it, and a
+     * name with brackets but no blank. */
+    expect_user(t, "old", "pass [max_message_size=1]:x", false);
+    u = gw_users_find(t, "old", 3);
+    cr_assert(!u->lim.has_max_message_size);
+    expect_user(t, "eve[max_message_size=1]", "pw", false);
+    gw_users_release(t);
+}
+
+static const struct bad bad_attrs[] = {
+    {"a:1\nalice [max_message_size=1x]:pw\n",
+     "users:2: attribute max_message_size: max_message_size: invalid bytes '1x'"},
+    {"alice [max_reservations=10000001]:pw\n",
+     "users:1: attribute max_reservations: max_reservations_per_user = 10000001 out of range "
+     "[0, 10000000]"},
+    {"alice [session_bandwidth=2GiB]:pw\n",
+     "users:1: attribute session_bandwidth: session_bandwidth = 2GiB out of range [0, 1073741824]"},
+    {"\n\nalice [allowed_content_types=text]:pw\n",
+     "users:3: attribute allowed_content_types: bad content type 'text' (want *, type/* or "
+     "type/subtype)"},
+    {"alice [max_size=1]:pw\n",
+     "users:1: unknown attribute 'max_size' (max_reservations, max_message_size, "
+     "allowed_content_types, session_bandwidth)"},
+    {"alice [max_message_size=1; max_message_size=2]:pw\n",
+     "users:1: attribute max_message_size given twice"},
+    {"alice [max_message_size]:pw\n", "users:1: attribute 'max_message_size' is not key = value"},
+    {"alice [max_message_size=1:pw\n", "users:1: attributes without a closing ']'"},
+    {"alice [max_message_size=1] pw\n",
+     "users:1: expected ':' and the secret after the attributes' ']'"},
+    {"alice [max_message_size=1]:\n", "users:1: password must be 1..256 bytes"},
+    {"al\"ice [max_message_size=1]:pw\n",
+     "users:1: user name with a blank, control byte, '\"' or '\\'"},
+    {"alice [max_message_size=1]:pw\nalice:pw\n", "users:2: duplicate user 'alice'"},
+};
+
+Test(users, bad_attributes_name_their_line)
+{
+    for (size_t i = 0; i < sizeof(bad_attrs) / sizeof(bad_attrs[0]); i++) {
+        struct gw_users *t = (struct gw_users *)1;
+        int rc = gw_users_load_string(&t, bad_attrs[i].text, strlen(bad_attrs[i].text), "users",
+                                      err, sizeof(err));
+        cr_expect_eq(rc, -EINVAL, "case %zu", i);
+        cr_expect_null(t, "case %zu", i);
+        cr_expect_str_eq(err, bad_attrs[i].msg, "case %zu", i);
+    }
+}
+
+Test(users, attribute_bounds)
+{
+    /* allowed_content_types: at most GW_USER_TYPES_MAX bytes. */
+    char types[GW_USER_TYPES_MAX + 2];
+    char line[GW_USER_ATTRS_MAX + 64];
+    struct gw_users *t;
+    memset(types, 'y', sizeof(types));
+    memcpy(types, "x/", 2);              /* one long type x/yyy... */
+    types[GW_USER_TYPES_MAX] = '\0';    /* exactly the bound: fine */
+    snprintf(line, sizeof(line), "u [allowed_content_types=%s]:pw", types);
+    t = load(line, 0);
+    cr_assert_eq(strlen(gw_users_find(t, "u", 1)->lim.allowed_content_types), GW_USER_TYPES_MAX);
+    gw_users_release(t);
+    types[GW_USER_TYPES_MAX] = 'y';
+    types[GW_USER_TYPES_MAX + 1] = '\0';
+    snprintf(line, sizeof(line), "u [allowed_content_types=%s]:pw", types);
+    load(line, -EINVAL);
+    cr_assert_str_eq(err, "users:1: attribute allowed_content_types: longer than 255 bytes");
+    /* The whole block: at most GW_USER_ATTRS_MAX bytes (blanks count). */
+    memset(line, ' ', sizeof(line));
+    memcpy(line, "u [", 3);
+    /* '[' at 2, ']' at 3 + GW_USER_ATTRS_MAX: a block of exactly the bound. */
+    memcpy(line + 3 + GW_USER_ATTRS_MAX - 18, "max_message_size=1]:pw", 23);
+    t = load(line, 0);
+    cr_assert_eq(gw_users_find(t, "u", 1)->lim.max_message_size, 1);
+    gw_users_release(t);
+    memset(line, ' ', sizeof(line));
+    memcpy(line, "u [", 3);
+    memcpy(line + 3 + GW_USER_ATTRS_MAX - 17, "max_message_size=1]:pw", 23);
+    load(line, -EINVAL);
+    cr_assert_str_eq(err, "users:1: attributes longer than 1024 bytes");
+}
+
+Test(users, attributes_in_config_lines)
+{
+    static const char *const lines[] = {"alice [max_reservations = 3]:a", "bob:b"};
+    static const char *const bad[] = {"alice:a", "bob [max_reservations=x]:b"};
+    struct gw_users *t;
+    cr_assert_eq(gw_users_from_lines(&t, lines, 2, "config user", err, sizeof(err)), 0, "%s", err);
+    const struct gw_user *u = gw_users_find(t, "alice", 5);
+    cr_assert(u->lim.has_max_reservations);
+    cr_assert_eq(u->lim.max_reservations, 3);
+    cr_assert(!gw_users_find(t, "bob", 3)->lim.has_max_reservations);
+    gw_users_release(t);
+    cr_assert_eq(gw_users_from_lines(&t, bad, 2, "config user", err, sizeof(err)), -EINVAL);
+    cr_assert_str_eq(err, "config user #2: attribute max_reservations: max_reservations_per_user: "
+                          "invalid integer 'x'");
+    cr_assert_eq(gw_users_check_line("carol [session_bandwidth=1MiB]:pw", err, sizeof(err)), 0);
+}
+
+/* `user =` config lines carry attributes too: the config loader checks
+ * them (file:line), and --check-config shows them with the secret hidden. */
+Test(users, attributes_through_the_config_file)
+{
+    struct gw_config c;
+    char cerr[256];
+    const char *good = "[gateway]\n"
+                       "user = alice [max_message_size = 1MiB; session_bandwidth = 64k]:pw:x\n"
+                       "user = bob:pw\n";
+    cr_assert_eq(gw_config_load_string(&c, good, "t.conf", cerr, sizeof(cerr)), 0, "%s", cerr);
+    cr_assert_eq(c.n_users, 2);
+    cr_assert_str_eq(c.users[0], "alice [max_message_size = 1MiB; session_bandwidth = 64k]:pw:x");
+    char *dump = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&dump, &len);
+    gw_config_dump(&c, f);
+    fclose(f);
+    cr_assert(strstr(dump, "\nuser = alice [max_message_size = 1MiB; session_bandwidth = 64k]:***\n"),
+              "%s", dump);
+    cr_assert_null(strstr(dump, "pw:x"));
+    free(dump);
+    struct gw_users *t;
+    cr_assert_eq(gw_users_from_lines(&t, (const char *const *)c.users, c.n_users, "config", err,
+                                     sizeof(err)), 0, "%s", err);
+    cr_assert_eq(gw_users_find(t, "alice", 5)->lim.session_bandwidth, 64 * 1024);
+    cr_assert_str_eq(gw_users_find(t, "alice", 5)->secret, "pw:x");
+    gw_users_release(t);
+    gw_config_free(&c);
+
+    const char *bad = "[gateway]\nuser = bob:pw\n\nuser = alice [max_message_size = 2TiB]:pw\n";
+    cr_assert_eq(gw_config_load_string(&c, bad, "t.conf", cerr, sizeof(cerr)), -EINVAL);
+    cr_assert_str_eq(cerr, "t.conf:4: attribute max_message_size: max_message_size: invalid "
+                           "bytes '2TiB'");
 }

@@ -147,14 +147,19 @@ Test(ws_handshake, reject_responses)
     cr_assert_str_eq(out, "HTTP/1.1 426 Upgrade Required\r\n"
                           "Sec-WebSocket-Version: 13\r\n"
                           "Connection: close\r\n"
-                          "Content-Length: 0\r\n"
-                          "\r\n");
+                          "Content-Type: text/plain\r\n"
+                          "Content-Length: 26\r\n"
+                          "\r\n"
+                          "ws_hs_unsupported_version\n");
     cr_assert_eq(n, (int)strlen(out));
     msrp_ws_hs_reject(out, sizeof(out), MSRP_WS_HS_E_ORIGIN);
-    cr_assert_str_eq(out, "HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-    msrp_ws_hs_reject(out, sizeof(out), MSRP_WS_HS_E_KEY);
-    cr_assert_str_eq(out,
-                     "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    cr_assert_str_eq(out, "HTTP/1.1 403 Forbidden\r\nConnection: close\r\n"
+                          "Content-Type: text/plain\r\nContent-Length: 21\r\n\r\n"
+                          "ws_hs_origin_refused\n");
+    msrp_ws_hs_reject(out, sizeof(out), MSRP_WS_HS_E_PROTOCOL);
+    cr_assert_str_eq(out, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+                          "Content-Type: text/plain\r\nContent-Length: 23\r\n\r\n"
+                          "ws_hs_msrp_not_offered\n");
     msrp_ws_hs_reject(out, sizeof(out), MSRP_WS_HS_E_TOO_MANY);
     cr_assert(strncmp(out, "HTTP/1.1 431 ", 13) == 0);
     cr_assert_eq(msrp_ws_hs_reject(out, sizeof(out), MSRP_WS_HS_INCOMPLETE), MSRP_WS_HS_E_SYNTAX);

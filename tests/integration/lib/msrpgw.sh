@@ -118,12 +118,14 @@ gw_start() {
     *) [ -n "${IT_DEST_ALLOW-127.0.0.0/8, ::1}" ] &&
            allow="destinations_allow = ${IT_DEST_ALLOW-127.0.0.0/8, ::1}" ;;
     esac
+    # IT_USERS: `user =` lines in place of alice:secret and bob:pw.
+    local users=${IT_USERS-"user = alice:secret
+user = bob:pw"}
     cat >"$dir/msrpgw.ini" <<EOF
 [gateway]
 threads = ${IT_THREADS:-2}
 listen = ${IT_LISTEN-127.0.0.1:0}
-user = alice:secret
-user = bob:pw
+$users
 $allow
 $extra
 ${IT_METRICS:+[metrics]

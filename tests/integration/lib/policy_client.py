@@ -12,6 +12,12 @@ SEND 200 and records what reached it. Prints one JSON line.
   raw    --relay H:P --raw FILE
          sends a 300-byte and a 100000-byte message; the receiver writes
          every byte the relay sent it to FILE; prints the receiver's port.
+  peruser --relay H:P
+         per-user limits (users file attributes): alice and bob each hold a
+         reservation and send the same messages to each other, each held to
+         its own limits; an unauthenticated sender to each reservation is
+         held to the receiver's; then one more reservation for each user.
+--sender/--receiver USER:PASSWORD choose the users (alice:secret, bob:pw).
 """
 
 import argparse
@@ -47,14 +53,14 @@ class Tap:
 
 
 class Receiver(threading.Thread):
-    """AUTHs as bob, answers SENDs 200 and records them."""
+    """AUTHs as bob (or user), answers SENDs 200 and records them."""
 
-    def __init__(self, a):
+    def __init__(self, a, user="bob", password="pw"):
         super().__init__(daemon=True)
         self.conn = rcl.connect(a)
         self.conn.sock = Tap(self.conn.sock)
         self.own = self.conn.own_uri("r" + secrets.token_hex(6))
-        codes, last = rcl.do_auth(self.conn, a, self.own, "bob", "pw")
+        codes, last = rcl.do_auth(self.conn, a, self.own, user, password)
         if codes[-1] != 200:
             raise SystemExit("receiver AUTH: %s" % codes)
         self.path = last.header("Use-Path") + " " + self.own
@@ -86,10 +92,17 @@ class Receiver(threading.Thread):
 
 
 class Sender:
-    def __init__(self, a, to_path):
+    """AUTHs as alice (or user) and sends through its reservation; with
+    user None it does not AUTH (an unauthenticated sender: to_path must
+    then start with the receiver's reservation)."""
+
+    def __init__(self, a, to_path, user="alice", password="secret"):
         self.conn = rcl.connect(a)
         self.own = self.conn.own_uri("s" + secrets.token_hex(6))
-        codes, last = rcl.do_auth(self.conn, a, self.own, "alice", "secret")
+        if user is None:
+            self.to_path = to_path
+            return
+        codes, last = rcl.do_auth(self.conn, a, self.own, user, password)
         if codes[-1] != 200:
             raise SystemExit("sender AUTH: %s" % codes)
         self.to_path = last.header("Use-Path") + " " + to_path
@@ -142,10 +155,50 @@ def cmd_script(a):
     return 0
 
 
+def cmd_peruser(a):
+    rx_bob = Receiver(a, "bob", "pw")
+    rx_bob.start()
+    rx_alice = Receiver(a, "alice", "secret")
+    rx_alice.start()
+    alice = Sender(a, rx_bob.path, "alice", "secret")
+    bob = Sender(a, rx_alice.path, "bob", "pw")
+    anon_to_alice = Sender(a, rx_alice.path, None)
+    anon_to_bob = Sender(a, rx_bob.path, None)
+    body = bytes(20000)
+    out = {}
+    mid = secrets.token_hex(8)
+    # The same 20000-byte text/plain message: over alice's 10000, within
+    # bob's (the global 50000).
+    out["alice_big"] = alice.send(mid, body, "text/plain", "1-20000/20000")
+    out["bob_big"] = bob.send(mid, body, "text/plain", "1-20000/20000")
+    # image/png: bob's own list is text/plain only; alice has the global (all).
+    out["bob_png"] = bob.send(secrets.token_hex(8), body[:1000], "image/png", "1-1000/1000")
+    out["alice_png"] = alice.send(secrets.token_hex(8), body[:1000], "image/png", "1-1000/1000")
+    # Unauthenticated senders: the receiving reservation's user's limits.
+    out["anon_big_to_alice"] = anon_to_alice.send(secrets.token_hex(8), body, "text/plain",
+                                                  "1-20000/20000")
+    out["anon_big_to_bob"] = anon_to_bob.send(secrets.token_hex(8), body, "text/plain",
+                                              "1-20000/20000")
+    out["anon_png_to_bob"] = anon_to_bob.send(secrets.token_hex(8), body[:1000], "image/png",
+                                              "1-1000/1000")
+    out["anon_png_to_alice"] = anon_to_alice.send(secrets.token_hex(8), body[:1000],
+                                                  "image/png", "1-1000/1000")
+    # alice holds 2 reservations (her max_reservations); bob holds 2 too.
+    for who, pw in (("alice", "secret"), ("bob", "pw")):
+        conn = rcl.connect(a)
+        codes, _ = rcl.do_auth(conn, a, conn.own_uri("x" + secrets.token_hex(6)), who, pw)
+        out["third_" + who] = codes
+    time.sleep(0.3)
+    out["rx_bob"] = len(rx_bob.got)
+    out["rx_alice"] = len(rx_alice.got)
+    print(json.dumps(out))
+    return 0
+
+
 def cmd_pace(a):
-    rx = Receiver(a)
+    rx = Receiver(a, *a.receiver.split(":", 1))
     rx.start()
-    tx = Sender(a, rx.path)
+    tx = Sender(a, rx.path, *a.sender.split(":", 1))
     mid = secrets.token_hex(8)
     data = bytes(a.size)
     t0 = time.monotonic()
@@ -180,17 +233,20 @@ def cmd_raw(a):
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("script", "pace", "raw"):
+    for name in ("script", "pace", "raw", "peruser"):
         s = sub.add_parser(name)
         s.add_argument("--relay", required=True)
         s.add_argument("--timeout", type=float, default=30.0)
+        s.add_argument("--sender", default="alice:secret")
+        s.add_argument("--receiver", default="bob:pw")
         if name == "pace":
             s.add_argument("--size", type=int, default=1 << 20)
             s.add_argument("--chunk", type=int, default=65536)
         if name == "raw":
             s.add_argument("--raw", required=True)
     a = p.parse_args()
-    return {"script": cmd_script, "pace": cmd_pace, "raw": cmd_raw}[a.cmd](a)
+    return {"script": cmd_script, "pace": cmd_pace, "raw": cmd_raw,
+            "peruser": cmd_peruser}[a.cmd](a)
 
 
 if __name__ == "__main__":
