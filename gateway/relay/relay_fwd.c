@@ -153,10 +153,10 @@ static int send_piece_head(struct chunk *c)
     /* head = "MSRP <tid> ..." with our 16-char tid placeholder at offset 5,
      * and the Byte-Range line at br_span. */
     memcpy(c->head + 5, c->tid, RELAY_TID_LEN);
-    struct ur_conn *uc = gw_mconn_conn(c->down->m);
+    struct gw_mconn *m = c->down->m;
     /* The first piece's Byte-Range (if any) is already in the head. */
     if (!c->split_range || c->sent == 0) {
-        rc = ur_conn_send_copy(uc, c->head, c->head_n);
+        rc = gw_mconn_send_copy(m, c->head, c->head_n);
         if (rc == 0 && core->hep) {
             struct msrp_slice parts[3] = { msrp_slice(c->head, c->head_n) };
             relay_hep_capture(c, parts);
@@ -175,12 +175,12 @@ static int send_piece_head(struct chunk *c)
         line[n++] = '\r';
         line[n++] = '\n';
         c->piece_br = br;
-        rc = ur_conn_send_copy(uc, c->head, c->br_off);
+        rc = gw_mconn_send_copy(m, c->head, c->br_off);
         if (rc == 0)
-            rc = ur_conn_send_copy(uc, line, n);
+            rc = gw_mconn_send_copy(m, line, n);
         if (rc == 0)
-            rc = ur_conn_send_copy(uc, c->head + c->br_off + c->br_len,
-                                   c->head_n - c->br_off - c->br_len);
+            rc = gw_mconn_send_copy(m, c->head + c->br_off + c->br_len,
+                                    c->head_n - c->br_off - c->br_len);
         if (rc == 0 && core->hep) {
             struct msrp_slice parts[3] = {
                 msrp_slice(c->head, c->br_off), msrp_slice(line, n),
@@ -189,6 +189,10 @@ static int send_piece_head(struct chunk *c)
             relay_hep_capture(c, parts);
         }
     }
+    /* The piece owns the hop's output until its end-line: answers and
+     * REPORTs for the hop's own chunks wait behind it (mconn.h). */
+    if (rc == 0)
+        gw_mconn_frame_begin(m);
     RSTAT(core, pieces_out);
     MET(core, chunks_out);
     c->down->chunks_out++; /* accounting (accounting.h) */
@@ -430,6 +434,9 @@ static void chunk_answer(struct chunk *c)
         f.from_path.n = 1;
         n = msrp_write_bodiless(buf, sizeof(buf), &f, '$');
     }
+    if (c->up->writer)
+        RLOG(UR_LOG_DEBUG, c->up, "answer to %.*s waits for the end-line of chunk %.*s",
+             (int)c->otid_n, c->otid, (int)c->up->writer->otid_n, c->up->writer->otid);
     if (n > 0 && gw_mconn_send_frame(c->up->m, buf, (size_t)n) == 0) {
         RSTAT(c->core, responses_up);
         if (c->local_fail || c->refused)

@@ -20,7 +20,16 @@
 #include "proto/writer.h"
 #include "uring/buf.h"
 #include "uring/conn.h"
+#include "uring/loop.h"
+#include "uring/timer.h"
 #include "uring/ws.h"
+
+/* Held frames (gw_mconn_frame_begin): a buffer grown past KEEP is freed
+ * once flushed; MAX bounds it when the loop sets no conn_hard_limit. */
+#define MCONN_HELD_KEEP (16u * 1024)
+#define MCONN_HELD_MAX (16u * 1024 * 1024)
+
+static void unblock_cb(struct ur_timer *t, void *arg);
 
 struct gw_mconn {
     struct ur_conn *conn;
@@ -48,6 +57,17 @@ struct gw_mconn {
     uint8_t read_paused;
     uint8_t failed;   /* parse error seen: ignore further input */
     uint8_t in_feed;  /* guards resume() called from inside a callback */
+    /* Output frame lock: a frame written in parts (gw_mconn_frame_begin ..
+     * gw_mconn_frame_end, a relayed chunk streaming as its bytes arrive)
+     * owns the output; whole frames sent meanwhile (answers, REPORTs)
+     * wait in held, each as [uint32 length][bytes], and follow its
+     * end-line. held_over: held outgrew its bound and closed the
+     * connection (on_close gets -ENOBUFS). */
+    uint8_t out_open;
+    uint8_t held_over;
+    char *held;
+    size_t held_n, held_cap;
+    struct ur_timer unblock; /* deferred end of a self-stall on held */
     struct gw_mconn_stats stats;
     char peer[64];
 };
@@ -138,9 +158,15 @@ static void mconn_pause(struct gw_mconn *m)
 /* Stops taking input from a peer that does not read what we send it
  * (see self_stalled): checked before each event, so at most one event's
  * answer (a response, some KiB) lands past the ceiling. */
+static bool mconn_held_over_ceiling(const struct gw_mconn *m)
+{
+    return m->held_n >= ur_loop_config(ur_conn_loop(m->conn))->conn_mem_ceiling;
+}
+
 static void mconn_check_output(struct gw_mconn *m)
 {
-    if (m->inbound && !m->self_stalled && ur_conn_over_ceiling(m->conn)) {
+    if (m->inbound && !m->self_stalled &&
+        (ur_conn_over_ceiling(m->conn) || mconn_held_over_ceiling(m))) {
         m->self_stalled = 1;
         mconn_pause(m);
     }
@@ -359,6 +385,9 @@ static void mc_on_drain(struct ur_conn *c)
 
 static void mconn_free(struct gw_mconn *m)
 {
+    if (ur_timer_armed(&m->unblock))
+        ur_timer_cancel(ur_conn_loop(m->conn), &m->unblock);
+    free(m->held);
     ur_buf_unref(m->stash_buf);
     mstore_put(m->store);
     free(m);
@@ -367,6 +396,8 @@ static void mconn_free(struct gw_mconn *m)
 static void mc_on_close(struct ur_conn *c, int err)
 {
     struct gw_mconn *m = ur_conn_data(c);
+    if (m->held_over && err == 0)
+        err = -ENOBUFS;
     if (m->ops->on_close)
         m->ops->on_close(m, err);
     mconn_free(m);
@@ -391,6 +422,7 @@ static struct gw_mconn *mconn_new(const struct msrp_limits *lim, const struct gw
     struct gw_mconn *m = calloc(1, sizeof(*m));
     if (!m)
         return NULL;
+    ur_timer_init(&m->unblock, unblock_cb, m);
     /* Storage only for init: it goes back to the cache at once and is lent
      * again when bytes arrive (mconn_lend). */
     m->store = mstore_get(l.max_header_bytes);
@@ -484,15 +516,99 @@ int gw_mconn_send(struct gw_mconn *m, const void *p, size_t n,
     return ur_conn_send(m->conn, p, n, NULL, done, arg);
 }
 
+void gw_mconn_frame_begin(struct gw_mconn *m)
+{
+    m->out_open = 1;
+}
+
+static int send_whole(struct gw_mconn *m, const void *p, size_t n)
+{
+    int rc = ur_conn_send_copy(m->conn, p, n);
+    return rc < 0 ? rc : ur_conn_ws_message_end(m->conn);
+}
+
+/* The held frames go out behind the frame that just ended, in order. */
+static int flush_held(struct gw_mconn *m)
+{
+    int rc = 0;
+    size_t at = 0;
+    while (rc == 0 && at < m->held_n) {
+        uint32_t len;
+        memcpy(&len, m->held + at, sizeof(len));
+        rc = send_whole(m, m->held + at + sizeof(len), len);
+        at += sizeof(len) + len;
+    }
+    m->held_n = 0;
+    if (m->held_cap > MCONN_HELD_KEEP) {
+        free(m->held);
+        m->held = NULL;
+        m->held_cap = 0;
+    }
+    return rc;
+}
+
+/* A self-stall that held answers caused ends from the loop, not from
+ * inside frame_end: that runs in some other connection's callback, and
+ * feeding this one's input there would nest its events in the other's. */
+static void unblock_cb(struct ur_timer *t, void *arg)
+{
+    (void)t;
+    struct gw_mconn *m = arg;
+    if (m->self_stalled && !ur_conn_over_ceiling(m->conn) && !mconn_held_over_ceiling(m)) {
+        m->self_stalled = 0;
+        mconn_unblock(m);
+    }
+}
+
 int gw_mconn_frame_end(struct gw_mconn *m)
 {
-    return ur_conn_ws_message_end(m->conn);
+    int rc = ur_conn_ws_message_end(m->conn);
+    m->out_open = 0;
+    if (m->held_n == 0)
+        return rc;
+    int frc = flush_held(m);
+    if (m->self_stalled)
+        ur_timer_arm(ur_conn_loop(m->conn), &m->unblock, 0, 0);
+    return rc < 0 ? rc : frc;
+}
+
+/* Keeps a whole frame until the open frame ends. Bounded: past the
+ * connection's hard output limit (or MCONN_HELD_MAX) the connection
+ * closes, as a send past that limit does. */
+static int hold(struct gw_mconn *m, const void *p, size_t n)
+{
+    const struct ur_loop_config *lc = ur_loop_config(ur_conn_loop(m->conn));
+    size_t max = lc->conn_hard_limit ? lc->conn_hard_limit : MCONN_HELD_MAX;
+    size_t need = m->held_n + sizeof(uint32_t) + n;
+    if (n > UINT32_MAX || need > max) {
+        m->held_over = 1;
+        m->failed = 1; /* no more events: nothing more may be answered */
+        ur_conn_close(m->conn);
+        return -ENOBUFS;
+    }
+    if (need > m->held_cap) {
+        size_t cap = m->held_cap ? m->held_cap : 1024;
+        while (cap < need)
+            cap *= 2;
+        char *nb = realloc(m->held, cap);
+        if (!nb)
+            return -ENOMEM;
+        m->held = nb;
+        m->held_cap = cap;
+    }
+    uint32_t len = (uint32_t)n;
+    memcpy(m->held + m->held_n, &len, sizeof(len));
+    memcpy(m->held + m->held_n + sizeof(len), p, n);
+    m->held_n = need;
+    m->stats.frames_held++;
+    return 0;
 }
 
 int gw_mconn_send_frame(struct gw_mconn *m, const void *p, size_t n)
 {
-    int rc = ur_conn_send_copy(m->conn, p, n);
-    return rc < 0 ? rc : ur_conn_ws_message_end(m->conn);
+    if (m->out_open)
+        return hold(m, p, n);
+    return send_whole(m, p, n);
 }
 
 /* RFC 4975 7.2 / 7.1.2: REPORTs and other responses are never answered;

@@ -107,12 +107,25 @@ int gw_mconn_send_ref(struct gw_mconn *m, const void *p, size_t n, struct ur_buf
 int gw_mconn_send(struct gw_mconn *m, const void *p, size_t n,
                   void (*done)(struct ur_conn *c, void *arg, int err), void *arg);
 
-/* The MSRP frame whose bytes were just queued is complete (its end-line
- * is queued). On a WebSocket connection this ends its message: RFC 7977
- * carries one MSRP frame per WebSocket message (uring/ws.h); elsewhere a
- * no-op. Every writer of frames calls it after the end-line. */
+/*
+ * Frames written in parts. gw_mconn_frame_begin says a frame is being
+ * written piece by piece (a relayed chunk whose body is sent as it
+ * arrives): until gw_mconn_frame_end, the output belongs to it, and whole
+ * frames sent with gw_mconn_send_frame / gw_mconn_respond meanwhile are
+ * held and queued right after its end-line, in order -- an answer must
+ * never land inside another frame's body. Held frames count against the
+ * self-backpressure ceiling (an inbound peer is not read while they are
+ * over it) and past conn_hard_limit close the connection (-ENOBUFS).
+ *
+ * gw_mconn_frame_end: the frame whose bytes were just queued is complete
+ * (its end-line is queued). On a WebSocket connection this ends its
+ * message: RFC 7977 carries one MSRP frame per WebSocket message
+ * (uring/ws.h). Every writer of frames calls it after the end-line.
+ */
+void gw_mconn_frame_begin(struct gw_mconn *m);
 int gw_mconn_frame_end(struct gw_mconn *m);
-/* A whole frame in one copy (a response, a REPORT): send_copy + frame_end. */
+/* A whole frame in one copy (a response, a REPORT): send_copy + frame_end,
+ * or held while a frame written in parts is open. */
 int gw_mconn_send_frame(struct gw_mconn *m, const void *p, size_t n);
 
 /* Answers request h with code (RFC 4975 section 7.2), unless it is a REPORT
@@ -145,6 +158,8 @@ struct gw_mconn_stats {
     /* 400s sent for a framing error (0 or 1: the connection then closes);
      * for the owner's responses_sent count, read in on_error. */
     uint64_t error_answers;
+    /* Whole frames that waited for a frame written in parts to end. */
+    uint64_t frames_held;
 };
 void gw_mconn_get_stats(const struct gw_mconn *m, struct gw_mconn_stats *st);
 

@@ -429,3 +429,170 @@ Test(mconn, output_past_the_hard_limit_closes_with_enobufs)
     cr_assert_eq(b.close_err, -ENOBUFS);
     bp_stop(&b, l);
 }
+
+/* --- the output frame lock (gw_mconn_frame_begin) ---------------------------------- */
+
+/* The server writes a frame in parts around the client's requests: its
+ * head at the first request, its end-line at request `end_at` (0: never,
+ * the test ends it); every request is answered with gw_mconn_respond. */
+struct lk {
+    struct bp b;
+    int end_at;
+};
+
+static const char lk_open[] = "MSRP open01 SEND\r\nTo-Path: msrp://x/y;tcp\r\n"
+                              "From-Path: msrp://x/z;tcp\r\nByte-Range: 1-*/*\r\n"
+                              "Content-Type: text/plain\r\n\r\nbody";
+static const char lk_end[] = "\r\n-------open01$\r\n";
+
+static int lk_on_head(struct gw_mconn *m, const struct msrp_head *h)
+{
+    struct lk *k = gw_mconn_data(m);
+    int i = k->b.heads++;
+    if (i == 0) {
+        cr_assert_eq(gw_mconn_send_copy(m, lk_open, sizeof(lk_open) - 1), 0);
+        gw_mconn_frame_begin(m);
+    }
+    if (k->end_at && i == k->end_at) {
+        cr_assert_eq(gw_mconn_send_copy(m, lk_end, sizeof(lk_end) - 1), 0);
+        cr_assert_eq(gw_mconn_frame_end(m), 0);
+    }
+    gw_mconn_respond(m, h, 200, "OK", NULL);
+    return GW_MCONN_CONTINUE;
+}
+
+static int lk_on_end(struct gw_mconn *m, const struct msrp_head *h, char flag)
+{
+    (void)h, (void)flag;
+    struct lk *k = gw_mconn_data(m);
+    k->b.ends++;
+    return GW_MCONN_CONTINUE;
+}
+
+static const struct gw_mconn_ops lk_ops = {
+    .on_head = lk_on_head, .on_body = bp_on_body, .on_end = lk_on_end, .on_close = bp_on_close,
+};
+
+static void lk_accept(struct ur_listener *l, int fd, void *ud)
+{
+    struct lk *k = ud;
+    (void)l;
+    cr_assert_eq(gw_mconn_adopt(k->b.loop, fd, NULL, NULL, &lk_ops, k, &k->b.srv), 0);
+}
+
+static void lk_start(struct lk *k, struct ur_listener **l, size_t hard_limit)
+{
+    struct ur_loop_config cfg;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ur_loop_config_default(&cfg);
+    cfg.conn_mem_ceiling = BP_CEILING;
+    cfg.conn_low_watermark = BP_LOW;
+    cfg.conn_hard_limit = hard_limit;
+    cr_assert_eq(ur_loop_new(&k->b.loop, &cfg), 0);
+    cr_assert_eq(ur_listen(k->b.loop, l, "127.0.0.1", 0, 0, lk_accept, k), 0);
+    k->b.cfd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(k->b.cfd, 0);
+    a.sin_port = htons(ur_listener_port(*l));
+    cr_assert_eq(connect(k->b.cfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    fcntl(k->b.cfd, F_SETFL, O_NONBLOCK);
+    for (int i = 0; i < 100 && !k->b.srv; i++)
+        ur_loop_run_once(k->b.loop, 10);
+    cr_assert_not_null(k->b.srv);
+}
+
+/* Runs the loop until `want` bytes came back (kept in out) or ms passed. */
+static size_t lk_read(struct lk *k, char *out, size_t cap, size_t want, int ms)
+{
+    size_t got = 0;
+    uint64_t end = ur_now_ns() + (uint64_t)ms * 1000000u;
+    while (got < want && ur_now_ns() < end) {
+        ssize_t r = read(k->b.cfd, out + got, cap - got);
+        if (r > 0)
+            got += (size_t)r;
+        ur_loop_run_once(k->b.loop, 2);
+    }
+    return got;
+}
+
+static const char lk_ok[] = "MSRP a1b2c3 200 OK\r\nTo-Path: msrp://127.0.0.1:8/s2;tcp\r\n"
+                            "From-Path: msrp://127.0.0.1:9/s1;tcp\r\n-------a1b2c3$\r\n";
+
+/* Answers written while the frame is open follow its end-line, in order;
+ * the one after it goes out at once. */
+Test(mconn, answers_wait_for_the_open_frame_and_keep_their_order)
+{
+    struct lk k = { .end_at = 3 };
+    struct ur_listener *l;
+    lk_start(&k, &l, 0);
+    char in[4 * sizeof(bodyless)];
+    for (int i = 0; i < 4; i++)
+        memcpy(in + i * (sizeof(bodyless) - 1), bodyless, sizeof(bodyless) - 1);
+    cr_assert_eq(write(k.b.cfd, in, 4 * (sizeof(bodyless) - 1)), (ssize_t)(4 * (sizeof(bodyless) - 1)));
+
+    char want[4096];
+    size_t wn = 0;
+    memcpy(want + wn, lk_open, sizeof(lk_open) - 1), wn += sizeof(lk_open) - 1;
+    memcpy(want + wn, lk_end, sizeof(lk_end) - 1), wn += sizeof(lk_end) - 1;
+    for (int i = 0; i < 4; i++)
+        memcpy(want + wn, lk_ok, sizeof(lk_ok) - 1), wn += sizeof(lk_ok) - 1;
+    char got[8192];
+    size_t gn = lk_read(&k, got, sizeof(got), wn, 5000);
+    got[gn < sizeof(got) ? gn : sizeof(got) - 1] = '\0';
+    cr_assert_eq(gn, wn, "got %zu of %zu bytes:\n%s", gn, wn, got);
+    cr_assert_eq(memcmp(got, want, wn), 0, "got:\n%s", got);
+    struct gw_mconn_stats st;
+    gw_mconn_get_stats(k.b.srv, &st);
+    cr_assert_eq(st.frames_held, 3);
+    bp_stop(&k.b, l);
+}
+
+static int lk_blocked(const struct bp *b)
+{
+    return b->srv && gw_mconn_output_blocked(b->srv);
+}
+
+static int lk_all_in(const struct bp *b)
+{
+    return b->heads == BP_FRAMES;
+}
+
+/* Held answers count against the ceiling: an inbound peer is not read
+ * while they are over it, and is read again once the frame ends. */
+Test(mconn, held_answers_over_the_ceiling_stop_reading_until_the_frame_ends)
+{
+    struct lk k = { 0 };
+    struct ur_listener *l;
+    lk_start(&k, &l, 0);
+    size_t n, off = 0;
+    char *reqs = bp_requests(&n);
+    bp_pump(&k.b, reqs, n, &off, 1, 3000, lk_blocked);
+    cr_assert(gw_mconn_output_blocked(k.b.srv), "held answers did not stop reading");
+    bp_pump(&k.b, reqs, n, &off, 1, 200, NULL);
+    int heads = k.b.heads;
+    cr_assert_lt(heads, BP_FRAMES);
+    cr_assert_leq((size_t)heads * (sizeof(lk_ok) - 1), BP_CEILING + 2 * sizeof(lk_ok),
+                  "%d answers held past a %u-byte ceiling", heads, BP_CEILING);
+    cr_assert_eq(gw_mconn_send_copy(k.b.srv, lk_end, sizeof(lk_end) - 1), 0);
+    cr_assert_eq(gw_mconn_frame_end(k.b.srv), 0);
+    bp_pump(&k.b, reqs, n, &off, 1, 10000, lk_all_in);
+    cr_assert_eq(k.b.heads, BP_FRAMES);
+    free(reqs);
+    bp_stop(&k.b, l);
+}
+
+/* Held frames past the hard limit close the connection with -ENOBUFS. */
+Test(mconn, held_answers_past_the_hard_limit_close_with_enobufs)
+{
+    struct lk k = { 0 };
+    struct ur_listener *l;
+    lk_start(&k, &l, 4096);
+    size_t n = sizeof(bodyless) - 1, off = 0;
+    char in[64 * sizeof(bodyless)];
+    for (int i = 0; i < 64; i++)
+        memcpy(in + i * n, bodyless, n);
+    bp_pump(&k.b, in, 64 * n, &off, 1, 2000, NULL);
+    cr_assert(k.b.closed);
+    cr_assert_eq(k.b.close_err, -ENOBUFS);
+    cr_assert_lt(k.b.heads, 64);
+    bp_stop(&k.b, l);
+}

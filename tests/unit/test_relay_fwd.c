@@ -19,6 +19,7 @@
 #include "relay_harness.h"
 
 #define S_URI "msrp://127.0.0.1:9/snd;tcp"
+#define P_URI "msrp://127.0.0.1:9/peer;tcp"
 
 static struct rh *H;
 static char US[512];     /* the sender's reservation */
@@ -367,5 +368,83 @@ Test(relay_fwd, in_flight_cap_stops_reading_the_sender_until_answers)
         assert_ok_frame(s, 2 + (size_t)i, tids[i]);
     cr_assert(!sender_conn()->ups_full);
     cr_assert_eq(sender_conn()->n_ups, 0);
+    finish();
+}
+
+/* --- answers and chunks sharing a connection --------------------------------------- */
+
+struct raw_has {
+    int ep;
+    const char *text;
+};
+
+static bool raw_contains(struct rh *h, void *arg)
+{
+    const struct raw_has *w = arg;
+    size_t n;
+    const char *raw = rh_raw(h, w->ep, &n);
+    return memmem(raw, n, w->text, strlen(w->text)) != NULL;
+}
+
+/*
+ * Both directions at once on one connection: while another peer's chunk
+ * streams into the sender's connection (its head and part of its body
+ * sent, the rest not yet arrived), the sender's own chunk is answered by
+ * the next hop.
+ * The relay's 200 must wait for the streaming frame's end-line: written
+ * at once it would land inside that frame's body, corrupting the file
+ * and losing the answer.
+ */
+Test(relay_fwd, an_answer_waits_for_the_frame_streaming_into_its_connection)
+{
+    int s = start(0, 30000, 0);
+    rh_request(H, s, "SEND", "own00001", TO, S_URI, "Message-ID: own\r\nByte-Range: 1-3/3\r\n",
+               "abc", 3, '$');
+    cr_assert(rh_wait_hops(H, 1));
+    int hop = rh_hop(H, 0);
+    cr_assert(rh_wait_frames(H, hop, 1));
+
+    /* A peer P sends towards the sender through its reservation: the head
+     * and the first half of the body now, the rest later. */
+    int p = rh_peer(H);
+    char head[2048];
+    int hn = snprintf(head, sizeof(head),
+                      "MSRP pee00001 SEND\r\nTo-Path: %s %s\r\nFrom-Path: %s\r\n"
+                      "Message-ID: back\r\nByte-Range: 1-2000/2000\r\n"
+                      "Content-Type: application/octet-stream\r\n\r\n",
+                      US, S_URI, P_URI);
+    char *body = pattern(2000);
+    rh_write(H, p, head, (size_t)hn);
+    rh_write(H, p, body, 1000);
+    struct raw_has started = { s, "Message-ID: back" };
+    cr_assert(rh_run_until(H, raw_contains, &started, RH_DEADLINE_MS));
+    rh_settle(H);
+
+    /* Now the sender's chunk is answered: its 200 must not go out yet. */
+    rh_answer(H, hop, 0, 200);
+    rh_settle(H);
+    cr_assert_eq(rh_nframes(H, s), 2, "a frame completed inside the streaming one");
+    size_t n;
+    const char *raw = rh_raw(H, s, &n);
+    cr_assert_null(memmem(raw, n, "own00001 200", 12), "the 200 went out mid-frame:\n%s", raw);
+
+    char end[64];
+    int en = snprintf(end, sizeof(end), "\r\n-------pee00001$\r\n");
+    rh_write(H, p, body + 1000, 1000);
+    rh_write(H, p, end, (size_t)en);
+    cr_assert(rh_wait_frames(H, s, 4));
+    cr_assert_eq(rh_parse_error(H, s), 0);
+    const struct rh_frame *f = rh_frame(H, s, 2);
+    cr_assert(f->request);
+    cr_assert_str_eq(f->method, "SEND");
+    cr_assert_str_eq(rh_hdr(f, "Message-ID"), "back");
+    cr_assert_eq(f->body_n, 2000);
+    cr_assert_eq(memcmp(f->body, body, 2000), 0, "the streamed body was corrupted");
+    cr_assert_eq(f->flag, '$');
+    assert_ok_frame(s, 3, "own00001");
+    struct gw_mconn_stats ms;
+    gw_mconn_get_stats(sender_conn()->m, &ms);
+    cr_assert_eq(ms.frames_held, 1);
+    free(body);
     finish();
 }

@@ -32,6 +32,10 @@ when what it saw matches what it was told to expect, 1 otherwise.
          connection with From-Path = Use-Path + receiver) and the first,
          which the relay forgot once it remembered C newer ones (481:
          dialled instead, nobody listens).
+  both   --relay H:P --user U --password P --gw-log LOG
+         Both directions at once on one connection: the relay's answer
+         to R's chunk waits for the end-line of the chunk streaming into
+         R's connection (see cmd_both).
 """
 
 import argparse
@@ -501,15 +505,6 @@ def cmd_fifo(a):
         with seen:
             return seen.wait_for(lambda: heads["n"] >= n, timeout=a.timeout)
 
-    def wait_log(text):
-        deadline = time.monotonic() + a.timeout
-        while time.monotonic() < deadline:
-            with open(a.gw_log, errors="replace") as f:
-                if text in f.read():
-                    return True
-            time.sleep(0.01)
-        return False
-
     t = threading.Thread(target=receiver)
     t.start()
     s1, s2 = connect(a), connect(a)
@@ -533,7 +528,7 @@ def cmd_fifo(a):
     s2.send(mp.build_request("SEND", tid_b, [("To-Path", path), ("From-Path", o2),
                                              ("Message-ID", "B"), ("Byte-Range", "1-500/500"),
                                              ("Content-Type", "application/octet-stream")], body_b))
-    out["b_queued"] = wait_log("chunk %s waits for the slot" % tid_b)
+    out["b_queued"] = wait_log_line(a, "chunk %s waits for the slot" % tid_b)
     out["seen_before_a_done"] = list(out["order"])
     s1.send(frame[cut:])
     for c, want, key in ((s1, tid, "code_a"), (s2, tid_b, "code_b")):
@@ -565,10 +560,124 @@ def cmd_fifo(a):
     return 0 if ok else 1
 
 
+def cmd_both(a):
+    """Both directions at once on one connection. R (AUTHed) receives a
+    chunk A from an unauthenticated sender S while R's own chunk O to T
+    (AUTHed too) is answered: S sends A's head and part of its body and
+    pauses; R sends O, T answers it 200 at once, and the relay's 200 for
+    O must wait for A's end-line (the relay logs that it waits): written
+    at once it would land inside A's body. Then S finishes A. R must get
+    A whole (sha256) and then its 200 for O; T gets O intact; S gets 200."""
+    out = {"errors": []}
+    size_a, first = 50000, 20000  # one piece at the default max_chunk_out
+    r, t, snd = connect(a), connect(a), connect(a)
+    own_r, own_t, own_s = r.own_uri("rr"), t.own_uri("tt"), snd.own_uri("ss")
+    use_r = do_auth(r, a, own_r, a.user, a.password)[1].header("Use-Path")
+    use_t = do_auth(t, a, own_t, a.user, a.password)[1].header("Use-Path")
+    r_lock = threading.Lock()  # R writes whole frames only, never mixed
+
+    def r_send(data):
+        with r_lock:
+            r.send(data)
+
+    body_a, body_o = os.urandom(size_a), os.urandom(1000)
+    tid_a, tid_o = mp.new_tid(), mp.new_tid()
+    got = {"A": bytearray(size_a), "O": None, "A_end": False, "order": []}
+    heads = threading.Event()
+    plain_feed = r.reader.feed
+    tail = {"b": b""}
+
+    def feed(data):  # readiness: A's head has reached R
+        window = tail["b"] + bytes(data)
+        if b"Message-ID: A\r\n" in window:
+            heads.set()
+        tail["b"] = window[-16:]
+        plain_feed(data)
+
+    r.reader.feed = feed
+
+    def r_reader():
+        try:
+            while not (got["A_end"] and "200" in got["order"]):
+                f = r.recv_frame()
+                if f is None:
+                    return
+                if f.is_request():
+                    r_send(mp.build_response(f, 200, "OK", own_r))
+                    if f.header("Message-ID") == "A":
+                        start = f.byte_range()[0]
+                        got["A"][start - 1:start - 1 + len(f.body)] = f.body
+                        got["order"].append("A")
+                        got["A_end"] = f.flag == "$"
+                elif f.tid == tid_o:
+                    got["order"].append(str(f.code))
+        except Exception as e:  # noqa: BLE001
+            out["errors"].append("R: %s" % e)
+
+    def t_reader():
+        try:
+            while got["O"] is None:
+                f = t.recv_frame()
+                if f is None:
+                    return
+                if f.is_request():
+                    t.send(mp.build_response(f, 200, "OK", own_t))
+                    if f.header("Message-ID") == "O":
+                        got["O"] = bytes(f.body)
+        except Exception as e:  # noqa: BLE001
+            out["errors"].append("T: %s" % e)
+
+    threads = [threading.Thread(target=r_reader), threading.Thread(target=t_reader)]
+    for th in threads:
+        th.start()
+    frame_a = mp.build_request("SEND", tid_a, [("To-Path", use_r + " " + own_r),
+                                               ("From-Path", own_s), ("Message-ID", "A"),
+                                               ("Byte-Range", "1-%d/%d" % (size_a, size_a)),
+                                               ("Content-Type", "application/octet-stream")],
+                               body_a)
+    cut = len(frame_a) - len("\r\n-------%s$\r\n" % tid_a) - (size_a - first)
+    snd.send(frame_a[:cut])
+    out["a_started"] = heads.wait(a.timeout)
+    r_send(mp.build_request("SEND", tid_o, [("To-Path", use_r + " " + use_t + " " + own_t),
+                                            ("From-Path", own_r), ("Message-ID", "O"),
+                                            ("Byte-Range", "1-1000/1000"),
+                                            ("Content-Type", "application/octet-stream")], body_o))
+    out["answer_held"] = wait_log_line(a, "answer to %s waits" % tid_o)
+    out["order_before_a_done"] = list(got["order"])
+    snd.send(frame_a[cut:])
+    while True:
+        f = snd.recv_frame()
+        if f is None or (not f.is_request() and f.tid == tid_a):
+            out["code_a"] = f.code if f else None
+            break
+    for th in threads:
+        th.join(a.timeout)
+    out["order"] = got["order"]
+    out["a_ok"] = got["A_end"] and hashlib.sha256(got["A"]).digest() == hashlib.sha256(body_a).digest()
+    out["o_ok"] = got["O"] == body_o
+    ok = (out["a_started"] and out["answer_held"] and out["order_before_a_done"] == []
+          and out["order"] == ["A", "200"] and out["a_ok"] and out["o_ok"]
+          and out.get("code_a") == 200 and not out["errors"])
+    out["ok"] = ok
+    print(json.dumps(out))
+    return 0 if ok else 1
+
+
+def wait_log_line(a, text):
+    """Whether the relay's log (--gw-log) has text within the timeout."""
+    deadline = time.monotonic() + a.timeout
+    while time.monotonic() < deadline:
+        with open(a.gw_log, errors="replace") as f:
+            if text in f.read():
+                return True
+        time.sleep(0.01)
+    return False
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
-    for name in ("auth", "frame", "silent", "send", "many", "fifo", "slow", "vias"):
+    for name in ("auth", "frame", "silent", "send", "many", "fifo", "slow", "vias", "both"):
         s = sub.add_parser(name)
         s.add_argument("--relay", required=True)
         s.add_argument("--user")
@@ -598,6 +707,9 @@ def main():
             s.add_argument("--ready-file", required=True)
             s.add_argument("--out", required=True)
             s.add_argument("--pause", type=float, default=0.005)
+        if name == "both":
+            s.add_argument("--gw-log", required=True,
+                           help="the relay's log (level debug): the held answer is read there")
         if name == "fifo":
             s.add_argument("--split", action="store_true")
             s.add_argument("--gw-log", required=True,
@@ -610,7 +722,8 @@ def main():
             s.add_argument("--size", type=int, default=4096)
     a = p.parse_args()
     return {"auth": cmd_auth, "frame": cmd_frame, "silent": cmd_silent, "send": cmd_send,
-            "many": cmd_many, "fifo": cmd_fifo, "slow": cmd_slow, "vias": cmd_vias}[a.cmd](a)
+            "many": cmd_many, "fifo": cmd_fifo, "slow": cmd_slow, "vias": cmd_vias,
+            "both": cmd_both}[a.cmd](a)
 
 
 if __name__ == "__main__":
