@@ -8,7 +8,7 @@
 # and every message the client received must hold exactly one MSRP frame.
 # Also exact: the 101, the Use-Path (the TCP side's URI: the far peer
 # reaches the relay over TCP, as in RFC 7977's examples), the 400 / 426 /
-# 403 refusals, and the ws metrics.
+# 403 refusals, and the ws metrics. Then the same over wss_listen (TLS).
 : "${IT_KEEP:=}"
 source "$(dirname "$0")/lib/msrpgw.sh"
 it_init relay_ws
@@ -102,4 +102,52 @@ check "[ $ok = 2 ] && [ $bad = 2 ] && [ $forb = 1 ] && [ $upg = 1 ]" \
 check "[ $open = 0 ]" "no ws connection left open: $open"
 
 gw_stop GW
+
+# --- wss: the same bridge under TLS -------------------------------------------
+# A second relay with only a wss listener besides TCP: the ws client AUTHs
+# over TLS (Use-Path: the TCP side, msrp://, as no tls_listen is set) and
+# sends 1 MiB in 256 KiB chunks to msrpcat on TCP, then gets 500 kB back.
+if command -v openssl >/dev/null; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$D/key.pem" -out "$D/cert.pem" \
+        -days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1
+    gw_start GWS "wss_listen = 127.0.0.1:0
+tls_cert = $D/cert.pem
+tls_key = $D/key.pem"
+    WSS_PORT=$(awk '$1=="wss"{print $2}' "$D/GWS/ports")
+    check '[[ $WSS_PORT =~ ^[0-9]+$ ]]' "the port file names the wss listener: $(cat "$D/GWS/ports")"
+    head -c 1048576 /dev/urandom >"$D/f3"
+    want3=$(sha256sum "$D/f3" | cut -c1-64)
+    head -c 500000 /dev/urandom >"$D/f4"
+    want4=$(sha256sum "$D/f4" | cut -c1-64)
+    bg timeout 60 "$CAT" recv --relay "127.0.0.1:$GWS_PORT" --user bob --password pw \
+        --out "$D/r3" --path-file "$D/bob3_path" --expect-sha256 "$want3"
+    RP=$LAST_PID
+    wait_file "$D/bob3_path" 10 || check false "msrpcat receiver ready (wss relay)"
+    bg timeout 90 python3 "$WSC" session --tls --ws 127.0.0.1:$WSS_PORT \
+        --user alice --password secret --relay-uri "msrps://127.0.0.1:$WSS_PORT;ws" \
+        --ready-file "$D/wss_path" --send "$D/f3" --to-path "$(cat "$D/bob3_path")" \
+        --chunk 262144 --recv-out "$D/r4" --recv-sha256 "$want4" --timeout 60 >"$D/wss.json"
+    WP=$LAST_PID
+    wait_file "$D/wss_path" 10 || check false "wss client AUTHed"
+    read -r wss_use wss_own <"$D/wss_path"
+    check '[[ $wss_use =~ ^msrp://127\.0\.0\.1:$GWS_PORT/[A-Za-z0-9]+\;tcp$ ]]' \
+        "Use-Path for the wss client is the relay's TCP URI: $wss_use"
+    wait "$RP"
+    rc=$?
+    check "[ $rc = 0 ] && cmp -s \"$D/f3\" \"$D/r3\"" "wss -> tcp: msrpcat received 1 MiB intact"
+    timeout 60 "$CAT" send "$D/f4" --to-path "$(cat "$D/wss_path")" --chunk-size 100000 \
+        >"$D/s4.out" 2>"$D/s4.err"
+    rc=$?
+    check "[ $rc = 0 ]" "msrpcat sent to the wss client: $(cat "$D/s4.err")"
+    wait "$WP"
+    rc=$?
+    check "[ $rc = 0 ] && cmp -s \"$D/f4\" \"$D/r4\"" "tcp -> wss: file intact, session ok: $(cat "$D/wss.json")"
+    check "[ \"$(json_get "$D/wss.json" 'j["send_codes"]')\" = \"{'200': 4}\" ]" \
+        "4 chunks of 256 KiB, each answered 200 over wss"
+    check "[ \"$(json_get "$D/wss.json" 'j["bad_messages"]')\" = 0 ]" \
+        "every WebSocket message over wss held exactly one MSRP frame"
+    gw_stop GWS
+else
+    check false "openssl is needed for the wss part (tools/setup.sh installs it)"
+fi
 it_done

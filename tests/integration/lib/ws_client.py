@@ -88,9 +88,18 @@ class WsConnection:
     """MSRP over one WebSocket connection: the interface of
     msrp_probe.Connection (send one frame, recv_frame)."""
 
-    def __init__(self, host, port, timeout, origin=None):
+    def __init__(self, host, port, timeout, origin=None, tls=False):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.tls = tls
+        if tls:
+            # wss: TLS from the first byte; the test relay's certificate
+            # is self-signed, so no verification here.
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            self.sock = ctx.wrap_socket(self.sock, server_hostname=host)
         self.deadline = time.monotonic() + timeout
         self.buf = b""
         req, key = upgrade_request(host, port, origin)
@@ -138,7 +147,8 @@ class WsConnection:
 
     def own_uri(self, session):
         # RFC 7977: a WebSocket client cannot be reached by address.
-        return "msrp://%s.invalid:2855/%s;ws" % (os.urandom(6).hex(), session)
+        scheme = "msrps" if self.tls else "msrp"
+        return "%s://%s.invalid:2855/%s;ws" % (scheme, os.urandom(6).hex(), session)
 
     def send(self, data):
         """One MSRP frame = one message, in 1..3 frames, maybe a ping
@@ -254,7 +264,7 @@ def cmd_handshake(a):
 
 def cmd_session(a):
     host, port = hostport(a.ws)
-    conn = WsConnection(host, port, a.timeout, a.origin)
+    conn = WsConnection(host, port, a.timeout, a.origin, a.tls)
     own = conn.own_uri(os.urandom(5).hex())
     out = {"own": own}
     ok = True
@@ -365,6 +375,7 @@ def main():
     s.add_argument("--chunk", type=int, default=262144)
     s.add_argument("--recv-out")
     s.add_argument("--recv-sha256")
+    s.add_argument("--tls", action="store_true", help="wss: TLS under the WebSocket")
     s.add_argument("--timeout", type=float, default=30)
     a = p.parse_args()
     return {"handshake": cmd_handshake, "session": cmd_session}[a.cmd](a)
