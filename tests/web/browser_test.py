@@ -250,7 +250,8 @@ def run(a):
         fx_port = os.path.join(d, "fixture.port")
         result = os.path.join(d, "fixture.json")
         start([sys.executable, os.path.join(HERE, "ws_fixture.py"), "--port-file", fx_port,
-               "--result", result, "--send-size", str(RECV_SIZE), "--hold", "40"])
+               "--result", result, "--send-size", str(RECV_SIZE), "--hold", "40",
+               "--expires", "2"])
         port = read_file_when(fx_port, 10)
         if not check(port is not None, "fixture listens"):
             return 1
@@ -326,11 +327,18 @@ def run(a):
             check(st and st["phase"] == "error", "a page from an Origin not in ws_origins is refused: %s"
                   % (st and st["error"]))
         if a.mode == "fixture":
+            # Expires 2: the page AUTHs again at 80% of it (1.6 s).
+            st = wait_state(wd, lambda s: (s.get("stats") or {}).get("refreshes", 0) >= 1, 10,
+                            "page AUTHed again before its 2 s Expires ran out")
             wd.js("window.demoDisconnect();")
             res = read_file_when(result, 15)
             j = json.loads(res) if res else {}
             check(j.get("errors") == [], "fixture saw only correct MSRP: %s" % j.get("errors"))
-            check(j.get("auth") == [401, 200], "AUTH: 401 challenge, then 200: %s" % j.get("auth"))
+            auth = j.get("auth") or []
+            check(len(auth) >= 4 and auth == [401, 200] * (len(auth) // 2),
+                  "AUTH: 401 challenge, then 200, and again (fresh nonce) before Expires: %s" % auth)
+            check(st and st["stats"].get("refreshFailures") == 0, "no refresh failed: %s"
+                  % (st and st["stats"]))
             check(j.get("origin") == origin, "WebSocket Origin is the page's: %s" % j.get("origin"))
             check(j.get("recv_sha256") == sha_a, "fixture's SHA-256 of the page's file = the file's")
             check(j.get("sent_sha256") == r.get("sha256") and j.get("sent_acked") == RECV_SIZE,

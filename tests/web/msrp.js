@@ -394,7 +394,8 @@ class Client {
         this.pending = new Map();   // tid -> {resolve, reject, timer, method}
         this.incoming = new Map();  // Message-ID -> receive state
         this.peerFrom = null;       // From-Path of the first SEND, held after
-        this.stats = { strayResponses: 0, refused: 0, badFrames: 0 };
+        this.stats = { strayResponses: 0, refused: 0, badFrames: 0, refreshes: 0, refreshFailures: 0 };
+        this.refreshTimer = null;   // the next AUTH before Expires runs out
         this.ws = null;
         this.closed = false;
         this.broken = false;        // framing lost: the connection is closing
@@ -438,6 +439,7 @@ class Client {
             ws.onerror = () => this.log('WebSocket error');
             ws.onclose = ev => {
                 this.closed = true;
+                this.stopRefresh();
                 const why = 'WebSocket closed (' + ev.code + (ev.reason ? ' ' + ev.reason : '') + ')';
                 this.log(why);
                 for (const [, p] of this.pending) {
@@ -453,8 +455,14 @@ class Client {
     }
 
     close() {
+        this.stopRefresh();
         if (this.ws)
             this.ws.close(1000, 'done');
+    }
+
+    stopRefresh() {
+        clearTimeout(this.refreshTimer);
+        this.refreshTimer = null;
     }
 
     /* Send a request; resolves with its response frame. */
@@ -496,9 +504,32 @@ class Client {
         const use = parsePath(r.headers.get('use-path'));
         if (!use)
             throw new Error('200 to AUTH without a valid Use-Path: ' + r.headers.get('use-path'));
+        if (this.usePath && !this.usePath.every((u, i) => use[i] && uriEqual(u, use[i])))
+            this.log('the relay changed our Use-Path on refresh: peers must be told the new path');
         this.usePath = use;
         this.log('authenticated; Use-Path ' + use.map(u => u.text).join(' '));
+        this.scheduleRefresh(r.headers.get('expires'));
         return use;
+    }
+
+    /* RFC 4976 section 5.1: the reservation lasts Expires seconds; AUTH
+     * again (a fresh round, as the first) before it runs out -- at 80% of
+     * the lifetime, never more often than once a second. */
+    scheduleRefresh(expires) {
+        this.stopRefresh();
+        const secs = /^[0-9]{1,10}$/.test(expires || '') ? Number(expires) : 0;
+        if (secs <= 0 || this.closed)
+            return;
+        this.refreshTimer = setTimeout(() => {
+            this.refreshTimer = null;
+            this.auth().then(() => {
+                this.stats.refreshes++;
+            }, e => {
+                // The reservation may hold until Expires; say so, go on.
+                this.stats.refreshFailures++;
+                this.log('AUTH refresh failed: ' + e.message);
+            });
+        }, Math.max(1000, secs * 800));
     }
 
     /* Our full path: what a peer puts in its To-Path (after its own relays). */

@@ -27,7 +27,11 @@ seconds pass:
 Outgoing messages are sent as binary WebSocket messages split into several
 frames, as msrpgw does, so the page's reassembly is exercised too.
 
-  ws_fixture.py --port-file F --result R [--send-size N] [--hold S]
+  5. Every AUTH 200 carries Expires: --expires (default 600); a client
+     must AUTH again (a fresh round: 401 with a new nonce, then 200)
+     before it runs out. Probes run after the first 200 only.
+
+  ws_fixture.py --port-file F --result R [--send-size N] [--hold S] [--expires S]
 """
 
 import argparse
@@ -149,12 +153,13 @@ def _unmask(data, key):
 
 
 class Fixture:
-    def __init__(self, ws, port, send_size):
+    def __init__(self, ws, port, send_size, expires=600):
         self.ws = ws
         self.relay = "msrp://127.0.0.1:%d;ws" % port
         self.use = "msrp://127.0.0.1:%d/fixsess;tcp" % port
         self.peer = "msrp://127.0.0.1:%d/peersess;tcp" % port
         self.send_size = send_size
+        self.expires = expires
         self.nonce = secrets.token_hex(12)
         self.opaque = secrets.token_hex(4)
         self.client = None
@@ -205,6 +210,7 @@ class Fixture:
         authz = f.header("Authorization")
         if authz is None:
             self.r["auth"].append(401)
+            self.nonce = secrets.token_hex(12)  # a fresh nonce for every challenge
             chal = 'Digest realm="%s", nonce="%s", qop="auth", opaque="%s", algorithm=MD5' % (
                 REALM, self.nonce, self.opaque)
             self.send_frame(mp.build_request("401 Unauthorized", f.tid, [
@@ -223,8 +229,10 @@ class Fixture:
             return
         self.r["auth"].append(200)
         self.send_frame(mp.build_request("200 OK", f.tid, [
-            ("To-Path", frm), ("From-Path", self.relay), ("Use-Path", self.use), ("Expires", "600")]))
-        self.probe()
+            ("To-Path", frm), ("From-Path", self.relay), ("Use-Path", self.use),
+            ("Expires", str(self.expires))]))
+        if self.r["auth"].count(200) == 1:
+            self.probe()  # once: a refresh is not a new client
 
     def probe(self):
         """What a strict client must refuse, before any real traffic."""
@@ -317,6 +325,7 @@ def main():
     ap.add_argument("--result", required=True)
     ap.add_argument("--send-size", type=int, default=1 << 20)
     ap.add_argument("--hold", type=float, default=60)
+    ap.add_argument("--expires", type=int, default=600, help="Expires in the AUTH 200s")
     a = ap.parse_args()
     ls = socket.socket()
     ls.bind(("127.0.0.1", 0))
@@ -333,7 +342,7 @@ def main():
         sock.settimeout(max(1.0, deadline - time.time()))
         ws = WsConn(sock)
         origin = ws.handshake()
-        fx = Fixture(ws, port, a.send_size)
+        fx = Fixture(ws, port, a.send_size, a.expires)
         fx.r["origin"] = origin
         fx.run(deadline)
     except (EOFError, OSError, mp.ProtocolError) as e:
