@@ -114,6 +114,8 @@ struct ur_loop {
     int (*submit_full)(struct io_uring *ring);
     /* Under valgrind: wait in poll(2), never in io_uring_enter (loop.c). */
     int poll_wait;
+    /* When this turn's completions were reaped (ur_loop_turn_ns). */
+    uint64_t turn_ns;
 };
 
 /* An SQE, submitting first if the SQ is full. When the kernel refuses the

@@ -71,6 +71,11 @@ uint64_t ur_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t ur_loop_turn_ns(const struct ur_loop *loop)
+{
+    return loop->turn_ns ? loop->turn_ns : ur_now_ns();
+}
+
 void ur_feature_lost(struct ur_loop *loop, unsigned feat, const char *key, int err)
 {
     loop->features &= ~feat;
@@ -345,6 +350,7 @@ int ur_loop_run_once(struct ur_loop *loop, int timeout_ms)
     if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
         return rc;
 
+    loop->turn_ns = ur_now_ns();
     dispatch_spill(loop);
     /* Copy a batch out and release the CQ slots before dispatching, so the
      * handlers may submit (and the kernel may post) freely. */

@@ -109,6 +109,12 @@ void *ur_loop_data(const struct ur_loop *loop);
 
 /* Monotonic clock in nanoseconds, as used by timers. */
 uint64_t ur_now_ns(void);
+/* The same clock read once per loop turn, when its completions were
+ * reaped: for bookkeeping that a turn's length cannot matter to (last use
+ * of a connection, idle sweeps), so a busy loop does not read the clock
+ * for every frame. Timers keep ur_now_ns. Before the first turn (or from
+ * another thread's view of a loop that has not run): ur_now_ns(). */
+uint64_t ur_loop_turn_ns(const struct ur_loop *loop);
 
 /*
  * Cross-core message: runs fn(target, arg) on target's thread. No ordering

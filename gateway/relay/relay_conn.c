@@ -330,7 +330,7 @@ static int rc_on_head(struct gw_mconn *m, const struct msrp_head *h)
     rc->pace_on = false;
     rc->frames++;
     rc->in_body = true;
-    rc->last_use_ns = ur_now_ns();
+    rc->last_use_ns = ur_loop_turn_ns(rc->core->loop);
     int r = dispatch_head(rc, h);
     /* The first request done: a reservation, a routed chunk, a leg. */
     if (!rc->bound && (rc->authed || rc->cur || rc->leg))

@@ -98,7 +98,7 @@ static int peer_get_at(struct gw_relay_core *core, const struct msrp_uri *u,
     if (n) {
         struct rconn *rc = RCONTAINER(n, struct rconn, peer_node);
         if (!rc->closing) {
-            rc->last_use_ns = ur_now_ns();
+            rc->last_use_ns = ur_loop_turn_ns(core->loop);
             *out = rc;
             *is_new = false;
             RSTAT(core, conns_reused);

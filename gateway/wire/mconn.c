@@ -166,7 +166,7 @@ static bool mconn_held_over_ceiling(const struct gw_mconn *m)
 static void mconn_check_output(struct gw_mconn *m)
 {
     if (m->inbound && !m->self_stalled &&
-        (ur_conn_over_ceiling(m->conn) || mconn_held_over_ceiling(m))) {
+        (ur_conn_over_ceiling(m->conn) || (m->held_n && mconn_held_over_ceiling(m)))) {
         m->self_stalled = 1;
         mconn_pause(m);
     }

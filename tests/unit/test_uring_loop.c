@@ -95,3 +95,43 @@ Test(uring_loop, refusing_ring_aborts, .signal = SIGABRT, .timeout = 20)
 {
     run_flood(0, submit_refuse, false);
 }
+
+/* --- the turn's clock (ur_loop_turn_ns) --------------------------------------------- */
+
+struct turn_seen {
+    uint64_t turn[2], now[2];
+    int n;
+};
+
+static void note_turn(struct ur_loop *loop, void *arg)
+{
+    struct turn_seen *t = arg;
+    t->turn[t->n] = ur_loop_turn_ns(loop);
+    t->now[t->n] = ur_now_ns();
+    t->n++;
+}
+
+/* Read once per turn, when its completions are reaped: a handler sees a
+ * time between the start of the turn and its own reading of the clock,
+ * and the next turn a later one. */
+Test(uring_loop, turn_clock_is_read_once_per_turn)
+{
+    struct ur_loop *loop;
+    cr_assert_eq(ur_loop_new(&loop, NULL), 0);
+    uint64_t before = ur_now_ns();
+    cr_assert_geq(ur_loop_turn_ns(loop), before, "before the first turn: the clock itself");
+    struct turn_seen t = {0};
+    uint64_t start[2];
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(ur_loop_post(loop, note_turn, &t), 0);
+        start[i] = ur_now_ns();
+        for (int turns = 0; turns < 100 && t.n == i; turns++)
+            cr_assert_eq(ur_loop_run_once(loop, 100), 0);
+        cr_assert_eq(t.n, i + 1);
+        cr_assert_geq(t.turn[i], start[i], "turn %d: the time the turn reaped", i);
+        cr_assert_leq(t.turn[i], t.now[i], "turn %d: not after the handler's own clock", i);
+        cr_assert_eq(ur_loop_turn_ns(loop), t.turn[i], "turn %d: one reading per turn", i);
+    }
+    cr_assert_gt(t.turn[1], t.turn[0], "a later turn reads the clock again");
+    ur_loop_free(loop);
+}
