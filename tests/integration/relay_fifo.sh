@@ -8,30 +8,34 @@
 # (an answer waits for the end-line of the chunk streaming into it).
 . "$(dirname "$0")/lib/msrpgw.sh"
 it_init relay_fifo
-IT_THREADS=1 gw_start GW
-python3 "$RCLIENT" fifo --gw-log $GW_LOG --relay 127.0.0.1:$GW_PORT --user alice --password secret >$IT_DIR/fifo.json
-rc=$?
-cat $IT_DIR/fifo.json
-check "[ $rc -eq 0 ]" "B waited for A's end-line; A then B, intact, both 200"
-gw_stop GW
+# run VAR WHAT "CONFIG" CLIENT-ARGS...: a fresh msrpgw (one core, CONFIG),
+# relay_client.py CLIENT-ARGS against it (its JSON in $IT_DIR/VAR.json),
+# which must exit 0; the gateway is stopped (its log is ${VAR}_LOG).
+run() {
+    local var=$1 what=$2 conf=$3 port_var log_var
+    shift 3
+    IT_THREADS=1 gw_start "$var" "$conf"
+    port_var=${var}_PORT
+    log_var=${var}_LOG
+    python3 "$RCLIENT" "$@" --gw-log "${!log_var}" --relay "127.0.0.1:${!port_var}" \
+        --user alice --password secret >"$IT_DIR/$var.json"
+    local rc=$?
+    cat "$IT_DIR/$var.json"
+    check "[ $rc -eq 0 ]" "$what"
+    gw_stop "$var"
+}
+
+run GW "B waited for A's end-line; A then B, intact, both 200" "" fifo
 check "log_has $GW_LOG ' 1 chunks waited for a busy next hop'" "the relay counted exactly one slot wait"
 
 # Splitting bounds the wait: with 16 KiB pieces, B goes out at the first
 # piece boundary of A after it arrived, then A continues.
-IT_THREADS=1 gw_start GW2 "max_chunk_out = 16KiB"
-python3 "$RCLIENT" fifo --split --gw-log $GW2_LOG --relay 127.0.0.1:$GW2_PORT --user alice --password secret >$IT_DIR/split.json
-rc=$?
-cat $IT_DIR/split.json
-check "[ $rc -eq 0 ]" "B overtakes the rest of a split chunk at a piece boundary; A and B intact, both 200"
-gw_stop GW2
+run GW2 "B overtakes the rest of a split chunk at a piece boundary; A and B intact, both 200" \
+    "max_chunk_out = 16KiB" fifo --split
 
 # Both directions at once on one connection: R's own chunk is answered
 # while another sender's chunk streams into R's connection. The answer
 # waits for that chunk's end-line; R gets the chunk intact, then its 200.
-IT_THREADS=1 gw_start GW3
-python3 "$RCLIENT" both --gw-log $GW3_LOG --relay 127.0.0.1:$GW3_PORT --user alice --password secret >$IT_DIR/both.json
-rc=$?
-cat $IT_DIR/both.json
-check "[ $rc -eq 0 ]" "an answer waits for the frame streaming into its connection; both bodies intact, all 200"
-gw_stop GW3
+run GW3 "an answer waits for the frame streaming into its connection; both bodies intact, all 200" \
+    "" both
 it_done

@@ -45,47 +45,56 @@ hs origin --origin https://evil.example
 printf 'HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 21\r\n\r\nws_hs_origin_refused\n' >"$D/origin.want"
 check '[ -z "$(same origin)" ]' "an Origin not in ws_origins: 403 $(same origin)"
 
-# --- ws client -> relay -> msrpcat over TCP ---------------------------------
-head -c 3145728 /dev/urandom >"$D/f1"
-want1=$(sha256sum "$D/f1" | cut -c1-64)
-head -c 2000003 /dev/urandom >"$D/f2"
-want2=$(sha256sum "$D/f2" | cut -c1-64)
+# --- both ways: ws client <-> relay <-> msrpcat over TCP ---------------------
+# bridge TAG TCP_PORT WS_PORT RELAY_URI OUT_BYTES IN_BYTES [ws_client options]:
+# msrpcat recv AUTHs on TCP; the ws client AUTHs on WS_PORT and sends
+# OUT_BYTES in 256 KiB chunks to it, then msrpcat send sends IN_BYTES in
+# 100000-byte chunks to the ws client. Both files checked by sha256; the
+# client's JSON is $D/TAG.json, its Use-Path and URI in BR_USE / BR_OWN.
+bridge() {
+    local tag=$1 tcp=$2 ws=$3 uri=$4 nout=$5 nin=$6
+    shift 6
+    head -c "$nout" /dev/urandom >"$D/$tag.out"
+    head -c "$nin" /dev/urandom >"$D/$tag.in"
+    local want_out want_in rp wp rc
+    want_out=$(sha256sum "$D/$tag.out" | cut -c1-64)
+    want_in=$(sha256sum "$D/$tag.in" | cut -c1-64)
+    bg timeout 60 "$CAT" recv --relay "127.0.0.1:$tcp" --user bob --password pw \
+        --out "$D/$tag.got_out" --path-file "$D/$tag.bob_path" --expect-sha256 "$want_out"
+    rp=$LAST_PID
+    wait_file "$D/$tag.bob_path" 10 || check false "$tag: msrpcat receiver ready"
+    bg timeout 90 python3 "$WSC" session --ws 127.0.0.1:$ws "$@" \
+        --user alice --password secret --relay-uri "$uri" --ready-file "$D/$tag.path" \
+        --send "$D/$tag.out" --to-path "$(cat "$D/$tag.bob_path")" --chunk 262144 \
+        --recv-out "$D/$tag.got_in" --recv-sha256 "$want_in" --timeout 60 >"$D/$tag.json"
+    wp=$LAST_PID
+    wait_file "$D/$tag.path" 10 || check false "$tag: client AUTHed"
+    read -r BR_USE BR_OWN <"$D/$tag.path"
+    wait "$rp"
+    rc=$?
+    check "[ $rc = 0 ] && cmp -s \"$D/$tag.out\" \"$D/$tag.got_out\"" \
+        "$tag -> tcp: msrpcat received $nout bytes from the $tag client intact"
+    timeout 60 "$CAT" send "$D/$tag.in" --to-path "$(cat "$D/$tag.path")" --chunk-size 100000 \
+        >"$D/$tag.send.out" 2>"$D/$tag.send.err"
+    rc=$?
+    check "[ $rc = 0 ]" "msrpcat sent to the $tag client: $(cat "$D/$tag.send.err")"
+    wait "$wp"
+    rc=$?
+    check "[ $rc = 0 ] && cmp -s \"$D/$tag.in\" \"$D/$tag.got_in\"" \
+        "tcp -> $tag: file intact, client session ok: $(cat "$D/$tag.json")"
+    check "[ \"$(json_get "$D/$tag.json" 'j["auth_codes"]')\" = '[401, 200]' ]" \
+        "AUTH over $tag: 401 then 200"
+    check "[ \"$(json_get "$D/$tag.json" 'j["bad_messages"]')\" = 0 ]" \
+        "every WebSocket message from the relay over $tag held exactly one MSRP frame"
+}
 
-bg timeout 60 "$CAT" recv --relay "127.0.0.1:$GW_PORT" --user bob --password pw \
-    --out "$D/r1" --path-file "$D/bob_path" --expect-sha256 "$want1"
-RP=$LAST_PID
-wait_file "$D/bob_path" 10 || check false "msrpcat receiver ready"
-
-bg timeout 90 python3 "$WSC" session --ws 127.0.0.1:$WS_PORT --origin http://127.0.0.1:8080 \
-    --user alice --password secret --relay-uri "$RELAY_WS" --ready-file "$D/ws_path" \
-    --send "$D/f1" --to-path "$(cat "$D/bob_path")" --chunk 262144 \
-    --recv-out "$D/r2" --recv-sha256 "$want2" --timeout 60 >"$D/ws.json"
-WP=$LAST_PID
-wait_file "$D/ws_path" 10 || check false "ws client AUTHed"
-read -r ws_use ws_own <"$D/ws_path"
-check '[[ $ws_use =~ ^msrp://127\.0\.0\.1:$GW_PORT/[A-Za-z0-9]+\;tcp$ ]]' \
-    "Use-Path for the ws client is the relay's TCP URI: $ws_use"
-check '[[ $ws_own =~ ^msrp://[0-9a-f]+\.invalid:2855/[0-9a-f]+\;ws$ ]]' \
-    "the ws client's own URI is a .invalid one with ;ws: $ws_own"
-wait "$RP"
-rc=$?
-check "[ $rc = 0 ]" "msrpcat received the 3 MiB file from the ws client intact"
-check 'cmp -s "$D/f1" "$D/r1"' "ws -> tcp: file intact"
-
-# --- msrpcat over TCP -> relay -> ws client ---------------------------------
-timeout 60 "$CAT" send "$D/f2" --to-path "$(cat "$D/ws_path")" --chunk-size 100000 \
-    >"$D/s2.out" 2>"$D/s2.err"
-rc=$?
-check "[ $rc = 0 ]" "msrpcat sent to the ws client: $(cat "$D/s2.err")"
-wait "$WP"
-rc=$?
-check "[ $rc = 0 ]" "ws client session ok: $(cat "$D/ws.json")"
-check 'cmp -s "$D/f2" "$D/r2"' "tcp -> ws: file intact"
-check "[ \"$(json_get "$D/ws.json" 'j["auth_codes"]')\" = '[401, 200]' ]" "AUTH over ws: 401 then 200"
+bridge ws "$GW_PORT" "$WS_PORT" "$RELAY_WS" 3145728 2000003 --origin http://127.0.0.1:8080
+check '[[ $BR_USE =~ ^msrp://127\.0\.0\.1:$GW_PORT/[A-Za-z0-9]+\;tcp$ ]]' \
+    "Use-Path for the ws client is the relay's TCP URI: $BR_USE"
+check '[[ $BR_OWN =~ ^msrp://[0-9a-f]+\.invalid:2855/[0-9a-f]+\;ws$ ]]' \
+    "the ws client's own URI is a .invalid one with ;ws: $BR_OWN"
 check "[ \"$(json_get "$D/ws.json" 'j["send_codes"]')\" = \"{'200': 12}\" ]" \
     "12 chunks of 256 KiB, each answered 200 over ws"
-check "[ \"$(json_get "$D/ws.json" 'j["bad_messages"]')\" = 0 ]" \
-    "every WebSocket message from the relay held exactly one MSRP frame"
 check "[ \"$(json_get "$D/ws.json" 'j["recv_chunks"]')\" = 41 ]" \
     "20 chunks of 100000 bytes and one of 3 arrive as 41 SENDs (max_chunk_out 64 KiB) over ws"
 check "[ \"$(json_get "$D/ws.json" 'j["close"]')\" = 03e8 ]" "the close (1000) is echoed"
@@ -115,37 +124,13 @@ tls_cert = $D/cert.pem
 tls_key = $D/key.pem"
     WSS_PORT=$(awk '$1=="wss"{print $2}' "$D/GWS/ports")
     check '[[ $WSS_PORT =~ ^[0-9]+$ ]]' "the port file names the wss listener: $(cat "$D/GWS/ports")"
-    head -c 1048576 /dev/urandom >"$D/f3"
-    want3=$(sha256sum "$D/f3" | cut -c1-64)
-    head -c 500000 /dev/urandom >"$D/f4"
-    want4=$(sha256sum "$D/f4" | cut -c1-64)
-    bg timeout 60 "$CAT" recv --relay "127.0.0.1:$GWS_PORT" --user bob --password pw \
-        --out "$D/r3" --path-file "$D/bob3_path" --expect-sha256 "$want3"
-    RP=$LAST_PID
-    wait_file "$D/bob3_path" 10 || check false "msrpcat receiver ready (wss relay)"
-    bg timeout 90 python3 "$WSC" session --tls --ws 127.0.0.1:$WSS_PORT \
-        --user alice --password secret --relay-uri "msrps://127.0.0.1:$WSS_PORT;ws" \
-        --ready-file "$D/wss_path" --send "$D/f3" --to-path "$(cat "$D/bob3_path")" \
-        --chunk 262144 --recv-out "$D/r4" --recv-sha256 "$want4" --timeout 60 >"$D/wss.json"
-    WP=$LAST_PID
-    wait_file "$D/wss_path" 10 || check false "wss client AUTHed"
-    read -r wss_use wss_own <"$D/wss_path"
-    check '[[ $wss_use =~ ^msrp://127\.0\.0\.1:$GWS_PORT/[A-Za-z0-9]+\;tcp$ ]]' \
-        "Use-Path for the wss client is the relay's TCP URI: $wss_use"
-    wait "$RP"
-    rc=$?
-    check "[ $rc = 0 ] && cmp -s \"$D/f3\" \"$D/r3\"" "wss -> tcp: msrpcat received 1 MiB intact"
-    timeout 60 "$CAT" send "$D/f4" --to-path "$(cat "$D/wss_path")" --chunk-size 100000 \
-        >"$D/s4.out" 2>"$D/s4.err"
-    rc=$?
-    check "[ $rc = 0 ]" "msrpcat sent to the wss client: $(cat "$D/s4.err")"
-    wait "$WP"
-    rc=$?
-    check "[ $rc = 0 ] && cmp -s \"$D/f4\" \"$D/r4\"" "tcp -> wss: file intact, session ok: $(cat "$D/wss.json")"
+    bridge wss "$GWS_PORT" "$WSS_PORT" "msrps://127.0.0.1:$WSS_PORT;ws" 1048576 500000 --tls
+    check '[[ $BR_USE =~ ^msrp://127\.0\.0\.1:$GWS_PORT/[A-Za-z0-9]+\;tcp$ ]]' \
+        "Use-Path for the wss client is the relay's TCP URI: $BR_USE"
+    check '[[ $BR_OWN =~ ^msrps://[0-9a-f]+\.invalid:2855/[0-9a-f]+\;ws$ ]]' \
+        "the wss client's own URI is an msrps .invalid one with ;ws: $BR_OWN"
     check "[ \"$(json_get "$D/wss.json" 'j["send_codes"]')\" = \"{'200': 4}\" ]" \
         "4 chunks of 256 KiB, each answered 200 over wss"
-    check "[ \"$(json_get "$D/wss.json" 'j["bad_messages"]')\" = 0 ]" \
-        "every WebSocket message over wss held exactly one MSRP frame"
     gw_stop GWS
 else
     check false "openssl is needed for the wss part (tools/setup.sh installs it)"
