@@ -155,7 +155,7 @@ static const struct opt opts[] = {
     {"gateway", "dns_timeout", T_SECS, F(dns_timeout), "5", 1, 60,
      "Seconds a name look-up may take; then the next hop counts as unreachable (481).", NULL},
     {"gateway", "connect_timeout", T_SECS, F(connect_timeout), "5", 1, 300,
-     "Seconds to open (and TLS-handshake) a connection to a next hop.", NULL},
+     "Seconds to open (and TLS-handshake) a connection to a next hop; also how long an anchored leg's request waits for the other leg to call in.", NULL},
     {"gateway", "idle_timeout", T_SECS, F(idle_timeout), "3600", 0, 7 * DAY,
      "Seconds a connection (inbound, reservations included, or to a next hop) may carry no traffic in either direction before it is closed (drop reason idle_timeout); never one carrying a chunk or awaiting responses; 0 = never.", NULL},
     {"limits", "max_header_bytes", T_UINT, F(limits.max_header_bytes), "16384", 256, 1048576,

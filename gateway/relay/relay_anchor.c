@@ -50,6 +50,11 @@ struct anchor_leg {
     unsigned npath;
     struct rconn *rc;           /* the leg's connection, once there is one */
     uint64_t chunks_in, bytes_in; /* from this leg's endpoint */
+    /* A request of this leg's endpoint that came before the other leg was
+     * connected waits for it (the head is delivered again when it comes),
+     * at most connect_timeout; wait_over: that time ran out (481). */
+    struct ur_timer wait;
+    bool waiting, wait_over;
 };
 
 struct anchor {
@@ -111,11 +116,42 @@ struct anchor_leg *relay_anchor_leg_find(struct gw_relay_core *core, const struc
     return (u->scheme == MSRP_SCHEME_MSRPS) == l->tls ? l : NULL;
 }
 
+/* The leg's connection is going: nothing of it waits any more. */
+static void leg_wait_end(struct anchor_leg *l)
+{
+    if (l->waiting)
+        ur_timer_cancel(l->a->core->loop, &l->wait);
+    l->waiting = l->wait_over = false;
+}
+
+/* The other leg is connected now: a request of l that waited goes on. */
+static void leg_wake(struct anchor_leg *l)
+{
+    if (!l->waiting || !l->rc)
+        return;
+    ur_timer_cancel(l->a->core->loop, &l->wait);
+    l->waiting = false;
+    RLOG(UR_LOG_DEBUG, l->rc, "anchor %s leg %u: the other leg is connected, going on",
+         l->a->call_id, l->side);
+    relay_conn_kick(l->rc);
+}
+
+static void leg_wait_cb(struct ur_timer *t, void *arg)
+{
+    (void)t;
+    struct anchor_leg *l = arg;
+    l->waiting = false;
+    l->wait_over = true;
+    if (l->rc)
+        relay_conn_kick(l->rc);
+}
+
 static void leg_detach(struct anchor_leg *l, bool close)
 {
     struct rconn *rc = l->rc;
     if (!rc)
         return;
+    leg_wait_end(l);
     l->rc = NULL;
     rc->leg = NULL;
     if (close && !rc->closing)
@@ -177,6 +213,7 @@ static int leg_dial(struct anchor_leg *l)
     memcpy(rc->sessid, l->sessid, sizeof(rc->sessid)); /* for the logs */
     l->rc = rc;
     rc->leg = l;
+    leg_wake(&l->a->leg[!l->side]); /* chunks queue behind the binding */
     err = leg_bind(l);
     if (err < 0) {
         leg_detach(l, true);
@@ -217,6 +254,7 @@ void relay_anchor_conn_closed(struct rconn *rc)
     struct anchor_leg *l = rc->leg;
     if (!l)
         return;
+    leg_wait_end(l);
     l->rc = NULL;
     rc->leg = NULL;
     struct anchor *a = l->a;
@@ -255,6 +293,7 @@ int relay_anchor_route(struct rconn *rc, const struct msrp_head *h, struct ancho
         rc->leg = leg;
         memcpy(rc->sessid, leg->sessid, sizeof(rc->sessid));
         ur_timer_cancel(a->core->loop, &a->expire);
+        leg_wake(&a->leg[!leg->side]);
     }
     if (h->method == MSRP_M_SEND && !h->has_body && h->content_type.n == 0) {
         /* A binding (or keep-alive) SEND: to us, its peer, to answer. */
@@ -264,6 +303,19 @@ int relay_anchor_route(struct rconn *rc, const struct msrp_head *h, struct ancho
     struct anchor_leg *other = &a->leg[!leg->side];
     if (!other->rc && other->npath && other->we_dial)
         leg_dial(other);
+    if (!other->rc && !other->we_dial && !leg->wait_over) {
+        /* The other endpoint is to call in and has not yet (both active:
+         * the race of RFC 6135 is ordinary): wait for it, as long as we
+         * would wait for a connection of our own. */
+        uint32_t ms = a->core->r->cfg.connect_timeout_ms ? a->core->r->cfg.connect_timeout_ms : 5000;
+        leg->waiting = true;
+        ur_timer_arm(a->core->loop, &leg->wait, ms, 0);
+        rc->head_again = true;
+        RLOG(UR_LOG_DEBUG, rc, "anchor %s leg %u: %.*s waits up to %u ms for the other leg to connect",
+             a->call_id, leg->side, (int)h->tid.n, h->tid.p, ms);
+        return GW_MCONN_AGAIN;
+    }
+    leg->wait_over = false;
     if (!other->rc) {
         /* The other endpoint has neither been reached nor called in. */
         relay_respond(rc, h, 481, "Peer Not Connected", NULL);
@@ -352,6 +404,7 @@ static void anchor_free(struct anchor *a, bool fini, const char *reason)
             leg_detach(l, true);
         }
         free(l->path_text);
+        ur_timer_cancel(core->loop, &l->wait);
     }
     ur_timer_cancel(core->loop, &a->expire);
     if (a->prev)
@@ -390,6 +443,7 @@ static int leg_init(struct anchor *a, unsigned side, bool tls)
     l->a = a;
     l->side = side;
     l->tls = tls;
+    ur_timer_init(&l->wait, leg_wait_cb, l);
     for (int tries = 0; tries < 4; tries++) {
         if (relay_new_sessid(core, l->sessid) < 0)
             return -EIO;

@@ -328,7 +328,9 @@ static int rc_on_head(struct gw_mconn *m, const struct msrp_head *h)
     struct rconn *rc = gw_mconn_data(m);
     rc->cur_ignore = true;
     rc->pace_on = false;
-    rc->frames++;
+    if (!rc->head_again)
+        rc->frames++; /* not twice for a head delivered again */
+    rc->head_again = false;
     rc->in_body = true;
     rc->last_use_ns = ur_loop_turn_ns(rc->core->loop);
     int r = dispatch_head(rc, h);

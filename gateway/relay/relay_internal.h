@@ -166,6 +166,7 @@ struct rconn {
      * and nothing else is written on it meanwhile. */
     struct anchor_leg *leg;
     bool binding;
+    bool head_again;            /* the head in progress is delivered again (GW_MCONN_AGAIN) */
     char bind_tid[RELAY_TID_LEN];
     struct ur_timer bind_timer;
 

@@ -57,6 +57,7 @@ struct gw_mconn {
     uint8_t read_paused;
     uint8_t failed;   /* parse error seen: ignore further input */
     uint8_t in_feed;  /* guards resume() called from inside a callback */
+    uint8_t head_again; /* on_head said GW_MCONN_AGAIN: deliver it again */
     /* Output frame lock: a frame written in parts (gw_mconn_frame_begin ..
      * gw_mconn_frame_end, a relayed chunk streaming as its bytes arrive)
      * owns the output; whole frames sent meanwhile (answers, REPORTs)
@@ -217,6 +218,17 @@ static void mconn_answer_error(struct gw_mconn *m, const struct msrp_head *h, in
         m->stats.error_answers++;
 }
 
+/* A callback's answer: GW_MCONN_STALL or GW_MCONN_AGAIN stop delivery. */
+static void mconn_stall_on(struct gw_mconn *m, int r)
+{
+    if (r == GW_MCONN_AGAIN)
+        m->head_again = 1;
+    if ((r == GW_MCONN_STALL || r == GW_MCONN_AGAIN) && !m->stalled) {
+        m->stalled = 1;
+        mconn_pause(m);
+    }
+}
+
 /*
  * Feeds bytes to the parser and dispatches events until the input is used
  * up, a callback stalls, or the connection fails. buf is the receive buffer
@@ -235,6 +247,13 @@ static size_t mconn_feed(struct gw_mconn *m, const char *p, size_t n, struct ur_
         mconn_check_output(m);
         if (m->failed || mconn_blocked(m))
             break;
+        if (m->head_again) {
+            /* The head the owner deferred (GW_MCONN_AGAIN), still the
+             * parser's: the frame has not moved past its header section. */
+            m->head_again = 0;
+            mconn_stall_on(m, m->ops->on_head(m, &m->store->head));
+            continue;
+        }
         struct msrp_event ev;
         size_t used = msrp_parse(&m->parser, p, n, &ev);
         p += used;
@@ -274,10 +293,9 @@ static size_t mconn_feed(struct gw_mconn *m, const char *p, size_t n, struct ur_
             break;
         }
         }
-        if (r == GW_MCONN_STALL && !m->stalled) {
-            m->stalled = 1;
-            mconn_pause(m);
-        }
+        if (r == GW_MCONN_AGAIN && ev.type != MSRP_EV_HEADERS_END)
+            r = GW_MCONN_STALL; /* only a head can be delivered again */
+        mconn_stall_on(m, r);
     }
     m->in_feed = 0;
     return (size_t)(p - start);

@@ -45,6 +45,10 @@ struct msrp_frame;
 enum {
     GW_MCONN_CONTINUE = 0,
     GW_MCONN_STALL = 1,
+    /* on_head only: the owner cannot decide about this frame yet (what it
+     * needs is not there). Stalls like GW_MCONN_STALL, and once resumed
+     * on_head gets the same head again, before anything else. */
+    GW_MCONN_AGAIN = 2,
 };
 
 struct gw_mconn_ops {

@@ -15,6 +15,8 @@
 #     call down and a later query says the call-id is unknown;
 #  5. roles reversed (a=setup:passive in the offer, B answers active):
 #     msrpgw dials A, B dials msrpgw; a file goes from B to A;
+#  5b. both endpoints active: A's data waits (up to connect_timeout) for B
+#     to dial in, then flows; B never dialling: A gets 481 after the wait;
 #  6. an offer with no MSRP section comes back unchanged; bad requests get
 #     result error with a reason;
 #  7. a call whose endpoints never connect is removed after anchor_timeout.
@@ -29,7 +31,8 @@ unix = $D/ng.sock
 anchor_timeout = 3
 [metrics]
 listen = 127.0.0.1:0
-[gateway]"
+[gateway]
+connect_timeout = 2"
 NG=127.0.0.1:$(awk '$1=="ng"{print $2}' "$D/GW/ports")
 ctl() { "$CTL" --ng "$NG" "$@"; }
 head -c 1000003 /dev/urandom >"$D/file"
@@ -144,6 +147,42 @@ wait "$APID"
 check "[ $? = 0 ]" "A (dialled by msrpgw) got the file intact"
 U_A2=$(sed -n 's/^a=path:\(.*\)\r$/\1/p' "$D/answer2.out")
 check "[ \"$(sed -n 's/^from-path //p' "$D/a2.rout")\" = \"$U_A2\" ]" "A: From-Path is our URI for A ($U_A2)"
+
+# 5b. Both active (RFC 6135: each endpoint dials msrpgw): A sends before
+# B has called in. A's first data SEND waits (the relay logs it) for B's
+# leg, at most connect_timeout (2 s here); B, an independent strict
+# receiver, then dials and binds, and gets the file intact from our URI.
+S_A3="msrp://127.0.0.1:9/alice3$$;tcp"
+S_B3="msrp://127.0.0.1:9/bob3$$;tcp"
+sdp 127.0.0.1 9 "$S_A3" active >"$D/offer3.sdp"
+ctl offer "$D/offer3.sdp" --call-id c5 --from-tag ta5 >"$D/offer3.out"
+U_B3=$(sed -n 's/^a=path:\(.*\)\r$/\1/p' "$D/offer3.out")
+sdp 127.0.0.1 9 "$S_B3" active >"$D/answer3.sdp"
+ctl answer "$D/answer3.sdp" --call-id c5 --from-tag ta5 --to-tag tb5 >"$D/answer3.out"
+U_A3=$(sed -n 's/^a=path:\(.*\)\r$/\1/p' "$D/answer3.out")
+check "[ -n \"$U_A3\" ] && [ -n \"$U_B3\" ]" "both active: offer and answer ok ($U_A3, $U_B3)"
+bg timeout 30 "$CAT" send "$D/file" --to-path "$U_A3" --local-uri "$S_A3" >"$D/a3.sout" 2>"$D/a3.serr"
+A3PID=$LAST_PID
+check "log_has \"$GW_LOG\" 'anchor c5 leg 0: .* waits up to 2000 ms for the other leg'" \
+    "A's SEND waits for B's leg to connect"
+timeout 30 python3 "$MSRP_SRC/tests/peers/msrp_probe.py" recv --connect "$U_B3" --own-uri "$S_B3" \
+    --remote-path "$U_B3" --byte-exact --out "$D/b3.out" >"$D/b3.json" 2>"$D/b3.err"
+rc=$?
+check "[ $rc = 0 ] && [ \"$(sha256sum <"$D/b3.out" | cut -c1-64)\" = \"$WANT\" ]" \
+    "B dialled in later and got the file intact, every request from our URI: $(tail -c 300 "$D/b3.json")"
+wait "$A3PID"
+rc=$?
+check "[ $rc = 0 ]" "A: every chunk answered 200 (rc $rc): $(tail -1 "$D/a3.serr")"
+# ... and when B never calls in: 481 once connect_timeout has passed.
+sdp 127.0.0.1 9 "$S_A3" active >"$D/offer4.sdp"
+ctl offer "$D/offer4.sdp" --call-id c6 --from-tag ta6 >/dev/null
+ctl answer "$D/answer3.sdp" --call-id c6 --from-tag ta6 --to-tag tb6 >"$D/answer4.out"
+U_A4=$(sed -n 's/^a=path:\(.*\)\r$/\1/p' "$D/answer4.out")
+t0=$SECONDS
+timeout 30 "$CAT" send "$D/file" --to-path "$U_A4" --local-uri "$S_A3" >"$D/a4.sout" 2>"$D/a4.serr"
+rc=$?
+check "[ $rc != 0 ] && grep -q 481 \"$D/a4.serr\" && [ $((SECONDS - t0)) -ge 1 ]" \
+    "B never calls in: A gets 481 after the wait (rc $rc, $((SECONDS - t0)) s): $(tail -1 "$D/a4.serr")"
 
 # 6. No MSRP: unchanged. Errors.
 printf 'v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n' >"$D/audio.sdp"

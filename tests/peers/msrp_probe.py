@@ -7,7 +7,8 @@ outside, as a second implementation written without our C code in mind.
 CLI (every run prints one JSON report line on stdout at the end; exit
 status 0 means "everything as expected", 1 a protocol failure, 2 usage):
 
-  msrp_probe.py recv (--relay 127.0.0.1:PORT | --listen HOST:PORT)
+  msrp_probe.py recv (--relay 127.0.0.1:PORT | --listen HOST:PORT |
+                     --connect "URIS" [--own-uri URI])
                 --out FILE [--ready-file F] [--messages N]
                 [--user U --password P [--digest-uri]] [--relay-uri URI]
                 [--remote-path "URIS"] [--one-peer] [--byte-exact]
@@ -16,7 +17,10 @@ status 0 means "everything as expected", 1 a protocol failure, 2 usage):
       With --relay: AUTH to the relay as the receiver (answering one 401
       Digest challenge if credentials are given) and keep the connection.
       With --listen (port 0 = ephemeral): no relay, accept the
-      connection(s) a relay opens to our URI.  Answer every SEND with 200
+      connection(s) a relay opens to our URI.  With --connect (an
+      active receiver, a=setup:active): dial the first URI of the peer's
+      path, bind with an empty SEND (its 200 first), then serve that
+      connection; --own-uri is our URI as our SDP gave it.  Answer every SEND with 200
       and write each message's body (placed by Byte-Range) to FILE (the
       2nd message to FILE.2, ...).  The full To-Path a sender must use
       (Use-Path + receiver URI, or the URI alone with --listen) is printed
@@ -848,6 +852,32 @@ def cmd_recv(a):
                 else "msrp://%s:%d/%s;tcp"
             own = fmt % (lhost, lport, session)
             sel.register(lsock, selectors.EVENT_READ, None)
+        elif a.connect:
+            # Active receiver (RFC 6135 a=setup:active, no relay of ours):
+            # dial the peer named by the first URI of its path and bind
+            # the connection with an empty SEND, whose 200 comes first.
+            peer = parse_path(a.connect)[0]
+            conn = Connection(peer.host, peer.port, a.timeout)
+            own = a.own_uri or conn.own_uri(session)
+            bind_tid = new_tid()
+            conn.send(build_request("SEND", bind_tid, [
+                ("To-Path", a.connect), ("From-Path", own),
+                ("Message-ID", secrets.token_hex(8))]))
+            early = []
+            while True:
+                f = conn.recv_frame()
+                if f is None:
+                    raise ProtocolError("closed before the binding SEND's answer")
+                if f.is_request():
+                    early.append(f)     # served below, in order
+                    continue
+                if f.tid == bind_tid:
+                    report["bind_code"] = f.code
+                    if f.code != 200:
+                        raise ProtocolError("binding SEND answered %d" % f.code)
+                    break
+            conn.pending = early + conn.pending
+            conns.append(conn)
         else:
             if not a.relay:
                 raise ValueError("recv needs --relay or --listen")
@@ -916,7 +946,7 @@ def cmd_recv(a):
                             "connection %d closed inside a frame" % c.no)
                     c.close()
                     if not a.listen:
-                        closed = True   # the relay closed our connection
+                        closed = True   # the relay (or the peer we dialled) closed
                     continue
                 c.reader.feed(data)
                 c.sock.settimeout(max(0.1, deadline - time.monotonic()))
@@ -1461,6 +1491,10 @@ def main(argv=None):
     r.add_argument("--relay", help="HOST:PORT of the relay")
     r.add_argument("--listen", help="HOST:PORT: no relay, listen for the "
                    "connection (port 0 = ephemeral)")
+    r.add_argument("--connect", help="\"URIS\": the peer's path; dial its "
+                   "first URI and bind with an empty SEND (a=setup:active)")
+    r.add_argument("--own-uri", help="with --connect: our URI (as our SDP "
+                   "said; default from the socket's address)")
     r.add_argument("--remote-path", help="the sender's path (SDP a=path): "
                    "the whole From-Path must be reverse(Use-Path) + it")
     r.add_argument("--one-peer", action="store_true",
@@ -1532,8 +1566,8 @@ def main(argv=None):
         p.error("--chunk and --window must be positive")
     if a.cmd == "send" and bool(a.to_path) == bool(a.to_path_file):
         p.error("give exactly one of --to-path and --to-path-file")
-    if a.cmd == "recv" and bool(a.relay) == bool(a.listen):
-        p.error("give exactly one of --relay and --listen")
+    if a.cmd == "recv" and (bool(a.relay) + bool(a.listen) + bool(a.connect)) != 1:
+        p.error("give exactly one of --relay, --listen and --connect")
     return {"recv": cmd_recv, "send": cmd_send,
             "selftest": cmd_selftest}[a.cmd](a)
 

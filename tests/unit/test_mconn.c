@@ -5,6 +5,7 @@
  * bodyless frame whose bytes all arrived with its head.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gateway/wire/mconn.h"
@@ -19,7 +20,10 @@ struct rig {
     struct gw_mconn *srv;
     struct ur_timer resume, watchdog;
     int stall_heads;   /* on_head stalls for the first N heads */
+    int again;         /* then answers GW_MCONN_AGAIN this many times */
     int heads, ends;
+    char tids[8][16];  /* the tid of each on_head call */
+    int ends_at_head[8]; /* ends seen by then */
     char flags[8];
     size_t body;
     int timed_out;
@@ -43,10 +47,18 @@ static void watchdog_cb(struct ur_timer *t, void *arg)
 static int on_head(struct gw_mconn *m, const struct msrp_head *h)
 {
     struct rig *r = gw_mconn_data(m);
-    (void)h;
+    if (r->heads < 8) {
+        snprintf(r->tids[r->heads], sizeof(r->tids[0]), "%.*s", (int)h->tid.n, h->tid.p);
+        r->ends_at_head[r->heads] = r->ends;
+    }
     if (r->heads++ < r->stall_heads) {
         ur_timer_arm(r->loop, &r->resume, 50, 0);
         return GW_MCONN_STALL;
+    }
+    if (r->again > 0) {
+        r->again--;
+        ur_timer_arm(r->loop, &r->resume, 20, 0);
+        return GW_MCONN_AGAIN;
     }
     return GW_MCONN_CONTINUE;
 }
@@ -111,13 +123,14 @@ static const char with_body[] = "MSRP d4e5f6 SEND\r\n"
 
 /* Sends the frames in separate writes, the way a client sends a binding
  * SEND and waits; stalling at each head must not lose the frame end. */
-static void run(int stall_heads, int one_write)
+static void run_again(int stall_heads, int one_write, int again, struct rig *out)
 {
     struct rig r;
     struct ur_listener *l;
     struct ur_conn *cli;
     memset(&r, 0, sizeof(r));
     r.stall_heads = stall_heads;
+    r.again = again;
     cr_assert_eq(ur_loop_new(&r.loop, NULL), 0);
     ur_timer_init(&r.resume, resume_cb, &r);
     ur_timer_init(&r.watchdog, watchdog_cb, &r);
@@ -143,8 +156,11 @@ static void run(int stall_heads, int one_write)
     while (!r.timed_out && r.ends < 2)
         cr_assert_eq(ur_loop_run_once(r.loop, -1), 0);
     cr_assert_eq(r.timed_out, 0, "the second frame never ended");
-    cr_assert_eq(r.heads, 2);
+    cr_assert_eq(r.heads, 2 + again);
     cr_assert_eq(r.ends, 2);
+    struct gw_mconn_stats st;
+    gw_mconn_get_stats(r.srv, &st);
+    cr_assert_eq(st.frames_in, 2, "a head delivered again is one frame");
     cr_assert_str_eq(r.flags, "$$");
     cr_assert_eq(r.body, 5);
     ur_timer_cancel(r.loop, &r.watchdog);
@@ -155,6 +171,26 @@ static void run(int stall_heads, int one_write)
         ur_loop_run_once(r.loop, 10);
     ur_listener_close(l);
     ur_loop_free(r.loop);
+    if (out)
+        *out = r;
+}
+
+static void run(int stall_heads, int one_write)
+{
+    run_again(stall_heads, one_write, 0, NULL);
+}
+
+/* GW_MCONN_AGAIN: the same head again after each resume, nothing of the
+ * frame (its end, the next frame) before the owner takes it. */
+Test(mconn, again_delivers_the_same_head_after_resume)
+{
+    struct rig r;
+    run_again(0, 1, 2, &r);
+    static const char *want[4] = { "a1b2c3", "a1b2c3", "a1b2c3", "d4e5f6" };
+    for (int i = 0; i < 4; i++)
+        cr_assert_str_eq(r.tids[i], want[i], "head %d: %s", i, r.tids[i]);
+    cr_assert_eq(r.ends_at_head[2], 0, "the frame ended before its head was taken");
+    cr_assert_eq(r.ends_at_head[3], 1);
 }
 
 Test(mconn, stall_at_bodyless_head_then_resume_delivers_its_end)
