@@ -128,6 +128,8 @@ static const struct opt opts[] = {
      "Per-chunk response timeout toward the next hop; on expiry 408 (RFC 4975 s7.1.1).", NULL},
     {"gateway", "chunk_stall_timeout", T_SECS, F(chunk_stall_timeout), "10", 1, 3600,
      "Seconds an incoming chunk's body may make no progress (while the relay would read it) before the next hop gets it ended with '#' and the sender's connection is closed (drop reason chunk_stall).", NULL},
+    {"gateway", "chunk_min_rate", T_SIZE, F(chunk_min_rate), "512", 0, GIB,
+     "Body bytes per second an incoming chunk must average over chunk_stall_timeout (while the relay would read it); a slower one is handled as a stalled one: ended with '#' downstream, its sender's connection closed (drop reason chunk_stall). 0 = any byte is progress.", NULL},
     {"gateway", "max_chunks_in_flight", T_UINT, F(max_chunks_in_flight), "64", 1, 65536,
      "Chunks one connection may have forwarded and not yet answered; at this many the relay stops reading it until answers come (a next hop that reads but never answers cannot grow memory).", NULL},
     {"gateway", "bind_timeout", T_SECS, F(bind_timeout), "30", 1, 3600,

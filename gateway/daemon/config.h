@@ -86,6 +86,7 @@ struct gw_config {
     uint32_t auth_fail_delay;       /* seconds */
     uint32_t chunk_timeout;         /* seconds, per-chunk response -> 408 */
     uint32_t chunk_stall_timeout;   /* seconds, incoming body silent -> '#' + close */
+    uint64_t chunk_min_rate;        /* body bytes/s an incoming chunk must average; 0 = off */
     uint32_t max_chunks_in_flight;  /* per connection, unanswered */
     uint32_t bind_timeout;          /* seconds */
     uint32_t header_timeout;        /* seconds, a started header section */

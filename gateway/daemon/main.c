@@ -549,6 +549,7 @@ int main(int argc, char **argv)
     rcfg.bind_timeout_ms = d.cfg.bind_timeout * 1000u;
     rcfg.header_timeout_ms = d.cfg.header_timeout * 1000u;
     rcfg.chunk_stall_timeout_ms = d.cfg.chunk_stall_timeout * 1000u;
+    rcfg.chunk_min_rate = d.cfg.chunk_min_rate;
     rcfg.max_chunks_in_flight = d.cfg.max_chunks_in_flight;
     rcfg.max_chunk_out = d.cfg.max_chunk_out;
     rcfg.max_connections = d.cfg.max_connections;

@@ -186,6 +186,10 @@ struct gw_relay_config {
      * we would read it loses the next hop's slot ('#') and its connection
      * (relay_fwd.c). 0 = 10 s. */
     uint32_t chunk_stall_timeout_ms;
+    /* Body bytes per second an incoming chunk must average over that
+     * time, or it counts as stalled (a sender dripping a byte a second
+     * would hold the next hop's slot for hours). 0 = any byte is progress. */
+    uint64_t chunk_min_rate;
     uint32_t max_chunks_in_flight; /* per sender connection; 0 = 64 */
     uint64_t max_chunk_out;        /* split above this many body bytes; 0 = never */
     uint32_t max_connections;      /* inbound, over all cores; 0 = unbounded */

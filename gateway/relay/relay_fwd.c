@@ -508,6 +508,19 @@ static uint64_t stall_check_ms(const struct gw_relay_config *cfg)
     return p < 10 ? 10 : p;
 }
 
+/* Whether got bytes since the last progress, elapsed_ns ago, are progress:
+ * any byte when chunk_min_rate is 0, else at least that rate on average
+ * over the time (a drip of a byte a second is not). */
+static bool stall_progress(const struct gw_relay_config *cfg, uint64_t got, uint64_t elapsed_ns)
+{
+    if (got == 0)
+        return false;
+    if (!cfg->chunk_min_rate)
+        return true;
+    /* rate <= 1 GiB/s, elapsed <= the timeout (1 h) plus a check: no overflow */
+    return got >= cfg->chunk_min_rate * (elapsed_ns / 1000000u) / 1000u;
+}
+
 static uint64_t conn_bytes_in(const struct rconn *rc)
 {
     struct ur_conn_stats cs;
@@ -534,12 +547,19 @@ void relay_fwd_stall_check(struct ur_timer *t, void *arg)
     uint64_t rx = conn_bytes_in(rc);
     bool held = c->waiting || c->drain_wait || gw_mconn_stalled(rc->m) ||
                 ur_conn_read_paused(gw_mconn_conn(rc->m));
-    if (held || rx != rc->stall_rx) {
+    if (held || stall_progress(cfg, rx - rc->stall_rx, now - rc->stall_since_ns)) {
         rc->stall_rx = rx;
         rc->stall_since_ns = now;
     } else if (now - rc->stall_since_ns >= (uint64_t)cfg->chunk_stall_timeout_ms * 1000000u) {
-        RLOG(UR_LOG_WARN, rc, "chunk %.*s made no progress for %u ms after %llu bytes: aborting it",
-             (int)c->otid_n, c->otid, cfg->chunk_stall_timeout_ms, (unsigned long long)c->sent);
+        if (rx == rc->stall_rx)
+            RLOG(UR_LOG_WARN, rc, "chunk %.*s made no progress for %u ms after %llu bytes: aborting it",
+                 (int)c->otid_n, c->otid, cfg->chunk_stall_timeout_ms, (unsigned long long)c->sent);
+        else
+            RLOG(UR_LOG_WARN, rc,
+                 "chunk %.*s got %llu bytes in %u ms, under chunk_min_rate %llu B/s, after %llu bytes: "
+                 "aborting it", (int)c->otid_n, c->otid, (unsigned long long)(rx - rc->stall_rx),
+                 cfg->chunk_stall_timeout_ms, (unsigned long long)cfg->chunk_min_rate,
+                 (unsigned long long)c->sent);
         relay_conn_drop(rc, GW_DROP_CHUNK_STALL);
         return;
     }

@@ -394,7 +394,7 @@ Test(config, reference_lists_every_key)
         "allowed_content_types", "session_bandwidth", "hep_address", "hep_id",
         "hep_proto_type", "hep_body_bytes",
         "nonce_cache_size", "auth_throttle_size", "chunk_timeout",
-        "chunk_stall_timeout", "max_chunks_in_flight", "header_timeout",
+        "chunk_stall_timeout", "chunk_min_rate", "max_chunks_in_flight", "header_timeout",
         "bind_timeout", "max_chunk_out", "conn_mem_ceiling", "conn_output_hard_limit",
         "max_connections",
         "destinations_allow", "destinations_deny", "destination_ports",
