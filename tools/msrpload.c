@@ -449,8 +449,9 @@ static int send_one(struct pair *p)
     sl->busy = true;
     sl->t0 = ur_now_ns();
     const uint8_t *body = pattern + (p->msg_pat + p->msg_off) % PAT_LEN;
-    int rc = gw_session_send_chunk(p->tx, mid, &br, "application/octet-stream", body, n,
-                                   last ? '$' : '+', MSRP_REPORT_ABSENT, chunk_resp, sl);
+    /* the pattern lives as long as the process: sent from it, not copied */
+    int rc = gw_session_send_chunk_static(p->tx, mid, &br, "application/octet-stream", body, n,
+                                          last ? '$' : '+', MSRP_REPORT_ABSENT, chunk_resp, sl);
     if (rc < 0) {
         sl->busy = false;
         count_code(p->t->st.codes, GW_CODE_CLOSED);

@@ -194,6 +194,15 @@ int gw_session_send_chunk(struct gw_session *s, const char *message_id,
                           const void *body, size_t n, char flag, enum msrp_report fr,
                           gw_resp_fn resp, void *arg);
 
+/* The same, with a body of 4 KiB or more sent from the caller's memory
+ * instead of a copy (its head and end-line are built apart): body must
+ * stay valid and unchanged for as long as the session lives -- a load
+ * generator's pattern, not a file buffer. */
+int gw_session_send_chunk_static(struct gw_session *s, const char *message_id,
+                                 const struct msrp_byte_range *br, const char *content_type,
+                                 const void *body, size_t n, char flag, enum msrp_report fr,
+                                 gw_resp_fn resp, void *arg);
+
 /* Restarts delivery after on_data returned GW_MCONN_STALL. */
 void gw_session_resume(struct gw_session *s);
 

@@ -173,17 +173,22 @@ struct gw_tx *gw_tx_find(struct gw_session *s, struct msrp_slice tid)
 
 /* ---- building SEND frames ---- */
 
+/* gw_session_send_chunk_static sends bodies from this size on by reference. */
+#define GW_STATIC_MIN 4096
+
 /*
  * Writes a SEND around the body already at buf + GW_HEAD_RESERVE (n bytes):
  * the head right before it, the end-line right after, so the frame is one
  * contiguous send. Picks a new tid while the body contains the end-line.
  */
-int gw_session_build_send(struct gw_session *s, uint8_t *buf, size_t n, char tid[GW_TID_LEN],
-                          const char *message_id, const struct msrp_byte_range *br,
-                          const char *ctype, enum msrp_report fr, enum msrp_report sr,
-                          char flag, uint8_t **frame, size_t *len, size_t *head_len)
+/* The head of a SEND carrying body[0..n), into head (GW_HEAD_RESERVE
+ * bytes), with a tid whose end-line the body does not contain (a new one
+ * is picked while it does). Returns its length or a negative errno. */
+static int write_send_head(struct gw_session *s, const char *body, size_t n,
+                           char tid[GW_TID_LEN], const char *message_id,
+                           const struct msrp_byte_range *br, const char *ctype,
+                           enum msrp_report fr, enum msrp_report sr, char *head)
 {
-    char *body = (char *)buf + GW_HEAD_RESERVE;
     for (int tries = 0;; tries++) {
         if (msrp_body_check(body, n, msrp_slice(tid, GW_TID_LEN)) == 0)
             break;
@@ -207,11 +212,24 @@ int gw_session_build_send(struct gw_session *s, uint8_t *buf, size_t n, char tid
     }
     f.content_type = msrp_slice(ctype, strlen(ctype));
     f.has_body = true;
-    char head[GW_HEAD_RESERVE];
-    int hl = msrp_write_head(head, sizeof(head), &f);
+    int hl = msrp_write_head(head, GW_HEAD_RESERVE, &f);
     if (hl < 0)
         return hl == MSRP_E_NOSPACE ? -E2BIG : -EINVAL;
-    int el = msrp_write_end_line(body + n, GW_TAIL_RESERVE, f.tid, flag, true);
+    return hl;
+}
+
+int gw_session_build_send(struct gw_session *s, uint8_t *buf, size_t n, char tid[GW_TID_LEN],
+                          const char *message_id, const struct msrp_byte_range *br,
+                          const char *ctype, enum msrp_report fr, enum msrp_report sr,
+                          char flag, uint8_t **frame, size_t *len, size_t *head_len)
+{
+    char *body = (char *)buf + GW_HEAD_RESERVE;
+    char head[GW_HEAD_RESERVE];
+    int hl = write_send_head(s, body, n, tid, message_id, br, ctype, fr, sr, head);
+    if (hl < 0)
+        return hl;
+    int el = msrp_write_end_line(body + n, GW_TAIL_RESERVE, msrp_slice(tid, GW_TID_LEN), flag,
+                                 true);
     if (el < 0)
         return -EINVAL;
     memcpy(buf + GW_HEAD_RESERVE - hl, head, (size_t)hl);
@@ -263,6 +281,56 @@ int gw_session_send_chunk(struct gw_session *s, const char *message_id,
         return rc;
     }
     gw_session_log_out(s, frame, hl);
+    return 0;
+}
+
+int gw_session_send_chunk_static(struct gw_session *s, const char *message_id,
+                                 const struct msrp_byte_range *br, const char *content_type,
+                                 const void *body, size_t n, char flag, enum msrp_report fr,
+                                 gw_resp_fn resp, void *arg)
+{
+    /* A small body is cheaper copied into one contiguous send than sent
+     * as three (callgrind, perf/load_cost.sh: the crossover is near
+     * 3.5 KiB). */
+    if (n < GW_STATIC_MIN)
+        return gw_session_send_chunk(s, message_id, br, content_type, body, n, flag, fr, resp,
+                                     arg);
+    if (!s->m || s->closing)
+        return -ENOTCONN;
+    /* head at buf[0..hl), end-line at buf[GW_HEAD_RESERVE..) */
+    uint8_t *buf = malloc(GW_HEAD_RESERVE + GW_TAIL_RESERVE);
+    if (!buf)
+        return -ENOMEM;
+    struct gw_tx *tx = gw_tx_new(s, GW_TX_USER, fr);
+    if (!tx) {
+        free(buf);
+        return -ENOMEM;
+    }
+    tx->resp = resp;
+    tx->resp_arg = arg;
+    char *end = (char *)buf + GW_HEAD_RESERVE;
+    int hl = write_send_head(s, body, n, tx->tid, message_id, br,
+                             content_type ? content_type : "text/plain", fr,
+                             s->cfg.success_report, (char *)buf);
+    int el = 0, rc = hl;
+    if (rc >= 0) {
+        el = msrp_write_end_line(end, GW_TAIL_RESERVE, msrp_slice(tx->tid, GW_TID_LEN), flag, true);
+        rc = el < 0 ? -EINVAL : gw_mconn_send_copy(s->m, buf, (size_t)hl);
+    }
+    bool queued = rc == 0; /* the head is out: a failure now cuts a frame short */
+    if (rc == 0 && n)
+        rc = gw_mconn_send(s->m, body, n, NULL, NULL); /* static: no release */
+    if (rc == 0)
+        rc = gw_tx_send(tx, buf, end, (size_t)el);
+    if (rc < 0) {
+        free(buf);
+        tx->resolved = true;
+        gw_tx_maybe_free(tx);
+        if (queued)
+            gw_mconn_close(s->m); /* a frame cut short cannot be finished */
+        return rc;
+    }
+    gw_session_log_out(s, buf, (size_t)hl);
     return 0;
 }
 
