@@ -37,7 +37,10 @@
 #include "uring/runtime.h"
 #include "uring/tls.h"
 
-#define MSRPGW_VERSION "0.1.0"
+/* The project's version, from CMake (the library's version.h): one number
+ * for the daemon, libmsrpgw and the packages. */
+#include "msrpgw/version.h"
+#define MSRPGW_VERSION MSRPGW_VERSION_STRING
 #define DRAIN_MAX_MS 10000
 
 /*
