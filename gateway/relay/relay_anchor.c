@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "gateway/relay/relay_internal.h"
+#include "proto/status.h"
 #include "proto/writer.h"
 #include "uring/conn.h"
 
@@ -297,7 +298,7 @@ int relay_anchor_route(struct rconn *rc, const struct msrp_head *h, struct ancho
     }
     if (h->method == MSRP_M_SEND && !h->has_body && h->content_type.n == 0) {
         /* A binding (or keep-alive) SEND: to us, its peer, to answer. */
-        relay_respond(rc, h, 200, "OK", NULL);
+        relay_respond(rc, h, 200, msrp_status_phrase(200), NULL);
         return GW_MCONN_CONTINUE;
     }
     struct anchor_leg *other = &a->leg[!leg->side];

@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "gateway/relay/relay_internal.h"
+#include "proto/status.h"
 #include "proto/writer.h"
 #include "uring/loop.h"
 
@@ -135,7 +136,7 @@ static void challenge(struct rconn *rc, const struct msrp_head *h, bool stale)
     struct msrp_frame extra;
     memset(&extra, 0, sizeof(extra));
     extra.www_authenticate = msrp_slice(chal, (size_t)n);
-    relay_respond(rc, h, 401, "Unauthorized", &extra);
+    relay_respond(rc, h, 401, msrp_status_phrase(401), &extra);
 }
 
 static void auth_failed(struct rconn *rc, const struct msrp_head *h, const char *user,
@@ -215,7 +216,7 @@ static void auth_ok(struct rconn *rc, const struct msrp_head *h, const char *use
         rc->sessid[0] = '\0';
         extra.has_expires = true;
         extra.expires = 0;
-        relay_respond(rc, h, 200, "OK", &extra);
+        relay_respond(rc, h, 200, msrp_status_phrase(200), &extra);
         return;
     }
     int64_t exp = gw_relay_expires(h->has_expires, h->expires, cfg->expires_default,
@@ -225,7 +226,7 @@ static void auth_ok(struct rconn *rc, const struct msrp_head *h, const char *use
         MET(core, auth_failed[GW_AUTHF_EXPIRES]);
         extra.has_min_expires = true;
         extra.min_expires = cfg->expires_min;
-        relay_respond(rc, h, 423, "Interval Out-of-Bounds", &extra);
+        relay_respond(rc, h, 423, msrp_status_phrase(423), &extra);
         return;
     }
     bool was_reserved = rc->reserved;
@@ -247,7 +248,7 @@ static void auth_ok(struct rconn *rc, const struct msrp_head *h, const char *use
     char use[512];
     int un = relay_self_uri(core, rc->tls, rc->sessid, use, sizeof(use));
     if (un < 0) {
-        relay_respond(rc, h, 400, "Bad Request", NULL);
+        relay_respond(rc, h, 400, msrp_status_phrase(400), NULL);
         return;
     }
     struct msrp_slice use_s = msrp_slice(use, (size_t)un);
@@ -258,7 +259,7 @@ static void auth_ok(struct rconn *rc, const struct msrp_head *h, const char *use
     RSTAT(core, auth_ok);
     MET(core, auth_ok);
     RLOG(UR_LOG_INFO, rc, "AUTH ok user=%s use-path=%s expires=%u", user, use, (unsigned)exp);
-    relay_respond(rc, h, 200, "OK", &extra);
+    relay_respond(rc, h, 200, msrp_status_phrase(200), &extra);
 }
 
 /* After the password is proven: the nonce must be one challenged on rc,

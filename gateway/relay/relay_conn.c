@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/status.h"
 #include "gateway/relay/relay_internal.h"
 #include <unistd.h>
 
@@ -357,7 +358,7 @@ static int dispatch_head(struct rconn *rc, const struct msrp_head *h)
     case MSRP_M_REPORT:
         return relay_route(rc, h);
     default:
-        relay_respond(rc, h, 501, "Not Implemented", NULL);
+        relay_respond(rc, h, 501, msrp_status_phrase(501), NULL);
         return GW_MCONN_CONTINUE;
     }
 }

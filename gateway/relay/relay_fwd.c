@@ -32,27 +32,12 @@
 #include <string.h>
 
 #include "gateway/relay/relay_internal.h"
+#include "proto/status.h"
 #include "proto/writer.h"
 #include "uring/buf.h"
 #include "uring/conn.h"
 #include "uring/loop.h"
 
-static const char *code_comment(uint16_t code)
-{
-    switch (code) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 408: return "Request Timeout";
-    case 413: return "Too Large";
-    case 415: return "Unsupported Media Type";
-    case 423: return "Interval Out-of-Bounds";
-    case 481: return "No Such Session";
-    case 501: return "Not Implemented";
-    case 506: return "Wrong Session";
-    default: return NULL;
-    }
-}
 
 static void chunk_check(struct chunk *c);
 
@@ -366,7 +351,7 @@ static void send_failure_report(struct chunk *c, uint16_t code)
     f.has_status = true;
     f.status_hdr.ns = 0;
     f.status_hdr.code = code;
-    const char *cm = code_comment(code);
+    const char *cm = msrp_status_phrase(code);
     if (cm)
         f.status_hdr.comment = msrp_slice(cm, strlen(cm));
     char buf[8192];
@@ -425,7 +410,7 @@ static void chunk_answer(struct chunk *c)
         f.kind = MSRP_RESPONSE;
         f.tid = msrp_slice(c->otid, c->otid_n);
         f.status = code;
-        const char *cm = code_comment(code);
+        const char *cm = msrp_status_phrase(code);
         if (cm)
             f.comment = msrp_slice(cm, strlen(cm));
         f.to_path.texts = &c->prev_hop;

@@ -43,6 +43,7 @@
  */
 #include <string.h>
 
+#include "proto/status.h"
 #include "gateway/wire/accepttypes.h"
 #include "gateway/relay/relay_internal.h"
 #include "uring/loop.h"
@@ -162,10 +163,10 @@ bool relay_limits_refuse(struct rconn *rc, const struct msrp_head *h)
     if (refused_has(rc, h->message_id))
         return refuse(rc, h, 413, "Message Refused", GW_DROP_MESSAGE_TOO_LARGE);
     if (head_over_size(h, max_msg))
-        return refuse(rc, h, 413, "Message Too Large", GW_DROP_MESSAGE_TOO_LARGE);
+        return refuse(rc, h, 413, msrp_status_phrase(413), GW_DROP_MESSAGE_TOO_LARGE);
     bool first = !h->has_byte_range || h->byte_range.start == 1;
     if (first && h->has_body && !gw_accept_types_match(types, h->content_type))
-        return refuse(rc, h, 415, "Unsupported Media Type", GW_DROP_CONTENT_TYPE);
+        return refuse(rc, h, 415, msrp_status_phrase(415), GW_DROP_CONTENT_TYPE);
     return false;
 }
 

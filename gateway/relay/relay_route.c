@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/status.h"
 #include "gateway/relay/relay_internal.h"
 
 #include "uring/loop.h"
@@ -42,7 +43,7 @@ static int respond_dest_denied(struct rconn *rc, const struct msrp_head *h)
     RSTAT(rc->core, resp_403);
     if (h->method != MSRP_M_REPORT)
         MET(rc->core, resp_sent[gw_status_index(403)]);
-    gw_mconn_respond(rc->m, h, 403, "Forbidden", NULL);
+    gw_mconn_respond(rc->m, h, 403, msrp_status_phrase(403), NULL);
     return GW_MCONN_CONTINUE;
 }
 
@@ -59,7 +60,7 @@ static int route_back(struct rconn *rc, const struct msrp_head *h)
 {
     struct rconn *down = relay_learned(rc->core, &h->to_path[0]);
     if (!down || down == rc) {
-        relay_respond(rc, h, 481, "No Such Session", NULL);
+        relay_respond(rc, h, 481, msrp_status_phrase(481), NULL);
         return GW_MCONN_CONTINUE;
     }
     int r = relay_fwd_start(rc, h, 0, down, NULL);
@@ -91,7 +92,7 @@ int relay_route(struct rconn *rc, const struct msrp_head *h)
     if (!relay_is_self(core, &h->to_path[0]) || h->n_to_path < 2) {
         /* Not for us, or for us alone: a relay is never the target of a
          * SEND (RFC 4976 section 6.2). */
-        relay_respond(rc, h, 481, "No Such Session", NULL);
+        relay_respond(rc, h, 481, msrp_status_phrase(481), NULL);
         return GW_MCONN_CONTINUE;
     }
     /* Walk our own URIs at the head of To-Path. A sender that AUTHed to us
@@ -114,7 +115,7 @@ int relay_route(struct rconn *rc, const struct msrp_head *h)
             if (err < 0) {
                 RLOG(UR_LOG_WARN, rc, "no hop to core %d for session %.*s: %s", owner,
                      (int)sid.n, sid.p, strerror(-err));
-                relay_respond(rc, h, 481, "No Such Session", NULL);
+                relay_respond(rc, h, 481, msrp_status_phrase(481), NULL);
                 return GW_MCONN_CONTINUE;
             }
             RSTAT(core, core_hops);
@@ -133,7 +134,7 @@ int relay_route(struct rconn *rc, const struct msrp_head *h)
          * or someone is guessing session ids. */
         if (!owner_rc || owner_rc->closing || owner_rc == rc ||
             !msrp_uri_equal(&h->to_path[skip], &owner_rc->client)) {
-            relay_respond(rc, h, 481, "No Such Session", NULL);
+            relay_respond(rc, h, 481, msrp_status_phrase(481), NULL);
             return GW_MCONN_CONTINUE;
         }
         down = owner_rc;
@@ -141,7 +142,7 @@ int relay_route(struct rconn *rc, const struct msrp_head *h)
     }
     if (!down) {
         if (relay_is_self(core, &h->to_path[skip])) {
-            relay_respond(rc, h, 481, "No Such Session", NULL);
+            relay_respond(rc, h, 481, msrp_status_phrase(481), NULL);
             return GW_MCONN_CONTINUE;
         }
         /* Reverse traffic from a client through its own reservation to a
@@ -158,7 +159,7 @@ int relay_route(struct rconn *rc, const struct msrp_head *h)
          * senders reach reservations (and, as reverse traffic, the
          * senders learned on them) only. */
         if (!rc->authed) {
-            relay_respond(rc, h, 403, "Forbidden", NULL);
+            relay_respond(rc, h, 403, msrp_status_phrase(403), NULL);
             return GW_MCONN_CONTINUE;
         }
         bool may_open = true;
@@ -168,7 +169,7 @@ int relay_route(struct rconn *rc, const struct msrp_head *h)
         if (err < 0) {
             RLOG(UR_LOG_WARN, rc, "cannot reach next hop %.*s: %s",
                  (int)h->to_path[skip].raw.n, h->to_path[skip].raw.p, strerror(-err));
-            relay_respond(rc, h, 481, "No Such Session", NULL);
+            relay_respond(rc, h, 481, msrp_status_phrase(481), NULL);
             return GW_MCONN_CONTINUE;
         }
     }

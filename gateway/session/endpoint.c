@@ -8,6 +8,7 @@
  * (gw_mconn_set_ops) inside the same on_head event, so the session sees
  * the binding chunk itself.
  */
+#include "proto/status.h"
 #include "gateway/session/session_int.h"
 
 #include <errno.h>
@@ -85,7 +86,7 @@ static int pend_on_head(struct gw_mconn *m, const struct msrp_head *h)
     struct gw_session *s = h->method == MSRP_M_SEND ? server_lookup(p->sv, h) : NULL;
     if (!s || !gw_session_from_path_ok(s, h, false)) {
         /* RFC 4975 section 7.3: no such session here. */
-        gw_mconn_respond(m, h, 481, "Session Does Not Exist", NULL);
+        gw_mconn_respond(m, h, 481, msrp_status_phrase(481), NULL);
         pending_unlink(p);
         gw_mconn_close_after_flush(m);
         return GW_MCONN_CONTINUE;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "proto/status.h"
 #include "proto/writer.h"
 #include "uring/conn.h"
 #include "uring/loop.h"
@@ -159,7 +160,7 @@ static int on_send_head(struct gw_session *s, const struct msrp_head *h)
     if (!to_path_ok(s, h)) {
         gw_session_slog(s, GW_SLOG_WARN, "SEND %.*s for another session: 481",
                         (int)h->tid.n, h->tid.p);
-        gw_mconn_respond(s->m, h, 481, "Session Does Not Exist", NULL);
+        gw_mconn_respond(s->m, h, 481, msrp_status_phrase(481), NULL);
         cur->mode = GW_IN_DISCARD;
         return GW_MCONN_CONTINUE;
     }
@@ -179,7 +180,7 @@ static int on_send_head(struct gw_session *s, const struct msrp_head *h)
     if (h->content_type.n && !gw_accept_types_match(s->accept_types, h->content_type)) {
         gw_session_slog(s, GW_SLOG_INFO, "Content-Type %.*s not accepted: 415",
                         (int)h->content_type.n, h->content_type.p);
-        gw_mconn_respond(s->m, h, 415, "Unsupported Media Type", NULL);
+        gw_mconn_respond(s->m, h, 415, msrp_status_phrase(415), NULL);
         cur->mode = GW_IN_DISCARD;
         return GW_MCONN_CONTINUE;
     }
@@ -201,7 +202,7 @@ static int on_send_head(struct gw_session *s, const struct msrp_head *h)
                  h->byte_range.total > max) || start >= max)) {
         if (fresh)
             in_release(sl);
-        gw_mconn_respond(s->m, h, 413, "Message Too Large", NULL);
+        gw_mconn_respond(s->m, h, 413, msrp_status_phrase(413), NULL);
         cur->mode = GW_IN_DISCARD;
         return GW_MCONN_CONTINUE;
     }
@@ -306,7 +307,7 @@ int gw_session_on_head(struct gw_mconn *m, const struct msrp_head *h)
             on_report_head(s, h);
         return GW_MCONN_CONTINUE;
     default:
-        gw_mconn_respond(m, h, 501, "Not Implemented", NULL);
+        gw_mconn_respond(m, h, 501, msrp_status_phrase(501), NULL);
         return GW_MCONN_CONTINUE;
     }
 }
@@ -373,7 +374,7 @@ static int sm_on_end(struct gw_mconn *m, const struct msrp_head *h, char flag)
     enum gw_in_mode mode = cur->mode;
     cur->mode = GW_IN_IDLE;
     if (mode == GW_IN_BIND) {
-        gw_mconn_respond(m, h, 200, "OK", NULL);
+        gw_mconn_respond(m, h, 200, msrp_status_phrase(200), NULL);
         return GW_MCONN_CONTINUE;
     }
     if (mode != GW_IN_DELIVER)
@@ -385,7 +386,7 @@ static int sm_on_end(struct gw_mconn *m, const struct msrp_head *h, char flag)
         code = 413;
     sl->next_pos = cur->start + cur->len;
     sl->m.received = msrp_ranges_bytes(&sl->ranges);
-    gw_mconn_respond(m, h, code, code == 200 ? "OK" : "Bad Request", NULL);
+    gw_mconn_respond(m, h, code, msrp_status_phrase(code), NULL);
     if (code != 200 || flag == '#') {
         int st = code != 200 ? code : GW_CODE_ABORTED;
         if (flag == '#')

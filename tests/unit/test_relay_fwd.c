@@ -201,7 +201,7 @@ Test(relay_fwd, a_failed_piece_answers_the_chunk_with_its_code)
     cr_assert(rh_wait_frames(H, s, 3));
     char want[2048];
     snprintf(want, sizeof(want),
-             "MSRP err00001 413 Too Large\r\nTo-Path: %s\r\nFrom-Path: %s\r\n-------err00001$\r\n",
+             "MSRP err00001 413 Message Too Large\r\nTo-Path: %s\r\nFrom-Path: %s\r\n-------err00001$\r\n",
              S_URI, US);
     assert_raw_tail(s, want);
     /* The next hop reported it: no Failure REPORT of ours. */

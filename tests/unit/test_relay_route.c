@@ -125,7 +125,7 @@ Test(relay_route, unknown_session_gets_481)
     rh_request(H, s, "SEND", "unk00001", to, S_URI, NULL, "x", 1, '$');
     cr_assert(rh_wait_frames(H, s, 1));
     snprintf(want, sizeof(want),
-             "MSRP unk00001 481 No Such Session\r\nTo-Path: %s\r\nFrom-Path: %s\r\n-------unk00001$\r\n",
+             "MSRP unk00001 481 Session Does Not Exist\r\nTo-Path: %s\r\nFrom-Path: %s\r\n-------unk00001$\r\n",
              S_URI, unknown);
     assert_raw(s, want);
     struct gw_relay_stats st;
@@ -149,7 +149,7 @@ Test(relay_route, known_session_with_another_client_uri_gets_481)
     cr_assert(rh_wait_frames(H, s, 1));
     const struct rh_frame *f = rh_frame(H, s, 0);
     cr_assert_eq(f->status, 481);
-    cr_assert_str_eq(f->comment, "No Such Session");
+    cr_assert_str_eq(f->comment, "Session Does Not Exist");
     rh_settle(H);
     cr_assert_eq(rh_nframes(H, r), 2); /* its AUTH answers only */
     cr_assert_eq(rh_metrics(H)->drops[GW_DROP_UNKNOWN_SESSION], 1);
