@@ -278,28 +278,6 @@ static bool thr_fail(struct relay_guard *g, struct thr_slot *s, uint32_t now)
     return true;
 }
 
-bool relay_guard_fail(struct relay_guard *g, uint64_t key, uint32_t now)
-{
-    if (!g->cfg.fail_limit)
-        return false;
-    pthread_mutex_t *mu = lock_for(g, key);
-    bool blocks = thr_fail(g, thr_get(g, key, now), now);
-    pthread_mutex_unlock(mu);
-    return blocks;
-}
-
-void relay_guard_forgive(struct relay_guard *g, uint64_t key, uint32_t now)
-{
-    if (!g->cfg.fail_limit)
-        return;
-    struct thr_slot *set = thr_set(g, key);
-    pthread_mutex_t *mu = lock_for(g, key);
-    struct thr_slot *s = thr_find(g, set, key, now);
-    if (s && s->blocked_until <= now)
-        s->fails = 0;
-    pthread_mutex_unlock(mu);
-}
-
 uint32_t relay_guard_begin(struct relay_guard *g, uint64_t key, uint32_t now)
 {
     if (!g->cfg.fail_limit)

@@ -518,10 +518,6 @@ uint64_t relay_guard_key(const struct relay_guard *g, char kind, const void *dat
 uint64_t relay_guard_addr_key(const struct relay_guard *g, const char *peer);
 /* Seconds key stays blocked (0 = not blocked). */
 uint32_t relay_guard_blocked(struct relay_guard *g, uint64_t key, uint32_t now);
-/* Counts a failure; true when it starts a block. */
-bool relay_guard_fail(struct relay_guard *g, uint64_t key, uint32_t now);
-/* A success: the key's failures so far are forgiven (not a block). */
-void relay_guard_forgive(struct relay_guard *g, uint64_t key, uint32_t now);
 /* A check that may fail (a password): relay_guard_begin returns the
  * seconds key stays refused, or 0 and counts the check as in flight until
  * relay_guard_done gives its verdict. A key whose failures plus checks in
@@ -529,8 +525,8 @@ void relay_guard_forgive(struct relay_guard *g, uint64_t key, uint32_t now);
  * on any cores never get more than fail_limit checks between blocks. */
 enum relay_guard_verdict {
     RELAY_GUARD_NO_VERDICT, /* not checked after all: nothing counted */
-    RELAY_GUARD_FAILED,     /* as relay_guard_fail */
-    RELAY_GUARD_PASSED,     /* as relay_guard_forgive */
+    RELAY_GUARD_FAILED,     /* a failure counts; fail_limit of them start a block */
+    RELAY_GUARD_PASSED,     /* the key's failures so far are forgiven (not a block) */
 };
 uint32_t relay_guard_begin(struct relay_guard *g, uint64_t key, uint32_t now);
 /* Ends a check begun: true when the failure starts a block. */
