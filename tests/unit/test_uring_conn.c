@@ -21,6 +21,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
+#include "certs.h"
 #include "uring/buf.h"
 #include "uring/conn.h"
 #include "uring/listener.h"
@@ -678,45 +679,19 @@ Test(uring_conn, close_inside_on_data_is_safe)
 
 /* ---- TLS ---- */
 
-static char certdir[64];
-
-static void make_cert(void)
-{
-    char cmd[512];
-
-    strcpy(certdir, "/tmp/ur_tls_XXXXXX");
-    cr_assert_not_null(mkdtemp(certdir));
-    snprintf(cmd, sizeof(cmd),
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-             "-keyout %s/key.pem -out %s/cert.pem -days 2 -subj /CN=localhost "
-             "-addext subjectAltName=DNS:localhost >/dev/null 2>&1",
-             certdir, certdir);
-    cr_assert_eq(system(cmd), 0, "openssl req failed");
-}
-
-static void rm_cert(void)
-{
-    char p[128];
-    snprintf(p, sizeof(p), "%s/key.pem", certdir);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/cert.pem", certdir);
-    unlink(p);
-    rmdir(certdir);
-}
-
 static struct ur_tls_ctx *server_ctx(void)
 {
     char cert[128], key[128];
     struct ur_tls_config tc = {.server = 1, .cert_file = cert, .key_file = key};
     struct ur_tls_ctx *ctx;
 
-    snprintf(cert, sizeof(cert), "%s/cert.pem", certdir);
-    snprintf(key, sizeof(key), "%s/key.pem", certdir);
+    snprintf(cert, sizeof(cert), "%s/cert.pem", test_certdir);
+    snprintf(key, sizeof(key), "%s/key.pem", test_certdir);
     cr_assert_eq(ur_tls_ctx_new(&ctx, &tc), 0);
     return ctx;
 }
 
-Test(uring_tls, echo_insecure_client, .init = make_cert, .fini = rm_cert)
+Test(uring_tls, echo_insecure_client, .init = test_cert_make, .fini = test_cert_rm)
 {
     struct ur_tls_config cc = {.insecure = 1};
     struct ur_tls_ctx *srv = server_ctx(), *cli;
@@ -729,14 +704,14 @@ Test(uring_tls, echo_insecure_client, .init = make_cert, .fini = rm_cert)
     ur_tls_ctx_free(srv);
 }
 
-Test(uring_tls, verify_with_ca_and_name_succeeds, .init = make_cert, .fini = rm_cert)
+Test(uring_tls, verify_with_ca_and_name_succeeds, .init = test_cert_make, .fini = test_cert_rm)
 {
     char ca[128];
     struct ur_tls_config cc = {.ca_file = ca};
     struct ur_tls_ctx *srv = server_ctx(), *cli;
     struct echo e;
 
-    snprintf(ca, sizeof(ca), "%s/cert.pem", certdir);
+    snprintf(ca, sizeof(ca), "%s/cert.pem", test_certdir);
     cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
     run_echo(NULL, srv, cli, "localhost", 256u << 10, &e);
     cr_assert_eq(e.client_open_err, 0);
@@ -744,7 +719,7 @@ Test(uring_tls, verify_with_ca_and_name_succeeds, .init = make_cert, .fini = rm_
     ur_tls_ctx_free(srv);
 }
 
-Test(uring_tls, verify_fails_without_ca, .init = make_cert, .fini = rm_cert)
+Test(uring_tls, verify_fails_without_ca, .init = test_cert_make, .fini = test_cert_rm)
 {
     struct ur_tls_config cc = {0}; /* verification on, no CA loaded */
     struct ur_tls_ctx *srv = server_ctx(), *cli;
@@ -758,14 +733,14 @@ Test(uring_tls, verify_fails_without_ca, .init = make_cert, .fini = rm_cert)
     ur_tls_ctx_free(srv);
 }
 
-Test(uring_tls, verify_fails_on_name_mismatch, .init = make_cert, .fini = rm_cert)
+Test(uring_tls, verify_fails_on_name_mismatch, .init = test_cert_make, .fini = test_cert_rm)
 {
     char ca[128];
     struct ur_tls_config cc = {.ca_file = ca};
     struct ur_tls_ctx *srv = server_ctx(), *cli;
     struct echo e;
 
-    snprintf(ca, sizeof(ca), "%s/cert.pem", certdir);
+    snprintf(ca, sizeof(ca), "%s/cert.pem", test_certdir);
     cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
     run_echo(NULL, srv, cli, "msrp.example.com", 1024, &e);
     cr_assert_eq(e.client_open_err, -EKEYREJECTED);
@@ -788,8 +763,8 @@ static void cipher_case2(const char *srv_list, const char *cli_list, const char 
     struct ur_tls_ctx *srv, *cli;
     struct echo e;
 
-    snprintf(cert, sizeof(cert), "%s/cert.pem", certdir);
-    snprintf(key, sizeof(key), "%s/key.pem", certdir);
+    snprintf(cert, sizeof(cert), "%s/cert.pem", test_certdir);
+    snprintf(key, sizeof(key), "%s/key.pem", test_certdir);
     cr_assert_eq(ur_tls_ctx_new(&srv, &tc), 0);
     cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
     run_echo(NULL, srv, cli, NULL, 64u << 10, &e);
@@ -828,12 +803,12 @@ Test(uring_tls, policy_follows_cpu_and_library)
                                                    : "default AEAD: ChaCha20-Poly1305"), "%s", d);
 }
 
-Test(uring_tls, default_contexts_negotiate_the_fast_aead, .init = make_cert, .fini = rm_cert)
+Test(uring_tls, default_contexts_negotiate_the_fast_aead, .init = test_cert_make, .fini = test_cert_rm)
 {
     cipher_case(NULL, ur_tls_aes_fast() ? AES128 : CHACHA);
 }
 
-Test(uring_tls, server_order_wins_over_client_preference, .init = make_cert, .fini = rm_cert)
+Test(uring_tls, server_order_wins_over_client_preference, .init = test_cert_make, .fini = test_cert_rm)
 {
     /* The client ranks first what the server ranks second. */
     if (ur_tls_aes_fast())
@@ -842,22 +817,22 @@ Test(uring_tls, server_order_wins_over_client_preference, .init = make_cert, .fi
         cipher_case(AES128 ":TLS13-AES256-GCM-SHA384:" CHACHA, CHACHA);
 }
 
-Test(uring_tls, tls_ciphers_forces_chacha20, .init = make_cert, .fini = rm_cert)
+Test(uring_tls, tls_ciphers_forces_chacha20, .init = test_cert_make, .fini = test_cert_rm)
 {
     cipher_case2(UR_TLS_CIPHERS_CHACHA_FIRST, NULL, CHACHA);
 }
 
-Test(uring_tls, tls_ciphers_forces_aes_gcm, .init = make_cert, .fini = rm_cert)
+Test(uring_tls, tls_ciphers_forces_aes_gcm, .init = test_cert_make, .fini = test_cert_rm)
 {
     cipher_case2(UR_TLS_CIPHERS_AES_FIRST, NULL, AES128);
 }
 
-Test(uring_tls, aes_only_client_still_connects, .init = make_cert, .fini = rm_cert)
+Test(uring_tls, aes_only_client_still_connects, .init = test_cert_make, .fini = test_cert_rm)
 {
     cipher_case(AES128, AES128);
 }
 
-Test(uring_tls, chacha_only_client_still_connects, .init = make_cert, .fini = rm_cert)
+Test(uring_tls, chacha_only_client_still_connects, .init = test_cert_make, .fini = test_cert_rm)
 {
     cipher_case(CHACHA, CHACHA);
 }
@@ -892,7 +867,7 @@ static void resume_case(const char *cli_list, const char *want)
     ur_tls_ctx_free(srv);
 }
 
-Test(uring_tls, reconnect_resumes_tls13, .init = make_cert, .fini = rm_cert)
+Test(uring_tls, reconnect_resumes_tls13, .init = test_cert_make, .fini = test_cert_rm)
 {
     resume_case(NULL, ur_tls_aes_fast() ? AES128 : CHACHA);
 }
@@ -1086,7 +1061,7 @@ static const struct ur_conn_ops burst_cli_ops = {
  * as a short record each (100 + 6 x 16384 + 1696 + 60 bytes before). The
  * records are the last application_data records the server sent (its
  * session tickets come before them). */
-Test(uring_tls, sends_of_one_turn_fill_16k_records, .init = make_cert, .fini = rm_cert)
+Test(uring_tls, sends_of_one_turn_fill_16k_records, .init = test_cert_make, .fini = test_cert_rm)
 {
     struct ur_tls_config cc = {.insecure = 1};
     struct ur_tls_ctx *cli;
@@ -1584,12 +1559,12 @@ static void run_tls_handoff_ex(size_t detach_at, int mid_handshake)
 
 static void run_tls_handoff(size_t detach_at) { run_tls_handoff_ex(detach_at, 0); }
 
-Test(uring_handoff, tls_after_first_record, .init = make_cert, .fini = rm_cert)
+Test(uring_handoff, tls_after_first_record, .init = test_cert_make, .fini = test_cert_rm)
 {
     run_tls_handoff(1);
 }
 
-Test(uring_handoff, tls_after_100k, .init = make_cert, .fini = rm_cert)
+Test(uring_handoff, tls_after_100k, .init = test_cert_make, .fini = test_cert_rm)
 {
     run_tls_handoff(100000);
 }
@@ -1599,7 +1574,7 @@ Test(uring_handoff, tls_after_100k, .init = make_cert, .fini = rm_cert)
  * connection only after its handshake and first header section,
  * relay_steer.c, which tls_after_first_record covers; a detach in the
  * middle of a handshake is not a path it takes.) */
-Test(uring_handoff, tls_before_handshake, .init = make_cert, .fini = rm_cert)
+Test(uring_handoff, tls_before_handshake, .init = test_cert_make, .fini = test_cert_rm)
 {
     run_tls_handoff(SIZE_MAX);
 }
@@ -1610,7 +1585,7 @@ Test(uring_handoff, tls_before_handshake, .init = make_cert, .fini = rm_cert)
  * with its handshake state travels in the handoff; the adopting loop reads
  * the Finished, completes the handshake (on_open with a cipher) and gets
  * the whole 3 MiB stream, which it echoes. */
-Test(uring_handoff, tls_mid_handshake, .init = make_cert, .fini = rm_cert)
+Test(uring_handoff, tls_mid_handshake, .init = test_cert_make, .fini = test_cert_rm)
 {
     run_tls_handoff_ex(SIZE_MAX, 1);
 }
@@ -1670,7 +1645,7 @@ static void rtls_accept(struct ur_listener *l, int fd, void *ud)
     cr_assert_eq(ur_conn_adopt(r->loop, fd, r->srv_ctx, &rtls_srv_ops, r, &r->srv), 0);
 }
 
-Test(uring_tls, ctx_lives_until_its_last_connection_closes, .init = make_cert, .fini = rm_cert)
+Test(uring_tls, ctx_lives_until_its_last_connection_closes, .init = test_cert_make, .fini = test_cert_rm)
 {
     struct ur_tls_config cc = {.insecure = 1};
     struct ur_tls_ctx *cli_ctx;

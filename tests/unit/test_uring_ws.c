@@ -22,6 +22,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "certs.h"
 #include "proto/ws.h"
 #include "uring/buf.h"
 #include "uring/conn.h"
@@ -647,41 +648,15 @@ Test(uring_ws, stream_through_pauses_and_handoff)
     run_flow(3u << 20, NULL, NULL);
 }
 
-static char certdir[64];
-
-static void make_cert(void)
-{
-    char cmd[512];
-
-    strcpy(certdir, "/tmp/ur_ws_XXXXXX");
-    cr_assert_not_null(mkdtemp(certdir));
-    snprintf(cmd, sizeof(cmd),
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-             "-keyout %s/key.pem -out %s/cert.pem -days 2 -subj /CN=localhost "
-             ">/dev/null 2>&1",
-             certdir, certdir);
-    cr_assert_eq(system(cmd), 0, "openssl req failed");
-}
-
-static void rm_cert(void)
-{
-    char p[128];
-    snprintf(p, sizeof(p), "%s/key.pem", certdir);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s/cert.pem", certdir);
-    unlink(p);
-    rmdir(certdir);
-}
-
-Test(uring_ws, wss_stream_through_pauses_and_handoff, .init = make_cert, .fini = rm_cert)
+Test(uring_ws, wss_stream_through_pauses_and_handoff, .init = test_cert_make, .fini = test_cert_rm)
 {
     char cert[128], key[128];
     struct ur_tls_config sc = { .server = 1, .cert_file = cert, .key_file = key };
     struct ur_tls_config cc = { .insecure = 1 };
     struct ur_tls_ctx *srv, *cli;
 
-    snprintf(cert, sizeof(cert), "%s/cert.pem", certdir);
-    snprintf(key, sizeof(key), "%s/key.pem", certdir);
+    snprintf(cert, sizeof(cert), "%s/cert.pem", test_certdir);
+    snprintf(key, sizeof(key), "%s/key.pem", test_certdir);
     cr_assert_eq(ur_tls_ctx_new(&srv, &sc), 0);
     cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
     run_flow(1u << 20, srv, cli);
