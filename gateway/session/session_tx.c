@@ -248,6 +248,18 @@ void gw_session_log_out(struct gw_session *s, const uint8_t *head, size_t n)
     s->logfn(s, &ev, s->logud);
 }
 
+/* The transaction of one chunk sent on its own, answered to resp. */
+static struct gw_tx *chunk_tx(struct gw_session *s, enum msrp_report fr, gw_resp_fn resp,
+                              void *arg)
+{
+    struct gw_tx *tx = gw_tx_new(s, GW_TX_USER, fr);
+    if (tx) {
+        tx->resp = resp;
+        tx->resp_arg = arg;
+    }
+    return tx;
+}
+
 int gw_session_send_chunk(struct gw_session *s, const char *message_id,
                           const struct msrp_byte_range *br, const char *content_type,
                           const void *body, size_t n, char flag, enum msrp_report fr,
@@ -260,13 +272,11 @@ int gw_session_send_chunk(struct gw_session *s, const char *message_id,
         return -ENOMEM;
     if (n)
         memcpy(buf + GW_HEAD_RESERVE, body, n);
-    struct gw_tx *tx = gw_tx_new(s, GW_TX_USER, fr);
+    struct gw_tx *tx = chunk_tx(s, fr, resp, arg);
     if (!tx) {
         free(buf);
         return -ENOMEM;
     }
-    tx->resp = resp;
-    tx->resp_arg = arg;
     uint8_t *frame;
     size_t len, hl;
     int rc = gw_session_build_send(s, buf, n, tx->tid, message_id, br,
@@ -301,13 +311,11 @@ int gw_session_send_chunk_static(struct gw_session *s, const char *message_id,
     uint8_t *buf = malloc(GW_HEAD_RESERVE + GW_TAIL_RESERVE);
     if (!buf)
         return -ENOMEM;
-    struct gw_tx *tx = gw_tx_new(s, GW_TX_USER, fr);
+    struct gw_tx *tx = chunk_tx(s, fr, resp, arg);
     if (!tx) {
         free(buf);
         return -ENOMEM;
     }
-    tx->resp = resp;
-    tx->resp_arg = arg;
     char *end = (char *)buf + GW_HEAD_RESERVE;
     int hl = write_send_head(s, body, n, tx->tid, message_id, br,
                              content_type ? content_type : "text/plain", fr,
