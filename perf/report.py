@@ -67,6 +67,24 @@ def main():
     def tcpu(r, key):
         return (r or {}).get("target", {}).get(key)
 
+    def median_run(wl, target, variant):
+        """W5_REPS > 1 repeats a variant: one run whose figures are the
+        medians of its repetitions (the first run when there is one)."""
+        rs = [r for r in runs if r["workload"] == wl and r["system"] == target
+              and r["variant"] == variant]
+        if len(rs) < 2:
+            return rs[0] if rs else None
+        def med(vals):
+            vals = sorted(v for v in vals if v is not None)
+            return vals[len(vals) // 2] if vals else None
+        m = dict(rs[0])
+        m["goodput_MBps"] = med(r.get("goodput_MBps") for r in rs)
+        m["target"] = dict(rs[0].get("target", {}))
+        for k in ("bytes_per_cpu_s", "cpu_s"):
+            m["target"][k] = med(tcpu(r, k) for r in rs)
+        m["reps"] = len(rs)
+        return m
+
     gw_targets = sorted({r["system"] for r in runs if r["system"].startswith("msrpgw")})
     md = []
     res = {"machine": machine(), "quick": a.quick == "1", "seconds": a.seconds,
@@ -175,7 +193,7 @@ def main():
     for t in gw_targets:
         for lib in libs:
             for s_ in (1, 16):
-                p, tl = get("W5", t, f"plain {s_} {lib}"), get("W5", t, f"tls {s_} {lib}")
+                p, tl = median_run("W5", t, f"plain {s_} {lib}"), median_run("W5", t, f"tls {s_} {lib}")
                 if not p or not tl:
                     continue
                 rt = ratio(tl.get("goodput_MBps"), p.get("goodput_MBps"))

@@ -8,7 +8,9 @@
 # Environment: MSRP_BUILD (build dir, default <repo>/build), LOAD_THREADS
 # (msrpload loops, default 1), GW_THREADS ("1 2": msrpgw configs to run),
 # SKIP_KAMAILIO=1 (no Kamailio, e.g. not installed), W7_ONLY=1 (only W7),
-# W7_REPS (W7 repetitions, default 2).
+# W7_REPS (W7 repetitions, default 2), W5_ONLY=1 (only W5 and the crypto
+# benchmark, threads = first of GW_THREADS; about 1 minute), W5_REPS (W5
+# repetitions, default 1; the table takes medians).
 #
 # Targets: raw-splice (perf/bench_rawproxy, splice(2): the physical limit),
 # socat (userspace copier), msrpgw-t1 / msrpgw-t2 (threads = 1 / 2),
@@ -315,11 +317,44 @@ w6() { # TARGET
     sed 's/^/   attackers: /' "$LOG/w6-$t/summary.txt"
 }
 
+# W5: each build's msrpgw with its own msrpload (the client encrypts too),
+# labelled by the wolfSSL it links: this build, then W5_ALT_BUILD (a build
+# with the other wolfSSL) if given. W5_REPS repetitions (default 1; the
+# report takes medians).
+w5() { # TARGET THREADS
+    local t=$1 gt=$2 b lib sess rep
+    for b in "$BUILD" ${W5_ALT_BUILD:+"$W5_ALT_BUILD"}; do
+        lib=$(w5_lib "$b") || { fail "W5: no msrpgw in $b"; continue; }
+        "$b/perf/bench_crypto" --json --seconds 0.5 >"$LOG/crypto-$lib.json" 2>&1 ||
+            fail "bench_crypto ($b) failed"
+        python3 -c 'import json,sys; j=json.loads(open(sys.argv[1]).read().splitlines()[-1])
+j.update(workload="C", system="bench_crypto", variant=sys.argv[2], ok=True); print(json.dumps(j))' \
+            "$LOG/crypto-$lib.json" "$lib" >>"$out/runs.jsonl" 2>/dev/null
+        GW=$b/gateway/msrpgw LOAD=$b/tools/msrpload
+        gw_start "$t-w5-$lib" "$gt" || { GW=$BUILD/gateway/msrpgw LOAD=$BUILD/tools/msrpload; continue; }
+        for rep in $(seq "${W5_REPS:-1}"); do
+            for sess in 1 16; do
+                run W5 "$t" "plain $sess $lib" --relay "127.0.0.1:$GW_PORT" --user load --password load \
+                    --target-pid "$GW_PID" --sessions $sess --messages 1 --message-size "$W5_MSG" \
+                    --chunk-size 65536
+                run W5 "$t" "tls $sess $lib" --relay "127.0.0.1:$GW_TLS_PORT" --user load --password load \
+                    --target-pid "$GW_PID" --tls --insecure --sessions $sess --messages 1 \
+                    --message-size "$W5_MSG" --chunk-size 65536
+            done
+        done
+        gw_stop
+        GW=$BUILD/gateway/msrpgw LOAD=$BUILD/tools/msrpload
+    done
+}
+
 : >"$out/runs.jsonl"
 t_start=$(date +%s)
 
 # W7_ONLY=1: the W7 table alone (about 3 minutes), skipping W1-W6 and Kamailio.
-if [ "${W7_ONLY:-0}" != 1 ]; then
+if [ "${W5_ONLY:-0}" = 1 ]; then
+    gt=$(echo $GW_THREADS | awk '{print $1}')
+    w5 "msrpgw-t$gt" "$gt"
+elif [ "${W7_ONLY:-0}" != 1 ]; then
 # msrpload's own ceiling: both ends in this process, no target.
 TARGET_ARGS=()
 w1 self 65536
@@ -349,31 +384,7 @@ for gt in $GW_THREADS; do
         --sessions "$W4_ACTIVE" --idle-sessions "$W4_IDLE" --ramp-up "$W4_RAMP" \
         --chunk-size 65536 --message-size 1M --duration "$W4_DUR" --setup-timeout 60
     gw_stop
-    if [ "$gt" = "$(echo $GW_THREADS | awk '{print $1}')" ]; then
-        # Each build's msrpgw with its own msrpload (the client encrypts
-        # too), labelled by the wolfSSL it links: this build, then
-        # W5_ALT_BUILD (a build with the other wolfSSL) if given.
-        for b in "$BUILD" ${W5_ALT_BUILD:+"$W5_ALT_BUILD"}; do
-            lib=$(w5_lib "$b") || { fail "W5: no msrpgw in $b"; continue; }
-            "$b/perf/bench_crypto" --json --seconds 0.5 >"$LOG/crypto-$lib.json" 2>&1 ||
-                fail "bench_crypto ($b) failed"
-            python3 -c 'import json,sys; j=json.loads(open(sys.argv[1]).read().splitlines()[-1])
-j.update(workload="C", system="bench_crypto", variant=sys.argv[2], ok=True); print(json.dumps(j))' \
-                "$LOG/crypto-$lib.json" "$lib" >>"$out/runs.jsonl" 2>/dev/null
-            GW=$b/gateway/msrpgw LOAD=$b/tools/msrpload
-            gw_start "$t-w5-$lib" "$gt" || { GW=$BUILD/gateway/msrpgw LOAD=$BUILD/tools/msrpload; continue; }
-            for sess in 1 16; do
-                run W5 "$t" "plain $sess $lib" --relay "127.0.0.1:$GW_PORT" --user load --password load \
-                    --target-pid "$GW_PID" --sessions $sess --messages 1 --message-size "$W5_MSG" \
-                    --chunk-size 65536
-                run W5 "$t" "tls $sess $lib" --relay "127.0.0.1:$GW_TLS_PORT" --user load --password load \
-                    --target-pid "$GW_PID" --tls --insecure --sessions $sess --messages 1 \
-                    --message-size "$W5_MSG" --chunk-size 65536
-            done
-            gw_stop
-            GW=$BUILD/gateway/msrpgw LOAD=$BUILD/tools/msrpload
-        done
-    fi
+    [ "$gt" = "$(echo $GW_THREADS | awk '{print $1}')" ] && w5 "$t" "$gt"
     if [ $quick = 0 ] || [ "$gt" = "$(echo $GW_THREADS | awk '{print $1}')" ]; then
         gw_start "$t-w6" "$gt" || continue
         TARGET_ARGS=(--relay "127.0.0.1:$GW_PORT" --user load --password load --target-pid "$GW_PID")
@@ -395,6 +406,7 @@ w7_cells() { # TARGET REP
         done
     done
 }
+[ "${W5_ONLY:-0}" = 1 ] && W7_REPS=0
 for rep in $(seq "$W7_REPS"); do
     if fwd_start raw-splice; then
         TARGET_ARGS=("${FWD_ARGS[@]}" "${FWD_TARGET[@]}")
@@ -408,7 +420,7 @@ for rep in $(seq "$W7_REPS"); do
     fi
 done
 
-if [ "${SKIP_KAMAILIO:-0}" != 1 ] && [ "${W7_ONLY:-0}" != 1 ]; then
+if [ "${SKIP_KAMAILIO:-0}" != 1 ] && [ "${W7_ONLY:-0}" != 1 ] && [ "${W5_ONLY:-0}" != 1 ]; then
     KAM_DIR=$LOG/kamailio
     if read -r KAM_PORT KAM_PID < <("$src/tests/peers/kamailio/start.sh" "$KAM_DIR" 2>"$LOG/kamailio.start.err") \
         && [ -n "${KAM_PORT:-}" ]; then
