@@ -24,13 +24,18 @@ dir=${1:?usage: wolfssl-aesni.sh DIR}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 opts=(--enable-distro --enable-pkcs11 --disable-examples
-      --enable-aesni --enable-intelasm
+      --enable-aesni --enable-intelasm --enable-sp --enable-sp-asm
       --enable-static --disable-shared --with-pic
       --disable-silent-rules --disable-dependency-tracking)
 # The stamp names the source version and the options: a change rebuilds.
 ver=$(dpkg-query -W -f='${Version}' libwolfssl-dev 2>/dev/null || echo unknown)
 extra=${WOLFSSL_EXTRA_CFLAGS:-}
-key="$ver ${opts[*]} CC=${WOLFSSL_CC:-gcc}${extra:+ CFLAGS+=$extra}"
+# HAVE_SECRET_CALLBACK: wolfSSL_set_tls13_secret_cb, which gives msrpgw the
+# TLS 1.3 traffic secrets so that it can protect application records itself
+# (uring/tls_rec.c); nothing is written anywhere (that is
+# WOLFSSL_SSLKEYLOGFILE, not set).
+cflags="-O2 -g -fPIC -DHAVE_SECRET_CALLBACK${extra:+ $extra}"
+key="$ver ${opts[*]} CC=${WOLFSSL_CC:-gcc} CFLAGS=$cflags"
 
 exec 9>"$dir/.lock"
 flock 9
@@ -52,7 +57,7 @@ cd "$src"
 echo "wolfssl-aesni: configuring and building $(pwd) (a few minutes)"
 {
     ./autogen.sh &&
-    CC=${WOLFSSL_CC:-gcc} CFLAGS="-O2 -g -fPIC${extra:+ $extra}" ./configure --prefix="$dir/install" "${opts[@]}" &&
+    CC=${WOLFSSL_CC:-gcc} CFLAGS="$cflags" ./configure --prefix="$dir/install" "${opts[@]}" &&
     make -j"$(nproc)" &&
     make install &&
     # --enable-distro leaves options.h out of "make install" (Debian's

@@ -6,6 +6,13 @@
  * encrypt_seg). Plaintext received is decrypted, every complete record in a
  * row, into a heap ur_buf and handed to on_data exactly like plain TCP
  * bytes (the callback may keep it with ur_buf_ref).
+ *
+ * Once a TLS 1.3 handshake with AES-GCM is done, and the library gives the
+ * traffic secrets (tls_rec.h), records are protected here instead: opened
+ * in place in the receive buffer and delivered from it, sealed in place in
+ * the staged record that is then sent as it is. wolfSSL then handles no
+ * record of that connection again (its sequence numbers would be stale).
+ * MSRP_TLS_RECORDS=wolfssl in the environment keeps wolfSSL's record layer.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,6 +37,7 @@
 #endif
 
 #include "uring/conn_internal.h"
+#include "uring/tls_rec.h"
 
 /* Client side: the last session per server name, offered again on the next
  * connection to that name (resumption). Small and shared by the loops. */
@@ -67,17 +75,49 @@ struct ur_tls_conn {
      * records instead of one short record each; encrypted when full or at
      * the end of the turn (ur_tls_flush). stage_head..tail: the sends
      * whose last bytes wait in it, completed behind its ciphertext. */
-    uint8_t *stage;      /* TLS_RECORD_MAX bytes once first used */
+    uint8_t *stage;      /* STAGE_SIZE bytes once first used */
     size_t stage_n;
     struct ur_seg *stage_head, *stage_tail;
+    /* Our own record layer (tls_rec.h), once it took over: rx holds a
+     * record that arrived across two receive buffers. */
+    struct ur_tls_rec *rec;
+    uint8_t *rx;
+    size_t rx_n;
+#ifdef UR_TLS_REC
+    uint8_t sec[2][UR_TLS_REC_SECRET_MAX]; /* client, server traffic secret */
+    int sec_n[2];
+#endif
 };
 
 /* Largest TLS plaintext fragment (RFC 8446 5.1, RFC 5246 6.2.1). */
 #define TLS_RECORD_MAX 16384u
+/* The staged plaintext sits after room for a record header and before room
+ * for the inner type and tag: our record layer seals it where it is. */
+#define STAGE_HEAD 5u
+#define STAGE_SIZE (STAGE_HEAD + TLS_RECORD_MAX + 17u)
+#define RX_SIZE (5u + 16384u + 256u)
+
+static int rec_off; /* MSRP_TLS_RECORDS=wolfssl */
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
-static void tls_global_init(void) { wolfSSL_Init(); }
+static void tls_global_init(void)
+{
+    const char *e = getenv("MSRP_TLS_RECORDS");
+
+    wolfSSL_Init();
+    rec_off = e && strcmp(e, "wolfssl") == 0;
+}
+
+int ur_tls_own_records(void)
+{
+#ifdef UR_TLS_REC
+    pthread_once(&init_once, tls_global_init);
+    return !rec_off;
+#else
+    return 0;
+#endif
+}
 
 /* ---- cipher policy ---- */
 
@@ -146,9 +186,11 @@ const char *ur_tls_describe(char *buf, size_t n)
 #endif
     snprintf(buf, n,
              "wolfSSL %s (%s); compiled in: AES-NI %s, intel asm (AVX1/AVX2 AES-GCM, SHA) %s, "
-             "ChaCha20-Poly1305 asm %s; CPU: AES-NI %s, AVX2 %s; default AEAD: %s",
+             "ChaCha20-Poly1305 asm %s; CPU: AES-NI %s, AVX2 %s; default AEAD: %s; "
+             "TLS 1.3 AES-GCM records (server side): %s",
              wolfSSL_lib_version(), origin, aesni, asm_, chacha, cpu_aesni() ? "yes" : "no",
-             cpu_avx2() ? "yes" : "no", ur_tls_aes_fast() ? "AES-GCM" : "ChaCha20-Poly1305");
+             cpu_avx2() ? "yes" : "no", ur_tls_aes_fast() ? "AES-GCM" : "ChaCha20-Poly1305",
+             ur_tls_own_records() ? "msrpgw, in place" : "wolfSSL");
     return buf;
 }
 
@@ -379,6 +421,23 @@ void ur_tls_ctx_free(struct ur_tls_ctx *ctx)
     free(ctx);
 }
 
+#ifdef UR_TLS_REC
+/* wolfSSL gives each TLS 1.3 secret as it derives it: the application
+ * traffic secrets are kept until the handshake is done (rec_take_over). */
+static int secret_cb(WOLFSSL *ssl, int id, const unsigned char *secret, int n, void *ctx)
+{
+    struct ur_tls_conn *t = ctx;
+    int i = id == CLIENT_TRAFFIC_SECRET ? 0 : id == SERVER_TRAFFIC_SECRET ? 1 : -1;
+
+    (void)ssl;
+    if (i < 0 || n <= 0 || (size_t)n > UR_TLS_REC_SECRET_MAX)
+        return 0;
+    memcpy(t->sec[i], secret, (size_t)n);
+    t->sec_n[i] = n;
+    return 0;
+}
+#endif
+
 int ur_tls_conn_new(struct ur_conn *c, struct ur_tls_ctx *ctx, const char *server_name)
 {
     struct ur_tls_conn *t = calloc(1, sizeof(*t));
@@ -392,6 +451,10 @@ int ur_tls_conn_new(struct ur_conn *c, struct ur_tls_ctx *ctx, const char *serve
     }
     t->server = ctx->server;
     t->ctx = ur_tls_ctx_ref(ctx);
+#ifdef UR_TLS_REC
+    if (ctx->server && ur_tls_own_records())
+        wolfSSL_set_tls13_secret_cb(t->ssl, secret_cb, t);
+#endif
     wolfSSL_SetIOReadCtx(t->ssl, c);
     wolfSSL_SetIOWriteCtx(t->ssl, c);
     if (server_name && *server_name && !ctx->server) {
@@ -415,6 +478,12 @@ void ur_tls_conn_destroy(struct ur_tls_conn *t)
     if (!t)
         return;
     wolfSSL_free(t->ssl);
+    ur_tls_rec_free(t->rec);
+    free(t->rx);
+#ifdef UR_TLS_REC
+    explicit_bzero(t->sec[0], sizeof(t->sec[0]));
+    explicit_bzero(t->sec[1], sizeof(t->sec[1]));
+#endif
     ur_buf_unref(t->pbuf);
     free(t->stage); /* its segments were failed with the queues */
     free(t->name);
@@ -459,6 +528,8 @@ const char *ur_conn_tls_cipher(const struct ur_conn *c)
     return wolfSSL_get_cipher_name(c->tls->ssl);
 }
 
+int ur_conn_tls_own_records(const struct ur_conn *c) { return c->tls && c->tls->rec; }
+
 int ur_conn_tls_resumed(const struct ur_conn *c)
 {
     return ur_tls_ready(c) && wolfSSL_session_reused(c->tls->ssl) == 1;
@@ -501,6 +572,52 @@ static void stage_park(struct ur_tls_conn *t, struct ur_seg *s)
     t->stage_tail = s;
 }
 
+static int stage_flush(struct ur_conn *c);
+
+#ifdef UR_TLS_REC
+/* Seals the staged plaintext where it is (type: its content type) and
+ * queues the buffer itself: the next staged byte starts a new buffer.
+ * 0, or -1 once the connection failed. */
+static int rec_send_stage(struct ur_conn *c, int type)
+{
+    struct ur_tls_conn *t = c->tls;
+    struct ur_seg *s = ur_seg_new(c);
+    size_t n = s ? ur_tls_rec_seal(t->rec, t->stage + STAGE_HEAD - UR_TLS_REC_HDR, t->stage_n, type)
+                 : 0;
+
+    t->stage_n = 0;
+    if (!n) {
+        if (s)
+            ur_seg_finish(c, s, -ECANCELED);
+        ur_conn_fail(c, s ? -EPROTO : -ENOMEM); /* 2^64 records: never */
+        return -1;
+    }
+    s->p = t->stage;
+    s->n = n;
+    s->owned = t->stage;
+    t->stage = NULL;
+    ur_conn_wire_append(c, s);
+    ur_conn_defer(c);
+    return 0;
+}
+
+/* A record of our own (an alert, a KeyUpdate) after what is staged. */
+static int rec_send_small(struct ur_conn *c, int type, const uint8_t *p, size_t n)
+{
+    struct ur_tls_conn *t = c->tls;
+
+    if ((t->stage_n || t->stage_head) && stage_flush(c) < 0)
+        return -1;
+    if (!t->stage && !(t->stage = malloc(STAGE_SIZE))) {
+        ur_conn_fail(c, -ENOMEM);
+        return -1;
+    }
+    memcpy(t->stage + STAGE_HEAD, p, n);
+    t->stage_n = n;
+    return rec_send_stage(c, type);
+}
+#endif
+
 /* Encrypts the staged plaintext as one record and moves the sends that
  * waited for it behind its ciphertext. 0, or -1 once the connection failed. */
 static int stage_flush(struct ur_conn *c)
@@ -509,10 +626,18 @@ static int stage_flush(struct ur_conn *c)
 
     if (t->stage_n) {
         size_t n = t->stage_n;
-        t->stage_n = 0;
         c->pending -= n;
-        if (tls_write(c, t->stage, n) < 0)
-            return -1;
+#ifdef UR_TLS_REC
+        if (t->rec) {
+            if (rec_send_stage(c, UR_TLS_CT_APP) < 0)
+                return -1;
+        } else
+#endif
+        {
+            t->stage_n = 0;
+            if (tls_write(c, t->stage + STAGE_HEAD, n) < 0)
+                return -1;
+        }
     }
     while (t->stage_head) {
         struct ur_seg *s = t->stage_head;
@@ -528,9 +653,34 @@ static void stage_copy(struct ur_conn *c, const uint8_t *p, size_t n)
 {
     struct ur_tls_conn *t = c->tls;
 
-    memcpy(t->stage + t->stage_n, p, n);
+    memcpy(t->stage + STAGE_HEAD + t->stage_n, p, n);
     t->stage_n += n;
     c->pending += n;
+}
+
+/* Our record layer: every byte is copied once, into the staged record it
+ * is sealed in (no record is encrypted from the segment's own buffer: the
+ * buffer may be shared, and sealing needs room around the bytes). */
+static int rec_stage_seg(struct ur_conn *c, struct ur_seg *s)
+{
+    struct ur_tls_conn *t = c->tls;
+    const uint8_t *p = s->p;
+    size_t n = s->n;
+
+    while (n) {
+        size_t k;
+        if (!t->stage && !(t->stage = malloc(STAGE_SIZE))) {
+            ur_conn_fail(c, -ENOMEM);
+            return -1;
+        }
+        k = TLS_RECORD_MAX - t->stage_n < n ? TLS_RECORD_MAX - t->stage_n : n;
+        stage_copy(c, p, k);
+        p += k;
+        n -= k;
+        if (t->stage_n == TLS_RECORD_MAX && stage_flush(c) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* Takes one application segment: its bytes top up the staged record, whole
@@ -543,12 +693,18 @@ static void encrypt_seg(struct ur_conn *c, struct ur_seg *s)
     const uint8_t *p = s->p;
     size_t n = s->n, k;
 
-    if (!t->stage && !(t->stage = malloc(TLS_RECORD_MAX))) {
+    if (t->rec) {
+        if (rec_stage_seg(c, s) < 0) {
+            stage_park(t, s);
+            return;
+        }
+        n = 0; /* all staged: the segment becomes a marker below */
+    } else if (!t->stage && !(t->stage = malloc(STAGE_SIZE))) {
         stage_park(t, s);
         ur_conn_fail(c, -ENOMEM);
         return;
     }
-    if (t->stage_n) {
+    if (t->stage_n && n) {
         k = TLS_RECORD_MAX - t->stage_n < n ? TLS_RECORD_MAX - t->stage_n : n;
         stage_copy(c, p, k);
         p += k;
@@ -558,7 +714,8 @@ static void encrypt_seg(struct ur_conn *c, struct ur_seg *s)
             return;
         }
     }
-    /* The stage is empty whenever bytes are left here. */
+    /* The stage is empty whenever bytes are left here. With our record
+     * layer nothing is left (n = 0). */
     k = n - n % TLS_RECORD_MAX;
     if (k && tls_write(c, p, k) < 0) {
         stage_park(t, s);
@@ -614,6 +771,185 @@ void ur_tls_send(struct ur_conn *c, struct ur_seg *s)
     c->pending += s->n;
 }
 
+#ifdef UR_TLS_REC
+/* After a server handshake: our record layer takes over when the session is
+ * TLS 1.3 with AES-GCM, both traffic secrets came, the keys derived from
+ * them are wolfSSL's own, and wolfSSL holds no record of the peer's. */
+static void rec_take_over(struct ur_conn *c)
+{
+    struct ur_tls_conn *t = c->tls;
+    WOLFSSL *ssl = t->ssl;
+    word64 rd_seq = 0, wr_seq = 0;
+    struct ur_tls_rec *r = NULL;
+
+    if (!t->server || !ur_tls_own_records() || wolfSSL_version(ssl) != TLS1_3_VERSION ||
+        wolfSSL_GetBulkCipher(ssl) != wolfssl_aes_gcm || !t->sec_n[0] ||
+        t->sec_n[0] != t->sec_n[1] || wolfSSL_pending(ssl) > 0)
+        goto out;
+    wolfSSL_GetPeerSequenceNumber(ssl, &rd_seq);
+    wolfSSL_GetSequenceNumber(ssl, &wr_seq);
+    if (ur_tls_rec_new(&r, (size_t)wolfSSL_GetKeySize(ssl), t->sec[0], t->sec[1],
+                       (size_t)t->sec_n[0], rd_seq, wr_seq) < 0)
+        goto out;
+    if (!ur_tls_rec_is(r, 0, wolfSSL_GetClientWriteKey(ssl), wolfSSL_GetClientWriteIV(ssl)) ||
+        !ur_tls_rec_is(r, 1, wolfSSL_GetServerWriteKey(ssl), wolfSSL_GetServerWriteIV(ssl))) {
+        ur_log(UR_LOG_WARN, "tls fd %d: traffic keys differ from wolfSSL's: its record layer "
+                            "stays", c->fd);
+        ur_tls_rec_free(r);
+        goto out;
+    }
+    t->rec = r;
+out:
+    explicit_bzero(t->sec[0], sizeof(t->sec[0]));
+    explicit_bzero(t->sec[1], sizeof(t->sec[1]));
+    t->sec_n[0] = t->sec_n[1] = 0;
+}
+
+static void rec_fail(struct ur_conn *c, int alert)
+{
+    ur_log(UR_LOG_INFO, "tls fd %d: record refused (alert %d), closing", c->fd, -alert);
+    ur_conn_fail(c, -EPROTO);
+}
+
+/* A post-handshake message from a client (4.6): only KeyUpdate is valid
+ * here (we ask for no client certificate), alone in its record (5.1: it
+ * must end its record, and nothing else may come in one). */
+static void rec_handshake(struct ur_conn *c, const uint8_t *p, size_t n)
+{
+    struct ur_tls_conn *t = c->tls;
+    static const uint8_t update[5] = {24, 0, 0, 1, 0}; /* update_not_requested */
+
+    if (n != 5 || p[0] != 24 || p[1] || p[2] || p[3] != 1) {
+        rec_fail(c, -UR_TLS_ALERT_UNEXPECTED);
+        return;
+    }
+    if (p[4] > 1) {
+        rec_fail(c, -UR_TLS_ALERT_ILLEGAL);
+        return;
+    }
+    if (ur_tls_rec_update(t->rec, 0) < 0) {
+        rec_fail(c, -UR_TLS_ALERT_INTERNAL);
+        return;
+    }
+    /* update_requested: ours goes before any more data, under the old key. */
+    if (p[4] == 1 && (rec_send_small(c, UR_TLS_CT_HANDSHAKE, update, sizeof(update)) < 0 ||
+                      ur_tls_rec_update(t->rec, 1) < 0))
+        rec_fail(c, -UR_TLS_ALERT_INTERNAL);
+}
+
+/* One whole record at rec[0..n): opened into out (in place when out is
+ * rec + 5) and handled; buf holds out, for on_data to keep. */
+static void rec_one(struct ur_conn *c, struct ur_buf *buf, const uint8_t *rec, size_t n,
+                    uint8_t *out)
+{
+    size_t pt_n;
+    int type, e = ur_tls_rec_open(c->tls->rec, rec, n, out, &pt_n, &type);
+
+    if (e < 0) {
+        rec_fail(c, e);
+        return;
+    }
+    if (type == UR_TLS_CT_APP) {
+        if (pt_n)
+            ur_conn_deliver_plain(c, buf, out, pt_n);
+    } else if (type == UR_TLS_CT_ALERT) {
+        if (pt_n != 2)
+            rec_fail(c, -UR_TLS_ALERT_DECODE);
+        else if (out[1] == UR_TLS_ALERT_CLOSE_NOTIFY)
+            ur_conn_fail(c, 0); /* the peer's end of stream */
+        else if (out[1] != 90) { /* user_canceled is followed by a close_notify */
+            ur_log(UR_LOG_INFO, "tls fd %d: peer sent alert %u", c->fd, out[1]);
+            ur_conn_fail(c, -EPROTO);
+        }
+    } else if (type == UR_TLS_CT_HANDSHAKE) {
+        rec_handshake(c, out, pt_n);
+    } else {
+        rec_fail(c, -UR_TLS_ALERT_UNEXPECTED);
+    }
+}
+
+/* The record gathered in rx is whole: opened into the plaintext buffer. */
+static void rec_rx(struct ur_conn *c, size_t n)
+{
+    struct ur_tls_conn *t = c->tls;
+
+    t->rx_n = 0;
+    if (t->pbuf && t->pbuf->refs > 1) { /* on_data kept the last one */
+        ur_buf_unref(t->pbuf);
+        t->pbuf = NULL;
+    }
+    if (!t->pbuf && !(t->pbuf = ur_buf_heap_new(c->loop, c->loop->cfg.buf_size > RX_SIZE
+                                                             ? c->loop->cfg.buf_size
+                                                             : RX_SIZE))) {
+        ur_conn_fail(c, -ENOMEM);
+        return;
+    }
+    rec_one(c, t->pbuf, t->rx, n, t->pbuf->data);
+}
+
+/* Ciphertext in: whole records are opened where they lie, in the receive
+ * buffer (ours: nothing else reads these bytes), and delivered from there;
+ * a record cut by the end of the input is gathered in rx. Stops at a pause
+ * between records; returns the bytes used. */
+static size_t rec_input(struct ur_conn *c, struct ur_buf *buf, uint8_t *p, size_t n)
+{
+    struct ur_tls_conn *t = c->tls;
+    size_t used = 0;
+
+    while (!c->pause_cnt && !(c->flags & CF_CLOSING)) {
+        size_t left = n - used, k;
+        long want;
+
+        if (t->rx_n || (left && left < UR_TLS_REC_HDR)) {
+            if (!t->rx && !(t->rx = malloc(RX_SIZE))) {
+                ur_conn_fail(c, -ENOMEM);
+                break;
+            }
+            want = UR_TLS_REC_HDR;
+            if (t->rx_n >= UR_TLS_REC_HDR && (want = ur_tls_rec_length(t->rx)) < 0) {
+                rec_fail(c, (int)want);
+                break;
+            }
+            k = (size_t)want - t->rx_n < left ? (size_t)want - t->rx_n : left;
+            if (k)
+                memcpy(t->rx + t->rx_n, p + used, k);
+            t->rx_n += k;
+            used += k;
+            if (t->rx_n == UR_TLS_REC_HDR && (want = ur_tls_rec_length(t->rx)) < 0) {
+                rec_fail(c, (int)want);
+                break;
+            }
+            if (t->rx_n < (size_t)want) {
+                if (used == n)
+                    break;
+                continue; /* the header is whole now: gather the body */
+            }
+            rec_rx(c, t->rx_n);
+            continue;
+        }
+        if (!left)
+            break;
+        if ((want = ur_tls_rec_length(p + used)) < 0) {
+            rec_fail(c, (int)want);
+            break;
+        }
+        if ((size_t)want > left) { /* cut: gathered in rx */
+            if (!t->rx && !(t->rx = malloc(RX_SIZE))) {
+                ur_conn_fail(c, -ENOMEM);
+                break;
+            }
+            memcpy(t->rx, p + used, left);
+            t->rx_n = left;
+            used = n;
+            break;
+        }
+        rec_one(c, buf, p + used, (size_t)want, p + used + UR_TLS_REC_HDR);
+        used += (size_t)want;
+    }
+    return used;
+}
+#endif /* UR_TLS_REC */
+
 static void handshake(struct ur_conn *c)
 {
     struct ur_tls_conn *t = c->tls;
@@ -623,6 +959,9 @@ static void handshake(struct ur_conn *c)
     ur_conn_defer(c); /* flush whatever the handshake queued */
     if (r == WOLFSSL_SUCCESS) {
         t->hs_done = 1;
+#ifdef UR_TLS_REC
+        rec_take_over(c);
+#endif
         while (c->app_head && !(c->flags & CF_CLOSING)) {
             struct ur_seg *s = c->app_head;
             c->app_head = s->next;
@@ -684,8 +1023,16 @@ void ur_tls_start(struct ur_conn *c)
 void ur_tls_shutdown(struct ur_conn *c)
 {
     ur_tls_flush(c); /* the staged record goes before close_notify */
-    if (c->tls->hs_done && !(c->flags & CF_CLOSING))
-        wolfSSL_shutdown(c->tls->ssl);
+    if (!c->tls->hs_done || (c->flags & CF_CLOSING))
+        return;
+#ifdef UR_TLS_REC
+    if (c->tls->rec) {
+        static const uint8_t close_notify[2] = {1, UR_TLS_ALERT_CLOSE_NOTIFY};
+        rec_send_small(c, UR_TLS_CT_ALERT, close_notify, sizeof(close_notify));
+        return;
+    }
+#endif
+    wolfSSL_shutdown(c->tls->ssl);
 }
 
 size_t ur_tls_input(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, size_t n)
@@ -695,10 +1042,22 @@ size_t ur_tls_input(struct ur_conn *c, struct ur_buf *buf, const uint8_t *p, siz
     size_t used;
 
     (void)buf;
+#ifdef UR_TLS_REC
+    if (t->rec) /* the bytes are a receive buffer's: opened in place */
+        return rec_input(c, buf, (uint8_t *)(uintptr_t)p, n);
+#endif
     t->in = p;
     t->in_n = n;
     if (!t->hs_done)
         handshake(c);
+#ifdef UR_TLS_REC
+    if (t->rec) { /* the handshake ended here: the rest is records */
+        used = n - t->in_n;
+        t->in = NULL;
+        t->in_n = 0;
+        return used + rec_input(c, buf, (uint8_t *)(uintptr_t)p + used, n - used);
+    }
+#endif
     while (t->hs_done && !c->pause_cnt && !(c->flags & CF_CLOSING)) {
         size_t fill;
         int r, e;

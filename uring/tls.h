@@ -55,6 +55,11 @@ const char *ur_tls_default_ciphers(void);
  * version), the crypto paths compiled in and the default AEAD, e.g. for
  * --version. Returns buf. */
 const char *ur_tls_describe(char *buf, size_t n);
+/* 1 when server connections that negotiate TLS 1.3 with AES-GCM have their
+ * records protected by msrpgw itself after the handshake (uring/tls_rec.h):
+ * the linked wolfSSL gives the traffic secrets and MSRP_TLS_RECORDS is not
+ * "wolfssl". */
+int ur_tls_own_records(void);
 
 /* 0 or -errno: -ENOENT / -EINVAL for unreadable or bad PEM files, -ENOMEM.
  * The new context holds one reference, the caller's. */
@@ -79,6 +84,9 @@ const char *ur_conn_tls_cipher(const struct ur_conn *c);
  * TLS 1.2 session): client contexts keep the last session per server name
  * and offer it when they connect to that name again. 0 otherwise. */
 int ur_conn_tls_resumed(const struct ur_conn *c);
+/* 1 when this connection's records are protected by msrpgw itself
+ * (ur_tls_own_records). */
+int ur_conn_tls_own_records(const struct ur_conn *c);
 
 /* Frees this thread's wolfSSL per-thread state (the FP_ECC fixed-point
  * cache that every thread doing ECC handshakes builds, ~MBs). Loop threads

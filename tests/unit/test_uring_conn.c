@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 
 #include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
 #include "certs.h"
@@ -138,6 +139,7 @@ struct echo {
     int opened, server_closed, client_closed, client_open_err;
     char cli_cipher[64], srv_cipher[64]; /* TLS suite each side saw; "" if none */
     int cli_resumed, srv_resumed;        /* ur_conn_tls_resumed() each side saw */
+    int srv_own;                         /* ur_conn_tls_own_records() on the server */
 };
 
 static void note_cipher(char *dst, size_t n, const struct ur_conn *c)
@@ -153,6 +155,7 @@ static void echo_srv_data(struct ur_conn *c, const uint8_t *p, size_t n, struct 
 
     note_cipher(e->srv_cipher, sizeof(e->srv_cipher), c);
     e->srv_resumed |= ur_conn_tls_resumed(c);
+    e->srv_own |= ur_conn_tls_own_records(c);
     cr_assert_eq(echo_back(c, p, n, buf), 0);
 }
 
@@ -700,6 +703,10 @@ Test(uring_tls, echo_insecure_client, .init = test_cert_make, .fini = test_cert_
     cr_assert_eq(ur_tls_ctx_new(&cli, &cc), 0);
     run_echo(NULL, srv, cli, NULL, 2u << 20, &e);
     cr_assert_eq(e.client_open_err, 0);
+    /* TLS 1.3 with AES-GCM: the server's records are ours where the
+     * library gives the secrets (the client keeps wolfSSL's: independent). */
+    cr_assert_eq(e.srv_own, ur_tls_own_records() && strstr(e.srv_cipher, "GCM") != NULL,
+                 "cipher %s, own records %d", e.srv_cipher, e.srv_own);
     ur_tls_ctx_free(cli);
     ur_tls_ctx_free(srv);
 }
@@ -746,6 +753,120 @@ Test(uring_tls, verify_fails_on_name_mismatch, .init = test_cert_make, .fini = t
     cr_assert_eq(e.client_open_err, -EKEYREJECTED);
     ur_tls_ctx_free(cli);
     ur_tls_ctx_free(srv);
+}
+
+/* ---- KeyUpdate and close_notify against wolfSSL's own record layer: a
+ * blocking wolfSSL TLS 1.3 client in a thread, the echo server on the loop.
+ * Each round: 100,000 bytes out and back; between rounds the client sends
+ * KeyUpdate(update_requested), so the server must take the client's next
+ * key and answer with a KeyUpdate of its own before its next data (RFC 8446
+ * 4.6.3); wolfSSL checks that answer came (wolfSSL_key_update_response). */
+
+struct ku {
+    uint16_t port;
+    const char *cipher;
+    volatile int done;
+    char err[160];
+};
+
+static int ku_io(WOLFSSL *ssl, uint8_t *p, size_t n, int rd)
+{
+    while (n) {
+        int r = rd ? wolfSSL_read(ssl, p, (int)n) : wolfSSL_write(ssl, p, (int)n);
+        if (r <= 0)
+            return wolfSSL_get_error(ssl, r);
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static void *ku_client(void *arg)
+{
+    struct ku *k = arg;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(k->port)};
+    WOLFSSL_CTX *ctx = wolfSSL_CTX_new(wolfTLSv1_3_client_method());
+    WOLFSSL *ssl = NULL;
+    static uint8_t out[100000], in[100000];
+    int fd = socket(AF_INET, SOCK_STREAM, 0), e, required = 1;
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (!ctx || fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        snprintf(k->err, sizeof(k->err), "setup failed");
+        goto out;
+    }
+    wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_NONE, NULL);
+    wolfSSL_CTX_set_cipher_list(ctx, k->cipher);
+    ssl = wolfSSL_new(ctx);
+    wolfSSL_set_fd(ssl, fd);
+    if (wolfSSL_connect(ssl) != WOLFSSL_SUCCESS) {
+        snprintf(k->err, sizeof(k->err), "handshake failed");
+        goto out;
+    }
+    for (int round = 0; round < 4; round++) {
+        for (size_t i = 0; i < sizeof(out); i++)
+            out[i] = (uint8_t)(i * 7 + (size_t)round * 13 + (i >> 9));
+        if ((e = ku_io(ssl, out, sizeof(out), 0)) || (e = ku_io(ssl, in, sizeof(in), 1))) {
+            snprintf(k->err, sizeof(k->err), "round %d: wolfSSL error %d", round, e);
+            goto out;
+        }
+        if (memcmp(in, out, sizeof(in)) != 0) {
+            snprintf(k->err, sizeof(k->err), "round %d: echo differs", round);
+            goto out;
+        }
+        if (round && (wolfSSL_key_update_response(ssl, &required) != 0 || required)) {
+            snprintf(k->err, sizeof(k->err), "round %d: no KeyUpdate answered ours", round);
+            goto out;
+        }
+        if (round < 3 && wolfSSL_update_keys(ssl) != WOLFSSL_SUCCESS) {
+            snprintf(k->err, sizeof(k->err), "round %d: wolfSSL_update_keys failed", round);
+            goto out;
+        }
+    }
+    /* close_notify out; the server's comes back (or the stream ends). */
+    wolfSSL_shutdown(ssl);
+out:
+    wolfSSL_free(ssl);
+    wolfSSL_CTX_free(ctx);
+    if (fd >= 0)
+        close(fd);
+    k->done = 1;
+    return NULL;
+}
+
+static void key_update_case(const char *cipher)
+{
+    struct ur_tls_ctx *srv = server_ctx();
+    struct ur_listener *l;
+    struct ku k = {.cipher = cipher};
+    struct echo e;
+    pthread_t th;
+
+    memset(&e, 0, sizeof(e));
+    cr_assert_eq(ur_loop_new(&e.loop, NULL), 0);
+    e.srv_tls = srv;
+    cr_assert_eq(ur_listen(e.loop, &l, "127.0.0.1", 0, 0, echo_accept, &e), 0);
+    k.port = ur_listener_port(l);
+    cr_assert_eq(pthread_create(&th, NULL, ku_client, &k), 0);
+    for (int i = 0; i < 300 && !(k.done && e.server_closed); i++)
+        cr_assert_eq(ur_loop_run_once(e.loop, 50), 0);
+    pthread_join(th, NULL);
+    cr_assert_str_empty(k.err, "%s: %s", cipher, k.err);
+    cr_assert_eq(e.server_closed, 1, "the server saw no end of the connection");
+    cr_assert_eq(e.srv_own, ur_tls_own_records(), "own records %d", e.srv_own);
+    ur_listener_close(l);
+    ur_loop_free(e.loop);
+    ur_tls_ctx_free(srv);
+}
+
+Test(uring_tls, key_update_both_ways_aes128, .init = test_cert_make, .fini = test_cert_rm)
+{
+    key_update_case("TLS13-AES128-GCM-SHA256");
+}
+
+Test(uring_tls, key_update_both_ways_aes256, .init = test_cert_make, .fini = test_cert_rm)
+{
+    key_update_case("TLS13-AES256-GCM-SHA384");
 }
 
 /* The cipher policy: AES-GCM first where the CPU has AES-NI and the linked
