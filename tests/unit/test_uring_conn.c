@@ -830,6 +830,7 @@ out:
     wolfSSL_CTX_free(ctx);
     if (fd >= 0)
         close(fd);
+    ur_tls_thread_cleanup(); /* this thread's ECC cache (FP_ECC builds) */
     k->done = 1;
     return NULL;
 }
