@@ -103,6 +103,10 @@ struct ur_loop {
     _Atomic(struct ur_msg *) mq;
 
     struct ur_pool conn_pool, seg_pool, stash_pool, fop_pool;
+    /* TLS records sealed by msrpgw (tls.c): buffers of one size, kept for
+     * reuse up to a bound instead of a malloc and free per 16 KiB record. */
+    void *tls_bufs;
+    unsigned tls_bufs_n;
     struct ur_loop_stats stats;
     struct ur_dns *dns;         /* resolver, created at the first look-up */
     /* Completions reaped by ur_sqe to make room for a submission, in CQ
@@ -137,6 +141,8 @@ void ur_feature_lost(struct ur_loop *loop, unsigned feat, const char *key, int e
 int ur_bufring_init(struct ur_loop *loop);
 void ur_bufring_free(struct ur_loop *loop);
 struct ur_buf *ur_bufring_take(struct ur_loop *loop, uint16_t bid); /* refs = 1 */
+/* tls.c: frees the loop's cached TLS record buffers (ur_loop_free). */
+void ur_tls_loop_free(struct ur_loop *loop);
 struct ur_buf *ur_buf_heap_new(struct ur_loop *loop, size_t cap);    /* refs = 1 */
 
 /* timer.c */

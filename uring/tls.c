@@ -7,11 +7,14 @@
  * row, into a heap ur_buf and handed to on_data exactly like plain TCP
  * bytes (the callback may keep it with ur_buf_ref).
  *
- * Once a TLS 1.3 handshake with AES-GCM is done, and the library gives the
- * traffic secrets (tls_rec.h), records are protected here instead: opened
- * in place in the receive buffer and delivered from it, sealed in place in
- * the staged record that is then sent as it is. wolfSSL then handles no
- * record of that connection again (its sequence numbers would be stale).
+ * Once a TLS 1.3 handshake with AES-GCM is done on a server connection,
+ * and the library gives the traffic secrets (tls_rec.h), records are
+ * protected here instead: opened in place in the receive buffer and
+ * delivered from it; sent plaintext stays in the sends' own buffers until a
+ * record's worth is queued (or the turn ends) and is sealed from them
+ * straight into a record buffer of the loop's cache, which is sent as it
+ * is. wolfSSL then handles no record of that connection again (its
+ * sequence numbers would be stale).
  * MSRP_TLS_RECORDS=wolfssl in the environment keeps wolfSSL's record layer.
  */
 #include <errno.h>
@@ -70,14 +73,16 @@ struct ur_tls_conn {
     int hs_done;
     int server;
     struct ur_buf *pbuf; /* plaintext buffer */
+    size_t pbuf_used;    /* our record layer: bytes of it in use */
     /* Plaintext gathered into the next record: sends of one loop turn
      * (a response, a chunk header, the body slices after it) leave as full
      * records instead of one short record each; encrypted when full or at
      * the end of the turn (ur_tls_flush). stage_head..tail: the sends
      * whose last bytes wait in it, completed behind its ciphertext. */
-    uint8_t *stage;      /* STAGE_SIZE bytes once first used */
+    uint8_t *stage;      /* TLS_RECORD_MAX bytes once first used */
     size_t stage_n;
     struct ur_seg *stage_head, *stage_tail;
+    size_t stage_off;    /* our record layer: bytes of stage_head sealed */
     /* Our own record layer (tls_rec.h), once it took over: rx holds a
      * record that arrived across two receive buffers. */
     struct ur_tls_rec *rec;
@@ -91,10 +96,6 @@ struct ur_tls_conn {
 
 /* Largest TLS plaintext fragment (RFC 8446 5.1, RFC 5246 6.2.1). */
 #define TLS_RECORD_MAX 16384u
-/* The staged plaintext sits after room for a record header and before room
- * for the inner type and tag: our record layer seals it where it is. */
-#define STAGE_HEAD 5u
-#define STAGE_SIZE (STAGE_HEAD + TLS_RECORD_MAX + 17u)
 #define RX_SIZE (5u + 16384u + 256u)
 
 static int rec_off; /* MSRP_TLS_RECORDS=wolfssl */
@@ -574,47 +575,191 @@ static void stage_park(struct ur_tls_conn *t, struct ur_seg *s)
 
 static int stage_flush(struct ur_conn *c);
 
+/* Record buffers of our record layer: one size (a full record), cached by
+ * the loop up to REC_CACHE_MAX (1 MiB) -- a malloc of more than 16 KiB is a
+ * large allocation for jemalloc, with page faults when it comes back. */
+#define REC_BUF_SIZE (UR_TLS_REC_HDR + TLS_RECORD_MAX + UR_TLS_REC_TAIL)
+#define REC_CACHE_MAX 64u
+
+void ur_tls_loop_free(struct ur_loop *loop)
+{
+    while (loop->tls_bufs) {
+        void *b = loop->tls_bufs;
+        loop->tls_bufs = *(void **)b;
+        free(b);
+    }
+    loop->tls_bufs_n = 0;
+}
+
 #ifdef UR_TLS_REC
-/* Seals the staged plaintext where it is (type: its content type) and
- * queues the buffer itself: the next staged byte starts a new buffer.
- * 0, or -1 once the connection failed. */
-static int rec_send_stage(struct ur_conn *c, int type)
+static uint8_t *rec_buf_get(struct ur_loop *loop)
+{
+    void *b = loop->tls_bufs;
+
+    if (!b)
+        return malloc(REC_BUF_SIZE);
+    loop->tls_bufs = *(void **)b;
+    loop->tls_bufs_n--;
+    return b;
+}
+
+/* The record's segment is done (sent or failed): its buffer goes back. */
+static void rec_buf_done(struct ur_conn *c, void *arg, int err)
+{
+    struct ur_loop *loop = c->loop;
+
+    (void)err;
+    if (loop->tls_bufs_n >= REC_CACHE_MAX) {
+        free(arg);
+        return;
+    }
+    *(void **)arg = loop->tls_bufs;
+    loop->tls_bufs = arg;
+    loop->tls_bufs_n++;
+}
+
+/* The segment's bytes are encrypted (or it failed): it becomes an empty
+ * marker that completes (callback, bytes_out) once it is sent. */
+static void seg_to_marker(struct ur_seg *s)
+{
+    ur_buf_unref(s->buf);
+    s->buf = NULL;
+    free(s->owned);
+    s->owned = NULL;
+    s->p = NULL;
+    s->n = s->off = 0;
+}
+
+/* Our record layer gathers: the queued sends keep their bytes (stage_head
+ * .. stage_tail, stage_n bytes from stage_off into the first) and a record
+ * is sealed from them straight into its own buffer, which is then sent as
+ * it is: no plaintext copy. Seals the first len queued bytes as one
+ * record; the sends it used up follow it as markers. 0, or -1 once the
+ * connection failed. */
+static int rec_seal_queued(struct ur_conn *c, size_t len)
 {
     struct ur_tls_conn *t = c->tls;
-    struct ur_seg *s = ur_seg_new(c);
-    size_t n = s ? ur_tls_rec_seal(t->rec, t->stage + STAGE_HEAD - UR_TLS_REC_HDR, t->stage_n, type)
-                 : 0;
+    uint8_t *rec = rec_buf_get(c->loop);
+    struct ur_seg *out = rec ? ur_seg_new(c) : NULL, *used = NULL, **used_tail = &used;
+    size_t done = 0, n = 0;
+    int e;
 
-    t->stage_n = 0;
-    if (!n) {
-        if (s)
-            ur_seg_finish(c, s, -ECANCELED);
-        ur_conn_fail(c, s ? -EPROTO : -ENOMEM); /* 2^64 records: never */
+    if (!out) {
+        free(rec);
+        ur_conn_fail(c, -ENOMEM);
         return -1;
     }
-    s->p = t->stage;
-    s->n = n;
-    s->owned = t->stage;
-    t->stage = NULL;
-    ur_conn_wire_append(c, s);
+    out->done = rec_buf_done; /* the buffer returns to the loop's cache */
+    out->arg = rec;
+    e = ur_tls_rec_seal_begin(t->rec, rec, len);
+    while (!e && done < len) {
+        struct ur_seg *q = t->stage_head;
+        size_t k = q->n - t->stage_off < len - done ? q->n - t->stage_off : len - done;
+
+        e = ur_tls_rec_seal_more(t->rec, rec + UR_TLS_REC_HDR + done, q->p + t->stage_off, k);
+        done += k;
+        t->stage_off += k;
+        if (t->stage_off == q->n) { /* used up: it follows the record */
+            t->stage_head = q->next;
+            if (!t->stage_head)
+                t->stage_tail = NULL;
+            t->stage_off = 0;
+            seg_to_marker(q);
+            q->next = NULL;
+            *used_tail = q;
+            used_tail = &q->next;
+        }
+    }
+    if (!e)
+        n = ur_tls_rec_seal_end(t->rec, rec, len, UR_TLS_CT_APP);
+    t->stage_n -= len;
+    c->pending -= len;
+    if (!n) { /* a wolfCrypt failure, or 2^64 records: never */
+        ur_seg_finish(c, out, -ECANCELED); /* its done takes the buffer */
+        while (used) {
+            struct ur_seg *q = used;
+            used = q->next;
+            ur_seg_finish(c, q, -ECANCELED);
+        }
+        ur_conn_fail(c, -EPROTO);
+        return -1;
+    }
+    out->p = rec;
+    out->n = n;
+    ur_conn_wire_append(c, out);
+    while (used) {
+        struct ur_seg *q = used;
+        used = q->next;
+        ur_conn_wire_append(c, q);
+    }
     ur_conn_defer(c);
     return 0;
 }
 
-/* A record of our own (an alert, a KeyUpdate) after what is staged. */
-static int rec_send_small(struct ur_conn *c, int type, const uint8_t *p, size_t n)
+/* Everything queued, as full records and one shorter last one; sends with
+ * no bytes left go behind them. */
+static int rec_flush(struct ur_conn *c)
 {
     struct ur_tls_conn *t = c->tls;
 
-    if ((t->stage_n || t->stage_head) && stage_flush(c) < 0)
-        return -1;
-    if (!t->stage && !(t->stage = malloc(STAGE_SIZE))) {
+    while (t->stage_n)
+        if (rec_seal_queued(c, t->stage_n < TLS_RECORD_MAX ? t->stage_n : TLS_RECORD_MAX) < 0)
+            return -1;
+    while (t->stage_head) { /* empty sends */
+        struct ur_seg *s = t->stage_head;
+        t->stage_head = s->next;
+        if (!t->stage_head)
+            t->stage_tail = NULL;
+        seg_to_marker(s);
+        ur_conn_wire_append(c, s);
+    }
+    t->stage_off = 0;
+    return 0;
+}
+
+/* One send: queued; each full record's worth is sealed at once. */
+static void rec_queue(struct ur_conn *c, struct ur_seg *s)
+{
+    struct ur_tls_conn *t = c->tls;
+
+    stage_park(t, s);
+    t->stage_n += s->n;
+    c->pending += s->n;
+    while (t->stage_n >= TLS_RECORD_MAX)
+        if (rec_seal_queued(c, TLS_RECORD_MAX) < 0)
+            return;
+}
+
+/* A record of our own (an alert, a KeyUpdate) after what is queued. */
+static int rec_send_small(struct ur_conn *c, int type, const uint8_t *p, size_t n)
+{
+    uint8_t *rec = malloc(UR_TLS_REC_HDR + n + UR_TLS_REC_TAIL);
+    struct ur_seg *s = rec ? ur_seg_new(c) : NULL;
+    size_t len;
+
+    if (!s) {
+        free(rec);
         ur_conn_fail(c, -ENOMEM);
         return -1;
     }
-    memcpy(t->stage + STAGE_HEAD, p, n);
-    t->stage_n = n;
-    return rec_send_stage(c, type);
+    if (rec_flush(c) < 0) {
+        free(rec);
+        ur_seg_finish(c, s, -ECANCELED);
+        return -1;
+    }
+    memcpy(rec + UR_TLS_REC_HDR, p, n);
+    if (!(len = ur_tls_rec_seal(c->tls->rec, rec, n, type))) {
+        free(rec);
+        ur_seg_finish(c, s, -ECANCELED);
+        ur_conn_fail(c, -EPROTO);
+        return -1;
+    }
+    s->p = rec;
+    s->n = len;
+    s->owned = rec;
+    ur_conn_wire_append(c, s);
+    ur_conn_defer(c);
+    return 0;
 }
 #endif
 
@@ -624,20 +769,16 @@ static int stage_flush(struct ur_conn *c)
 {
     struct ur_tls_conn *t = c->tls;
 
+#ifdef UR_TLS_REC
+    if (t->rec)
+        return rec_flush(c);
+#endif
     if (t->stage_n) {
         size_t n = t->stage_n;
         c->pending -= n;
-#ifdef UR_TLS_REC
-        if (t->rec) {
-            if (rec_send_stage(c, UR_TLS_CT_APP) < 0)
-                return -1;
-        } else
-#endif
-        {
-            t->stage_n = 0;
-            if (tls_write(c, t->stage + STAGE_HEAD, n) < 0)
-                return -1;
-        }
+        t->stage_n = 0;
+        if (tls_write(c, t->stage, n) < 0)
+            return -1;
     }
     while (t->stage_head) {
         struct ur_seg *s = t->stage_head;
@@ -653,34 +794,9 @@ static void stage_copy(struct ur_conn *c, const uint8_t *p, size_t n)
 {
     struct ur_tls_conn *t = c->tls;
 
-    memcpy(t->stage + STAGE_HEAD + t->stage_n, p, n);
+    memcpy(t->stage + t->stage_n, p, n);
     t->stage_n += n;
     c->pending += n;
-}
-
-/* Our record layer: every byte is copied once, into the staged record it
- * is sealed in (no record is encrypted from the segment's own buffer: the
- * buffer may be shared, and sealing needs room around the bytes). */
-static int rec_stage_seg(struct ur_conn *c, struct ur_seg *s)
-{
-    struct ur_tls_conn *t = c->tls;
-    const uint8_t *p = s->p;
-    size_t n = s->n;
-
-    while (n) {
-        size_t k;
-        if (!t->stage && !(t->stage = malloc(STAGE_SIZE))) {
-            ur_conn_fail(c, -ENOMEM);
-            return -1;
-        }
-        k = TLS_RECORD_MAX - t->stage_n < n ? TLS_RECORD_MAX - t->stage_n : n;
-        stage_copy(c, p, k);
-        p += k;
-        n -= k;
-        if (t->stage_n == TLS_RECORD_MAX && stage_flush(c) < 0)
-            return -1;
-    }
-    return 0;
 }
 
 /* Takes one application segment: its bytes top up the staged record, whole
@@ -693,18 +809,18 @@ static void encrypt_seg(struct ur_conn *c, struct ur_seg *s)
     const uint8_t *p = s->p;
     size_t n = s->n, k;
 
+#ifdef UR_TLS_REC
     if (t->rec) {
-        if (rec_stage_seg(c, s) < 0) {
-            stage_park(t, s);
-            return;
-        }
-        n = 0; /* all staged: the segment becomes a marker below */
-    } else if (!t->stage && !(t->stage = malloc(STAGE_SIZE))) {
+        rec_queue(c, s);
+        return;
+    }
+#endif
+    if (!t->stage && !(t->stage = malloc(TLS_RECORD_MAX))) {
         stage_park(t, s);
         ur_conn_fail(c, -ENOMEM);
         return;
     }
-    if (t->stage_n && n) {
+    if (t->stage_n) {
         k = TLS_RECORD_MAX - t->stage_n < n ? TLS_RECORD_MAX - t->stage_n : n;
         stage_copy(c, p, k);
         p += k;
@@ -714,8 +830,7 @@ static void encrypt_seg(struct ur_conn *c, struct ur_seg *s)
             return;
         }
     }
-    /* The stage is empty whenever bytes are left here. With our record
-     * layer nothing is left (n = 0). */
+    /* The stage is empty whenever bytes are left here. */
     k = n - n % TLS_RECORD_MAX;
     if (k && tls_write(c, p, k) < 0) {
         stage_park(t, s);
@@ -747,7 +862,7 @@ void ur_tls_fail_staged(struct ur_conn *c)
 
     if (!t)
         return;
-    t->stage_n = 0;
+    t->stage_n = t->stage_off = 0;
     while (t->stage_head) {
         struct ur_seg *s = t->stage_head;
         t->stage_head = s->next;
@@ -868,23 +983,38 @@ static void rec_one(struct ur_conn *c, struct ur_buf *buf, const uint8_t *rec, s
     }
 }
 
-/* The record gathered in rx is whole: opened into the plaintext buffer. */
+/* The record gathered in rx is whole: opened into the plaintext buffer,
+ * after the plaintext of the records before it (on_data may keep those), so
+ * that one buffer serves several such records. */
 static void rec_rx(struct ur_conn *c, size_t n)
 {
     struct ur_tls_conn *t = c->tls;
+    struct ur_buf *b = t->pbuf;
+    size_t cap = c->loop->cfg.buf_size > RX_SIZE ? c->loop->cfg.buf_size : RX_SIZE;
 
     t->rx_n = 0;
-    if (t->pbuf && t->pbuf->refs > 1) { /* on_data kept the last one */
-        ur_buf_unref(t->pbuf);
-        t->pbuf = NULL;
+    if (b && b->refs == 1)
+        t->pbuf_used = 0; /* nobody kept any of it */
+    /* Each record's plaintext starts 16-byte aligned. */
+    t->pbuf_used = (t->pbuf_used + 15) & ~(size_t)15;
+    if (b && (t->pbuf_used > b->cap || b->cap - t->pbuf_used < RX_SIZE)) {
+        ur_buf_unref(b);
+        t->pbuf = b = NULL;
     }
-    if (!t->pbuf && !(t->pbuf = ur_buf_heap_new(c->loop, c->loop->cfg.buf_size > RX_SIZE
-                                                             ? c->loop->cfg.buf_size
-                                                             : RX_SIZE))) {
-        ur_conn_fail(c, -ENOMEM);
-        return;
+    if (!b) {
+        if (!(t->pbuf = b = ur_buf_heap_new(c->loop, cap))) {
+            ur_conn_fail(c, -ENOMEM);
+            return;
+        }
+        t->pbuf_used = 0;
     }
-    rec_one(c, t->pbuf, t->rx, n, t->pbuf->data);
+    {
+        uint8_t *out = b->data + t->pbuf_used;
+        t->pbuf_used += n; /* at most the record; the exact length is known after */
+        ur_buf_ref(b);     /* b stays while on_data runs, whatever t does */
+        rec_one(c, b, t->rx, n, out);
+        ur_buf_unref(b);
+    }
 }
 
 /* Ciphertext in: whole records are opened where they lie, in the receive

@@ -138,6 +138,17 @@ static void nonce(const struct rec_dir *d, uint8_t out[IV_N])
         out[IV_N - 1 - i] ^= (uint8_t)(d->seq >> (8 * i));
 }
 
+static void header(uint8_t *rec, size_t pt_n)
+{
+    size_t len = pt_n + 1 + TAG_N;
+
+    rec[0] = UR_TLS_CT_APP;
+    rec[1] = 0x03; /* legacy_record_version 0x0303 */
+    rec[2] = 0x03;
+    rec[3] = (uint8_t)(len >> 8);
+    rec[4] = (uint8_t)len;
+}
+
 int ur_tls_rec_open(struct ur_tls_rec *r, const uint8_t *rec, size_t rec_n, uint8_t *out,
                     size_t *pt_n, int *type)
 {
@@ -180,11 +191,7 @@ size_t ur_tls_rec_seal(struct ur_tls_rec *r, uint8_t *rec, size_t pt_n, int type
 
     if (pt_n > UR_TLS_REC_PLAIN_MAX || d->seq == UINT64_MAX)
         return 0;
-    rec[0] = UR_TLS_CT_APP;
-    rec[1] = 0x03; /* legacy_record_version 0x0303 */
-    rec[2] = 0x03;
-    rec[3] = (uint8_t)(len >> 8);
-    rec[4] = (uint8_t)len;
+    header(rec, pt_n);
     body[pt_n] = (uint8_t)type;
     nonce(d, iv);
     if (wc_AesGcmEncrypt(&d->aes, body, body, (word32)(pt_n + 1), iv, IV_N, body + pt_n + 1,
@@ -192,6 +199,40 @@ size_t ur_tls_rec_seal(struct ur_tls_rec *r, uint8_t *rec, size_t pt_n, int type
         return 0;
     d->seq++;
     return UR_TLS_REC_HDR + len;
+}
+
+int ur_tls_rec_seal_begin(struct ur_tls_rec *r, uint8_t *rec, size_t pt_n)
+{
+    struct rec_dir *d = &r->dir[1];
+    uint8_t iv[IV_N];
+
+    if (pt_n > UR_TLS_REC_PLAIN_MAX || d->seq == UINT64_MAX)
+        return -UR_TLS_ALERT_INTERNAL;
+    header(rec, pt_n);
+    nonce(d, iv);
+    if (wc_AesGcmEncryptInit(&d->aes, NULL, 0, iv, IV_N) != 0 ||
+        wc_AesGcmEncryptUpdate(&d->aes, NULL, NULL, 0, rec, UR_TLS_REC_HDR) != 0)
+        return -UR_TLS_ALERT_INTERNAL;
+    return 0;
+}
+
+int ur_tls_rec_seal_more(struct ur_tls_rec *r, uint8_t *out, const uint8_t *in, size_t n)
+{
+    if (n && wc_AesGcmEncryptUpdate(&r->dir[1].aes, out, in, (word32)n, NULL, 0) != 0)
+        return -UR_TLS_ALERT_INTERNAL;
+    return 0;
+}
+
+size_t ur_tls_rec_seal_end(struct ur_tls_rec *r, uint8_t *rec, size_t pt_n, int type)
+{
+    struct rec_dir *d = &r->dir[1];
+    uint8_t *body = rec + UR_TLS_REC_HDR, t = (uint8_t)type;
+
+    if (wc_AesGcmEncryptUpdate(&d->aes, body + pt_n, &t, 1, NULL, 0) != 0 ||
+        wc_AesGcmEncryptFinal(&d->aes, body + pt_n + 1, TAG_N) != 0)
+        return 0;
+    d->seq++;
+    return UR_TLS_REC_HDR + pt_n + 1 + TAG_N;
 }
 
 int ur_tls_rec_update(struct ur_tls_rec *r, int write)

@@ -19,7 +19,7 @@
 #include <wolfssl/options.h>
 
 #if defined(HAVE_SECRET_CALLBACK) && defined(WOLFSSL_TLS13) && defined(HAVE_AESGCM) && \
-    defined(HAVE_HKDF)
+    defined(HAVE_HKDF) && defined(WOLFSSL_AESGCM_STREAM)
 #define UR_TLS_REC 1
 #endif
 
@@ -73,6 +73,15 @@ int ur_tls_rec_open(struct ur_tls_rec *r, const uint8_t *rec, size_t rec_n, uint
  * UR_TLS_REC_HDR in place; rec has UR_TLS_REC_TAIL bytes more after them.
  * Returns the record's length, 0 when the sequence numbers are used up. */
 size_t ur_tls_rec_seal(struct ur_tls_rec *r, uint8_t *rec, size_t pt_n, int type);
+
+/* The same, gathered: the record's plaintext comes from several buffers and
+ * its ciphertext goes to rec + UR_TLS_REC_HDR. begin (pt_n: the total),
+ * then more for each piece in order (out: where its ciphertext goes), then
+ * end, which returns the record's length. A negative alert, or 0 from end,
+ * means the connection must close. */
+int ur_tls_rec_seal_begin(struct ur_tls_rec *r, uint8_t *rec, size_t pt_n);
+int ur_tls_rec_seal_more(struct ur_tls_rec *r, uint8_t *out, const uint8_t *in, size_t n);
+size_t ur_tls_rec_seal_end(struct ur_tls_rec *r, uint8_t *rec, size_t pt_n, int type);
 
 /* KeyUpdate (4.6.3): the next traffic secret, key and IV of one direction,
  * sequence number 0. 0 or a negative alert. */
