@@ -72,6 +72,47 @@ Test(tls_rec, round_trip_both_ways_and_sizes)
     }
 }
 
+/* A record sealed from pieces (the send queue's buffers, split anywhere)
+ * is byte for byte the record sealed from one buffer. */
+Test(tls_rec, gathered_seal_equals_one_piece)
+{
+    static uint8_t msg[UR_TLS_REC_PLAIN_MAX], one[sizeof(rec)], many[sizeof(rec)];
+    size_t cuts[][4] = {{0, 0, 0, 0}, {1, 2, 3, 4}, {15, 16, 17, 100},
+                        {5000, 11, 7000, 1}, {16384, 0, 0, 0}};
+    struct ur_tls_rec *a, *b, *cli_a, *cli_b;
+    size_t pt_n, n1, n2;
+    int type;
+
+    for (size_t i = 0; i < sizeof(msg); i++)
+        msg[i] = (uint8_t)(i * 131 + 3);
+    pair(&a, &cli_a, 16);
+    pair(&b, &cli_b, 16);
+    for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
+        size_t total = 0, off = 0;
+        for (int k = 0; k < 4; k++)
+            total += cuts[c][k];
+        memcpy(one + UR_TLS_REC_HDR, msg, total);
+        n1 = ur_tls_rec_seal(a, one, total, UR_TLS_CT_APP);
+        cr_assert_eq(ur_tls_rec_seal_begin(b, many, total), 0);
+        for (int k = 0; k < 4; k++) {
+            cr_assert_eq(ur_tls_rec_seal_more(b, many + UR_TLS_REC_HDR + off, msg + off,
+                                              cuts[c][k]), 0);
+            off += cuts[c][k];
+        }
+        n2 = ur_tls_rec_seal_end(b, many, total, UR_TLS_CT_APP);
+        cr_assert_eq(n1, n2);
+        cr_assert_eq(memcmp(one, many, n1), 0, "cut %zu differs", c);
+        memcpy(rec, many, n2);
+        cr_assert_eq(open_(cli_b, n2, &pt_n, &type), 0);
+        cr_assert_eq(pt_n, total);
+        cr_assert_eq(memcmp(rec + UR_TLS_REC_HDR, msg, total), 0);
+    }
+    ur_tls_rec_free(a);
+    ur_tls_rec_free(b);
+    ur_tls_rec_free(cli_a);
+    ur_tls_rec_free(cli_b);
+}
+
 Test(tls_rec, changed_replayed_or_reordered_records_are_refused)
 {
     struct ur_tls_rec *srv, *cli;
