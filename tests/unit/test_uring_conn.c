@@ -14,9 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
@@ -140,6 +142,7 @@ struct echo {
     char cli_cipher[64], srv_cipher[64]; /* TLS suite each side saw; "" if none */
     int cli_resumed, srv_resumed;        /* ur_conn_tls_resumed() each side saw */
     int srv_own;                         /* ur_conn_tls_own_records() on the server */
+    int srv_close_err;                   /* the server conn's on_close err */
 };
 
 static void note_cipher(char *dst, size_t n, const struct ur_conn *c)
@@ -168,7 +171,7 @@ static void echo_srv_drain(struct ur_conn *c)
 static void echo_srv_close(struct ur_conn *c, int err)
 {
     struct echo *e = ur_conn_data(c);
-    (void)err;
+    e->srv_close_err = err;
     e->server_closed++;
 }
 
@@ -765,9 +768,51 @@ Test(uring_tls, verify_fails_on_name_mismatch, .init = test_cert_make, .fini = t
 struct ku {
     uint16_t port;
     const char *cipher;
+    int split;   /* records leave in pieces of 1..700 bytes, 20 us apart */
+    int garbage; /* after one round: 1 bad tag, 2 handshake type, 3 too long */
+    volatile int fd; /* the client's socket, once connected */
     volatile int done;
     char err[160];
 };
+
+/* wolfSSL's send callback for ku.split: every record in small pieces, so
+ * that the server gets records (and headers) cut anywhere. */
+static int ku_send_split(WOLFSSL *ssl, char *buf, int sz, void *ctx)
+{
+    int fd = *(int *)ctx, sent = 0;
+    static unsigned r = 12345;
+
+    (void)ssl;
+    while (sent < sz) {
+        int k = 1 + (int)((r = r * 1103515245u + 12345u) >> 16) % 700;
+        ssize_t w;
+        if (k > sz - sent)
+            k = sz - sent;
+        w = send(fd, buf + sent, (size_t)k, MSG_NOSIGNAL);
+        if (w <= 0)
+            return WOLFSSL_CBIO_ERR_GENERAL;
+        sent += (int)w;
+        usleep(20);
+    }
+    return sz;
+}
+
+/* Raw records after the handshake that a TLS 1.3 peer must refuse. The
+ * long one comes whole: msrpgw's record layer refuses it at its header,
+ * wolfSSL 5.5.4's takes longer records and fails it on its tag. */
+static void ku_send_garbage(int fd, int kind)
+{
+    static uint8_t rec[5 + 16641];
+
+    memcpy(rec, (const uint8_t[5]){23, 3, 3, 0, 64}, 5);
+    for (size_t i = 5; i < sizeof(rec); i++)
+        rec[i] = (uint8_t)(i * 37); /* no valid tag */
+    if (kind == 2)
+        rec[0] = 22; /* a plaintext handshake record */
+    if (kind == 3)
+        rec[3] = 0x41, rec[4] = 0x01; /* 16641: more than 2^14 + 256 */
+    (void)!send(fd, rec, kind == 3 ? sizeof(rec) : 5 + 64, MSG_NOSIGNAL);
+}
 
 static int ku_io(WOLFSSL *ssl, uint8_t *p, size_t n, int rd)
 {
@@ -791,6 +836,7 @@ static void *ku_client(void *arg)
     int fd = socket(AF_INET, SOCK_STREAM, 0), e, required = 1;
 
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    k->fd = fd;
     if (!ctx || fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         snprintf(k->err, sizeof(k->err), "setup failed");
         goto out;
@@ -799,6 +845,12 @@ static void *ku_client(void *arg)
     wolfSSL_CTX_set_cipher_list(ctx, k->cipher);
     ssl = wolfSSL_new(ctx);
     wolfSSL_set_fd(ssl, fd);
+    if (k->split) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        wolfSSL_SSLSetIOSend(ssl, ku_send_split);
+        wolfSSL_SetIOWriteCtx(ssl, &fd);
+    }
     if (wolfSSL_connect(ssl) != WOLFSSL_SUCCESS) {
         snprintf(k->err, sizeof(k->err), "handshake failed");
         goto out;
@@ -812,6 +864,12 @@ static void *ku_client(void *arg)
         }
         if (memcmp(in, out, sizeof(in)) != 0) {
             snprintf(k->err, sizeof(k->err), "round %d: echo differs", round);
+            goto out;
+        }
+        if (k->garbage) { /* the server must close: no data comes back */
+            ku_send_garbage(fd, k->garbage);
+            if (wolfSSL_read(ssl, in, sizeof(in)) > 0)
+                snprintf(k->err, sizeof(k->err), "data after a refused record");
             goto out;
         }
         if (round && (wolfSSL_key_update_response(ssl, &required) != 0 || required)) {
@@ -835,26 +893,56 @@ out:
     return NULL;
 }
 
-static void key_update_case(const char *cipher)
+/* One ku client against the echo server on e's loop, to its end. */
+static void ku_run(struct echo *e, struct ku *k)
+{
+    pthread_t th;
+
+    e->server_closed = 0;
+    e->srv_close_err = 1;
+    e->srv_own = 0;
+    struct timespec t0, now;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(pthread_create(&th, NULL, ku_client, k), 0);
+    do { /* a turn per event: bounded by time, 20 s */
+        cr_assert_eq(ur_loop_run_once(e->loop, 50), 0);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (!(k->done && e->server_closed) && now.tv_sec - t0.tv_sec < 20);
+    if (!k->done)
+        shutdown(k->fd, SHUT_RDWR); /* unblocks the client: the test fails below */
+    pthread_join(th, NULL);
+    cr_assert_str_empty(k->err, "%s: %s", k->cipher, k->err);
+    cr_assert_eq(e->server_closed, 1, "the server saw no end of the connection");
+    cr_assert_eq(e->srv_own, ur_tls_own_records(), "own records %d", e->srv_own);
+}
+
+static void key_update_case(const char *cipher, int split, int garbage)
 {
     struct ur_tls_ctx *srv = server_ctx();
     struct ur_listener *l;
-    struct ku k = {.cipher = cipher};
+    struct ku k = {.cipher = cipher, .split = split, .garbage = garbage, .fd = -1};
     struct echo e;
-    pthread_t th;
 
     memset(&e, 0, sizeof(e));
     cr_assert_eq(ur_loop_new(&e.loop, NULL), 0);
     e.srv_tls = srv;
     cr_assert_eq(ur_listen(e.loop, &l, "127.0.0.1", 0, 0, echo_accept, &e), 0);
     k.port = ur_listener_port(l);
-    cr_assert_eq(pthread_create(&th, NULL, ku_client, &k), 0);
-    for (int i = 0; i < 300 && !(k.done && e.server_closed); i++)
-        cr_assert_eq(ur_loop_run_once(e.loop, 50), 0);
-    pthread_join(th, NULL);
-    cr_assert_str_empty(k.err, "%s: %s", cipher, k.err);
-    cr_assert_eq(e.server_closed, 1, "the server saw no end of the connection");
-    cr_assert_eq(e.srv_own, ur_tls_own_records(), "own records %d", e.srv_own);
+    ku_run(&e, &k);
+    if (!garbage) {
+        /* close_notify: an orderly end */
+        cr_assert_eq(e.srv_close_err, 0, "close err %d", e.srv_close_err);
+    } else {
+        /* refused: closed with an error, and the next client is served */
+        if (ur_tls_own_records())
+            cr_assert_eq(e.srv_close_err, -EPROTO, "close err %d", e.srv_close_err);
+        else
+            cr_assert_lt(e.srv_close_err, 0);
+        k = (struct ku){.cipher = cipher, .port = k.port, .fd = -1};
+        ku_run(&e, &k);
+        cr_assert_eq(e.srv_close_err, 0);
+    }
     ur_listener_close(l);
     ur_loop_free(e.loop);
     ur_tls_ctx_free(srv);
@@ -862,12 +950,27 @@ static void key_update_case(const char *cipher)
 
 Test(uring_tls, key_update_both_ways_aes128, .init = test_cert_make, .fini = test_cert_rm)
 {
-    key_update_case("TLS13-AES128-GCM-SHA256");
+    key_update_case("TLS13-AES128-GCM-SHA256", 0, 0);
 }
 
 Test(uring_tls, key_update_both_ways_aes256, .init = test_cert_make, .fini = test_cert_rm)
 {
-    key_update_case("TLS13-AES256-GCM-SHA384");
+    key_update_case("TLS13-AES256-GCM-SHA384", 0, 0);
+}
+
+/* Records and their headers cut anywhere by TCP: gathered across reads. */
+Test(uring_tls, records_cut_anywhere_are_gathered, .init = test_cert_make, .fini = test_cert_rm)
+{
+    key_update_case("TLS13-AES128-GCM-SHA256", 1, 0);
+}
+
+/* A record with a wrong tag, a plaintext handshake record, a length over
+ * 2^14 + 256: each closes its connection only. */
+Test(uring_tls, refused_records_close_only_their_connection, .init = test_cert_make,
+     .fini = test_cert_rm)
+{
+    for (int kind = 1; kind <= 3; kind++)
+        key_update_case("TLS13-AES128-GCM-SHA256", 0, kind);
 }
 
 /* The cipher policy: AES-GCM first where the CPU has AES-NI and the linked
