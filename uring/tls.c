@@ -299,6 +299,49 @@ static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
     return (int)n;
 }
 
+/* Record buffers: one size (the longest record, RX_SIZE), cached by the
+ * loop up to REC_CACHE_MAX (about 1 MiB) -- a malloc of more than 16 KiB
+ * is a large allocation for jemalloc, with page faults when it comes
+ * back. Records sealed by our layer and records wolfSSL writes use them. */
+#define REC_BUF_SIZE RX_SIZE
+#define REC_CACHE_MAX 64u
+
+void ur_tls_loop_free(struct ur_loop *loop)
+{
+    while (loop->tls_bufs) {
+        void *b = loop->tls_bufs;
+        loop->tls_bufs = *(void **)b;
+        free(b);
+    }
+    loop->tls_bufs_n = 0;
+}
+
+static uint8_t *rec_buf_get(struct ur_loop *loop)
+{
+    void *b = loop->tls_bufs;
+
+    if (!b)
+        return malloc(REC_BUF_SIZE);
+    loop->tls_bufs = *(void **)b;
+    loop->tls_bufs_n--;
+    return b;
+}
+
+/* The record's segment is done (sent or failed): its buffer goes back. */
+static void rec_buf_done(struct ur_conn *c, void *arg, int err)
+{
+    struct ur_loop *loop = c->loop;
+
+    (void)err;
+    if (loop->tls_bufs_n >= REC_CACHE_MAX) {
+        free(arg);
+        return;
+    }
+    *(void **)arg = loop->tls_bufs;
+    loop->tls_bufs = arg;
+    loop->tls_bufs_n++;
+}
+
 static int io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
     struct ur_conn *c = ctx;
@@ -308,7 +351,8 @@ static int io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
     (void)ssl;
     if (c->flags & CF_CLOSING)
         return WOLFSSL_CBIO_ERR_CONN_CLOSE;
-    copy = malloc((size_t)sz);
+    /* One record (a handshake flight may be several): a cached buffer. */
+    copy = (size_t)sz <= REC_BUF_SIZE ? rec_buf_get(c->loop) : malloc((size_t)sz);
     s = copy ? ur_seg_new(c) : NULL;
     if (!s) {
         free(copy);
@@ -317,7 +361,12 @@ static int io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
     memcpy(copy, buf, (size_t)sz);
     s->p = copy;
     s->n = (size_t)sz;
-    s->owned = copy;
+    if ((size_t)sz <= REC_BUF_SIZE) {
+        s->done = rec_buf_done; /* back to the loop's cache once sent */
+        s->arg = copy;
+    } else {
+        s->owned = copy;
+    }
     ur_conn_wire_append(c, s);
     ur_conn_defer(c);
     return sz;
@@ -575,49 +624,7 @@ static void stage_park(struct ur_tls_conn *t, struct ur_seg *s)
 
 static int stage_flush(struct ur_conn *c);
 
-/* Record buffers of our record layer: one size (a full record), cached by
- * the loop up to REC_CACHE_MAX (1 MiB) -- a malloc of more than 16 KiB is a
- * large allocation for jemalloc, with page faults when it comes back. */
-#define REC_BUF_SIZE (UR_TLS_REC_HDR + TLS_RECORD_MAX + UR_TLS_REC_TAIL)
-#define REC_CACHE_MAX 64u
-
-void ur_tls_loop_free(struct ur_loop *loop)
-{
-    while (loop->tls_bufs) {
-        void *b = loop->tls_bufs;
-        loop->tls_bufs = *(void **)b;
-        free(b);
-    }
-    loop->tls_bufs_n = 0;
-}
-
 #ifdef UR_TLS_REC
-static uint8_t *rec_buf_get(struct ur_loop *loop)
-{
-    void *b = loop->tls_bufs;
-
-    if (!b)
-        return malloc(REC_BUF_SIZE);
-    loop->tls_bufs = *(void **)b;
-    loop->tls_bufs_n--;
-    return b;
-}
-
-/* The record's segment is done (sent or failed): its buffer goes back. */
-static void rec_buf_done(struct ur_conn *c, void *arg, int err)
-{
-    struct ur_loop *loop = c->loop;
-
-    (void)err;
-    if (loop->tls_bufs_n >= REC_CACHE_MAX) {
-        free(arg);
-        return;
-    }
-    *(void **)arg = loop->tls_bufs;
-    loop->tls_bufs = arg;
-    loop->tls_bufs_n++;
-}
-
 /* The segment's bytes are encrypted (or it failed): it becomes an empty
  * marker that completes (callback, bytes_out) once it is sent. */
 static void seg_to_marker(struct ur_seg *s)
