@@ -332,6 +332,7 @@ static int rc_on_head(struct gw_mconn *m, const struct msrp_head *h)
     if (!rc->head_again)
         rc->frames++; /* not twice for a head delivered again */
     rc->head_again = false;
+    rc->memo_sid = NULL; /* relay_session_owner: a new head */
     rc->in_body = true;
     rc->last_use_ns = ur_loop_turn_ns(rc->core->loop);
     int r = dispatch_head(rc, h);

@@ -167,6 +167,12 @@ struct rconn {
     struct anchor_leg *leg;
     bool binding;
     bool head_again;            /* the head in progress is delivered again (GW_MCONN_AGAIN) */
+    /* The reservation a look-up of this head found (relay_session_owner):
+     * its limits and its route ask for the same one. Valid for one head;
+     * rc_on_head clears it. */
+    const char *memo_sid;
+    size_t memo_sid_n;
+    struct rconn *memo_owner;
     char bind_tid[RELAY_TID_LEN];
     struct ur_timer bind_timer;
 
@@ -431,6 +437,10 @@ bool relay_is_self(const struct gw_relay_core *core, const struct msrp_uri *u);
  * client: the URI that must follow the reservation in To-Path. */
 int relay_bind_session(struct rconn *rc, const struct msrp_uri *client);
 void relay_unbind_session(struct rconn *rc);
+/* The connection holding reservation sid on rc's core, or NULL: rc's own
+ * (the first URI of an AUTHed sender's To-Path) without a look-up, and one
+ * look-up per head (the limits' and the route's are the same). */
+struct rconn *relay_session_owner(struct rconn *rc, struct msrp_slice sid);
 /* relay_peer.c: outgoing connection to u's authority, reused or new. */
 int relay_peer_get(struct gw_relay_core *core, const struct msrp_uri *u, struct rconn **out,
                    bool *is_new);

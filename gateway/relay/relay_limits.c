@@ -140,8 +140,7 @@ static const struct rconn *limits_owner(const struct rconn *rc, const struct msr
         *elsewhere = true;
         return NULL;
     }
-    struct rnode *n = relay_table_get(&core->sessions, sid.p, sid.n);
-    const struct rconn *o = n ? RCONTAINER(n, struct rconn, sess_node) : NULL;
+    const struct rconn *o = relay_session_owner((struct rconn *)rc, sid);
     return o && o->authed && o->lim.set ? o : NULL;
 }
 

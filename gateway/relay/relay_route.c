@@ -124,8 +124,7 @@ int relay_route(struct rconn *rc, const struct msrp_head *h)
         skip++;
         if (sid.n == 0)
             continue;
-        struct rnode *n = relay_table_get(&core->sessions, sid.p, sid.n);
-        struct rconn *owner_rc = n ? RCONTAINER(n, struct rconn, sess_node) : NULL;
+        struct rconn *owner_rc = relay_session_owner(rc, sid);
         if (owner_rc == rc && rc->authed) {
             outbound = true; /* the sender's own reservation */
             continue;

@@ -81,6 +81,21 @@ void gw_relay_sessions(struct gw_relay_core *core,
     relay_anchor_sessions(core, fn, arg);
 }
 
+struct rconn *relay_session_owner(struct rconn *rc, struct msrp_slice sid)
+{
+    /* reserved: rc->sess_node is in the table under rc->sessid */
+    if (rc->reserved && sid.n == GW_RELAY_SESSID_LEN &&
+        memcmp(sid.p, rc->sessid, GW_RELAY_SESSID_LEN) == 0)
+        return rc;
+    if (rc->memo_sid == sid.p && rc->memo_sid_n == sid.n && sid.p)
+        return rc->memo_owner;
+    struct rnode *n = relay_table_get(&rc->core->sessions, sid.p, sid.n);
+    rc->memo_sid = sid.p;
+    rc->memo_sid_n = sid.n;
+    rc->memo_owner = n ? RCONTAINER(n, struct rconn, sess_node) : NULL;
+    return rc->memo_owner;
+}
+
 int gw_relay_kill(struct gw_relay_core *core, struct msrp_slice id)
 {
     struct rnode *n = relay_table_get(&core->sessions, id.p, id.n);
