@@ -624,7 +624,6 @@ static void stage_park(struct ur_tls_conn *t, struct ur_seg *s)
 
 static int stage_flush(struct ur_conn *c);
 
-#ifdef UR_TLS_REC
 /* The segment's bytes are encrypted (or it failed): it becomes an empty
  * marker that completes (callback, bytes_out) once it is sent. */
 static void seg_to_marker(struct ur_seg *s)
@@ -636,6 +635,8 @@ static void seg_to_marker(struct ur_seg *s)
     s->p = NULL;
     s->n = s->off = 0;
 }
+
+#ifdef UR_TLS_REC
 
 /* Our record layer gathers: the queued sends keep their bytes (stage_head
  * .. stage_tail, stage_n bytes from stage_off into the first) and a record
@@ -845,12 +846,7 @@ static void encrypt_seg(struct ur_conn *c, struct ur_seg *s)
     }
     if (n > k)
         stage_copy(c, p + k, n - k);
-    ur_buf_unref(s->buf);
-    s->buf = NULL;
-    free(s->owned);
-    s->owned = NULL;
-    s->p = NULL;
-    s->n = s->off = 0;
+    seg_to_marker(s);
     if (t->stage_n)
         stage_park(t, s);
     else
