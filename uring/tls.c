@@ -347,12 +347,14 @@ static int io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
     struct ur_conn *c = ctx;
     struct ur_seg *s;
     void *copy;
+    bool cached;
 
     (void)ssl;
     if (c->flags & CF_CLOSING)
         return WOLFSSL_CBIO_ERR_CONN_CLOSE;
     /* One record (a handshake flight may be several): a cached buffer. */
-    copy = (size_t)sz <= REC_BUF_SIZE ? rec_buf_get(c->loop) : malloc((size_t)sz);
+    cached = (size_t)sz <= REC_BUF_SIZE;
+    copy = cached ? rec_buf_get(c->loop) : malloc((size_t)sz);
     s = copy ? ur_seg_new(c) : NULL;
     if (!s) {
         free(copy);
@@ -361,7 +363,7 @@ static int io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
     memcpy(copy, buf, (size_t)sz);
     s->p = copy;
     s->n = (size_t)sz;
-    if ((size_t)sz <= REC_BUF_SIZE) {
+    if (cached) {
         s->done = rec_buf_done; /* back to the loop's cache once sent */
         s->arg = copy;
     } else {
@@ -472,6 +474,13 @@ void ur_tls_ctx_free(struct ur_tls_ctx *ctx)
 }
 
 #ifdef UR_TLS_REC
+static void sec_wipe(struct ur_tls_conn *t)
+{
+    explicit_bzero(t->sec[0], sizeof(t->sec[0]));
+    explicit_bzero(t->sec[1], sizeof(t->sec[1]));
+    t->sec_n[0] = t->sec_n[1] = 0;
+}
+
 /* wolfSSL gives each TLS 1.3 secret as it derives it: the application
  * traffic secrets are kept until the handshake is done (rec_take_over). */
 static int secret_cb(WOLFSSL *ssl, int id, const unsigned char *secret, int n, void *ctx)
@@ -531,8 +540,7 @@ void ur_tls_conn_destroy(struct ur_tls_conn *t)
     ur_tls_rec_free(t->rec);
     free(t->rx);
 #ifdef UR_TLS_REC
-    explicit_bzero(t->sec[0], sizeof(t->sec[0]));
-    explicit_bzero(t->sec[1], sizeof(t->sec[1]));
+    sec_wipe(t);
 #endif
     ur_buf_unref(t->pbuf);
     free(t->stage); /* its segments were failed with the queues */
@@ -918,9 +926,7 @@ static void rec_take_over(struct ur_conn *c)
     }
     t->rec = r;
 out:
-    explicit_bzero(t->sec[0], sizeof(t->sec[0]));
-    explicit_bzero(t->sec[1], sizeof(t->sec[1]));
-    t->sec_n[0] = t->sec_n[1] = 0;
+    sec_wipe(t);
 }
 
 static void rec_fail(struct ur_conn *c, int alert)
@@ -1033,51 +1039,43 @@ static size_t rec_input(struct ur_conn *c, struct ur_buf *buf, uint8_t *p, size_
         size_t left = n - used, k;
         long want;
 
-        if (t->rx_n || (left && left < UR_TLS_REC_HDR)) {
-            if (!t->rx && !(t->rx = malloc(RX_SIZE))) {
-                ur_conn_fail(c, -ENOMEM);
+        if (!t->rx_n) {
+            if (!left)
                 break;
-            }
-            want = UR_TLS_REC_HDR;
-            if (t->rx_n >= UR_TLS_REC_HDR && (want = ur_tls_rec_length(t->rx)) < 0) {
-                rec_fail(c, (int)want);
-                break;
-            }
-            k = (size_t)want - t->rx_n < left ? (size_t)want - t->rx_n : left;
-            if (k)
-                memcpy(t->rx + t->rx_n, p + used, k);
-            t->rx_n += k;
-            used += k;
-            if (t->rx_n == UR_TLS_REC_HDR && (want = ur_tls_rec_length(t->rx)) < 0) {
-                rec_fail(c, (int)want);
-                break;
-            }
-            if (t->rx_n < (size_t)want) {
-                if (used == n)
+            if (left >= UR_TLS_REC_HDR) {
+                if ((want = ur_tls_rec_length(p + used)) < 0) {
+                    rec_fail(c, (int)want);
                     break;
-                continue; /* the header is whole now: gather the body */
+                }
+                if ((size_t)want <= left) { /* whole: opened where it lies */
+                    rec_one(c, buf, p + used, (size_t)want, p + used + UR_TLS_REC_HDR);
+                    used += (size_t)want;
+                    continue;
+                }
             }
-            rec_rx(c, t->rx_n);
-            continue;
         }
-        if (!left)
+        /* Cut by the end of the input: gathered in rx (its header was
+         * checked when it became whole). */
+        if (!t->rx && !(t->rx = malloc(RX_SIZE))) {
+            ur_conn_fail(c, -ENOMEM);
             break;
-        if ((want = ur_tls_rec_length(p + used)) < 0) {
+        }
+        want = t->rx_n >= UR_TLS_REC_HDR ? ur_tls_rec_length(t->rx) : (long)UR_TLS_REC_HDR;
+        k = (size_t)want - t->rx_n < left ? (size_t)want - t->rx_n : left;
+        if (k)
+            memcpy(t->rx + t->rx_n, p + used, k);
+        t->rx_n += k;
+        used += k;
+        if (t->rx_n == UR_TLS_REC_HDR && (want = ur_tls_rec_length(t->rx)) < 0) {
             rec_fail(c, (int)want);
             break;
         }
-        if ((size_t)want > left) { /* cut: gathered in rx */
-            if (!t->rx && !(t->rx = malloc(RX_SIZE))) {
-                ur_conn_fail(c, -ENOMEM);
+        if (t->rx_n < (size_t)want) {
+            if (used == n)
                 break;
-            }
-            memcpy(t->rx, p + used, left);
-            t->rx_n = left;
-            used = n;
-            break;
+            continue; /* the header is whole now: gather the body */
         }
-        rec_one(c, buf, p + used, (size_t)want, p + used + UR_TLS_REC_HDR);
-        used += (size_t)want;
+        rec_rx(c, t->rx_n);
     }
     return used;
 }

@@ -36,13 +36,6 @@ struct ur_tls_rec {
     int hash; /* WC_SHA256 or WC_SHA384 */
 };
 
-static void wipe(void *p, size_t n)
-{
-    volatile uint8_t *v = p;
-    while (n--)
-        *v++ = 0;
-}
-
 /* HKDF-Expand-Label(secret, label, "", n) (7.1). */
 static int expand(const struct ur_tls_rec *r, const uint8_t *secret, const char *label,
                   uint8_t *out, size_t n)
@@ -105,7 +98,7 @@ void ur_tls_rec_free(struct ur_tls_rec *r)
     for (int i = 0; i < 2; i++)
         if (r->dir[i].aes_ready)
             wc_AesFree(&r->dir[i].aes);
-    wipe(r, sizeof(*r));
+    explicit_bzero(r, sizeof(*r));
     free(r);
 }
 
@@ -245,7 +238,7 @@ int ur_tls_rec_update(struct ur_tls_rec *r, int write)
     if (expand(r, d->secret, "traffic upd", next, r->secret_n) != 0)
         return -UR_TLS_ALERT_INTERNAL;
     memcpy(d->secret, next, r->secret_n);
-    wipe(next, sizeof(next));
+    explicit_bzero(next, sizeof(next));
     return dir_keys(r, d);
 }
 
