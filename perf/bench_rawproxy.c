@@ -4,7 +4,15 @@
  * in perf/run.sh (msrpload --via through it). Not a benchmark by itself;
  * named bench_* only so perf/CMakeLists.txt builds it.
  *
- *   bench_rawproxy LISTEN_HOST:PORT UPSTREAM_HOST:PORT [PORT_FILE]
+ *   bench_rawproxy [--copy] LISTEN_HOST:PORT UPSTREAM_HOST:PORT [PORT_FILE]
+ *
+ * --copy moves the bytes with read(2) and write(2) through a 64 KiB buffer
+ * (msrpgw's receive buffer size) instead: the least a forwarder pays that
+ * must see every byte, as an MSRP relay must (it finds each chunk's end by
+ * its end-line, RFC 4975 section 7.1: a chunk may end before the end its
+ * Byte-Range announced, so the body cannot be skipped by its length). On
+ * loopback a send cannot be zero-copy either (MSG_ZEROCOPY copies there),
+ * so this is two copies per byte, with no parsing at all.
  *
  * PORT 0 picks an ephemeral port; the bound port is printed on stdout and
  * written to PORT_FILE. Every accepted connection gets its own upstream
@@ -20,6 +28,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,11 +59,41 @@ static int parse_addr(const char *s, struct sockaddr_in *sa)
     return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
 }
 
+static bool copy_mode;
+#define COPY_BUF (64 * 1024)
+
+/* Moves in -> out through a user-space buffer until EOF or an error. */
+static void copy_pump(struct link *l)
+{
+    char *buf = malloc(COPY_BUF);
+    if (!buf)
+        return;
+    for (;;) {
+        ssize_t n = read(l->in, buf, COPY_BUF);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(l->out, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                goto done;
+            off += w;
+        }
+    }
+done:
+    free(buf);
+}
+
 static void *pump(void *arg)
 {
     struct link *l = arg;
     int p[2];
-    if (pipe2(p, O_CLOEXEC) == 0) {
+    if (copy_mode)
+        copy_pump(l);
+    else if (pipe2(p, O_CLOEXEC) == 0) {
         fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
         for (;;) {
             ssize_t n = splice(l->in, NULL, p[1], NULL, 1 << 20, SPLICE_F_MOVE);
@@ -92,8 +131,14 @@ static void *pump(void *arg)
 int main(int argc, char **argv)
 {
     struct sockaddr_in lsa, usa;
+    if (argc > 1 && strcmp(argv[1], "--copy") == 0) {
+        copy_mode = true;
+        argv++;
+        argc--;
+    }
     if (argc < 3 || parse_addr(argv[1], &lsa) || parse_addr(argv[2], &usa)) {
-        fprintf(stderr, "usage: bench_rawproxy LISTEN_HOST:PORT UPSTREAM_HOST:PORT [PORT_FILE]\n");
+        fprintf(stderr,
+                "usage: bench_rawproxy [--copy] LISTEN_HOST:PORT UPSTREAM_HOST:PORT [PORT_FILE]\n");
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

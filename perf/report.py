@@ -242,12 +242,15 @@ def main():
     w7_runs = [r for r in runs if r["workload"] == "W7"]
     if w7_runs:
         md.append("\n## W7 per CPU-s vs splice (window 8; msrpgw threads = 1, relay mode with Digest)\n")
-        md.append("msrpgw / raw-splice in the same run: body bytes per server CPU-second and wall "
-                  "goodput, medians over the reps; SEND->200 p99. Per-chunk instruction counts of "
-                  "msrpgw: perf/chunk_cost.sh.\n")
-        md.append("| chunk B | N | msrpgw MB/s | splice MB/s | msrpgw / splice, per server CPU-s | "
-                  "msrpgw / splice, wall goodput | msrpgw p99 us | splice p99 us | reps |")
-        md.append("|---|---|---|---|---|---|---|---|---|")
+        md.append("msrpgw / raw-splice and msrpgw / raw-copy in the same run: body bytes per server "
+                  "CPU-second and wall goodput, medians over the reps; SEND->200 p99. raw-copy "
+                  "(bench_rawproxy --copy) reads and writes every byte and parses nothing: the "
+                  "least a relay pays that must scan bodies for end-lines. Per-chunk instruction "
+                  "counts of msrpgw: perf/chunk_cost.sh.\n")
+        md.append("| chunk B | N | msrpgw MB/s | splice MB/s | copy MB/s | msrpgw / splice, per "
+                  "server CPU-s | msrpgw / copy, per server CPU-s | copy / splice, per server "
+                  "CPU-s | msrpgw / splice, wall goodput | msrpgw p99 us | splice p99 us | reps |")
+        md.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
 
         def med(xs):
             xs = sorted(x for x in xs if x is not None)
@@ -265,9 +268,13 @@ def main():
             def pick(t):
                 return [r for r in w7_runs if r["system"] == t and
                         r["variant"].startswith(f"{c} {n} ")]
-            g, sp = pick("msrpgw-t1"), pick("raw-splice")
-            cell = {"per_cpu": ratio(med(tcpu(r, "bytes_per_cpu_s") for r in g),
-                                     med(tcpu(r, "bytes_per_cpu_s") for r in sp)),
+            g, sp, cp = pick("msrpgw-t1"), pick("raw-splice"), pick("raw-copy")
+            g_cpu = med(tcpu(r, "bytes_per_cpu_s") for r in g)
+            cp_cpu = med(tcpu(r, "bytes_per_cpu_s") for r in cp)
+            sp_cpu = med(tcpu(r, "bytes_per_cpu_s") for r in sp)
+            cell = {"per_cpu": ratio(g_cpu, sp_cpu),
+                    "per_cpu_vs_copy": ratio(g_cpu, cp_cpu),
+                    "copy_per_cpu": ratio(cp_cpu, sp_cpu),
                     "wall": ratio(med(r.get("goodput_MBps") for r in g),
                                   med(r.get("goodput_MBps") for r in sp)),
                     "p99_us": med((r.get("latency_us") or {}).get("p99") for r in g),
@@ -275,9 +282,11 @@ def main():
             w7[(c, n)] = cell
             res["ratios"][f"W7 {c} {n}"] = cell
             md.append(f"| {c} | {n} | {fmt(med(r.get('goodput_MBps') for r in g))} | "
-                      f"{fmt(med(r.get('goodput_MBps') for r in sp))} | {fmt(cell['per_cpu'], 2)} | "
+                      f"{fmt(med(r.get('goodput_MBps') for r in sp))} | "
+                      f"{fmt(med(r.get('goodput_MBps') for r in cp))} | {fmt(cell['per_cpu'], 2)} | "
+                      f"{fmt(cell['per_cpu_vs_copy'], 2)} | {fmt(cell['copy_per_cpu'], 2)} | "
                       f"{fmt(cell['wall'], 2)} | {fmt(cell['p99_us'], 0)} | "
-                      f"{fmt(cell['splice_p99_us'], 0)} | {len(g)}/{len(sp)} |")
+                      f"{fmt(cell['splice_p99_us'], 0)} | {len(g)}/{len(sp)}/{len(cp)} |")
 
     # Goals
     def goal(name, value, want, ge=True):

@@ -13,7 +13,9 @@
 # repetitions, default 1; the table takes medians).
 #
 # Targets: raw-splice (perf/bench_rawproxy, splice(2): the physical limit),
-# socat (userspace copier), msrpgw-t1 / msrpgw-t2 (threads = 1 / 2),
+# raw-copy (perf/bench_rawproxy --copy, read/write through a 64 KiB buffer:
+# the least a forwarder pays that must see every byte), socat (userspace
+# copier), msrpgw-t1 / msrpgw-t2 (threads = 1 / 2),
 # kamailio (tests/peers/kamailio, msrp module). For the forwarders msrpload
 # runs direct with --via (senders -> forwarder -> receivers); for the relays
 # receivers AUTH and senders send to Use-Path + receiver URI.
@@ -44,15 +46,16 @@
 #       ratio (goal >= 0.8), errors seen by the W2 sessions (goal 0)
 #   W7  per CPU-s vs splice (issue 12): 2 KiB, 8 KiB and 64 KiB chunks x
 #       N = 1 / 10 / 100 sessions, window 8, relay mode with Digest through
-#       msrpgw (threads = 1) and the same through perf/bench_rawproxy, both
-#       in this run, W7_REPS reps (default 2) interleaved; -> msrpgw / splice
-#       body bytes per server CPU-second and wall goodput (medians), SEND->200
-#       p99 (per-chunk instruction counts: perf/chunk_cost.sh)
+#       msrpgw (threads = 1) and the same through perf/bench_rawproxy in
+#       both modes (splice, copy), all in this run, W7_REPS reps (default 2)
+#       interleaved; -> msrpgw / splice and msrpgw / copy body bytes per
+#       server CPU-second, wall goodput (medians), SEND->200 p99
+#       (per-chunk instruction counts: perf/chunk_cost.sh)
 # --quick: same shapes with small sizes (8 MiB messages, 2 s runs, 500 idle
 # sessions; W7 only 2 KiB and 64 KiB at N = 10, 1 s, one rep): under 2
 # minutes; exits non-zero if a target fails to start or a run reports
 # errors / unverified data (a missed goal is not a failure).
-# Full mode takes about 7 minutes on a 2-core VM (W7: about 3).
+# Full mode takes about 9 minutes on a 2-core VM (W7: about 5).
 #
 # Output: perf/results/<UTC timestamp>/ (or --out): table.md, results.json,
 # runs.jsonl (one msrpload JSON per run), *.png plots, logs/.
@@ -82,6 +85,7 @@ done
 mkdir -p "$out/logs" || exit 2
 out=$(cd "$out" && pwd)
 LOG=$out/logs
+: >"$LOG/failures.txt" # this run's failures only, also in a reused --out
 
 if [ $quick = 1 ]; then
     W1_MSG=8M; W2_DUR=2; W4_IDLE=500; W4_ACTIVE=10; W4_DUR=2; W4_RAMP=1; W5_MSG=8M
@@ -160,6 +164,9 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" \
 gw_start() {
     local name=$1 threads=$2 dir=$LOG/$1
     mkdir -p "$dir"
+    # A port file left by an earlier run into the same --out would be
+    # read before this msrpgw writes its own (wait_file sees it at once).
+    rm -f "$dir/ports"
     cat >"$dir/msrpgw.ini" <<EOF
 [gateway]
 threads = $threads
@@ -207,9 +214,12 @@ fwd_start() {
     FWD_PIDS=()
     FWD_TARGET=()
     for i in $(seq 0 $((LT - 1))); do
-        if [ "$kind" = raw-splice ]; then
-            "$RAWPROXY" "127.0.0.1:$((VIA + i))" "127.0.0.1:$((LISTEN + i))" "$LOG/rawproxy.$i.port" \
-                >/dev/null 2>"$LOG/rawproxy.$i.log" &
+        if [ "$kind" = raw-splice ] || [ "$kind" = raw-copy ]; then
+            local mode=()
+            [ "$kind" = raw-copy ] && mode=(--copy)
+            rm -f "$LOG/rawproxy.$i.port"
+            "$RAWPROXY" "${mode[@]}" "127.0.0.1:$((VIA + i))" "127.0.0.1:$((LISTEN + i))" \
+                "$LOG/rawproxy.$i.port" >/dev/null 2>"$LOG/rawproxy.$i.log" &
             FWD_TARGET+=(--target-pid $!)
             wait_file "$LOG/rawproxy.$i.port" || { fail "bench_rawproxy did not start"; return 1; }
         else
@@ -399,8 +409,8 @@ done
 
 fi # W7_ONLY
 
-# W7: msrpgw (threads = 1) and the splice forwarder on the same cells, reps
-# interleaved so that both see the same machine.
+# W7: msrpgw (threads = 1) and both forwarders on the same cells, reps
+# interleaved so that all see the same machine.
 w7_cells() { # TARGET REP
     local c n
     for c in $W7_CHUNKS; do
@@ -412,11 +422,13 @@ w7_cells() { # TARGET REP
 }
 [ "${W5_ONLY:-0}" = 1 ] && W7_REPS=0
 for rep in $(seq "$W7_REPS"); do
-    if fwd_start raw-splice; then
-        TARGET_ARGS=("${FWD_ARGS[@]}" "${FWD_TARGET[@]}")
-        w7_cells raw-splice "$rep"
-        fwd_stop
-    fi
+    for fwd in raw-splice raw-copy; do
+        if fwd_start $fwd; then
+            TARGET_ARGS=("${FWD_ARGS[@]}" "${FWD_TARGET[@]}")
+            w7_cells $fwd "$rep"
+            fwd_stop
+        fi
+    done
     if gw_start "msrpgw-t1-w7-$rep" 1; then
         TARGET_ARGS=(--relay "127.0.0.1:$GW_PORT" --user load --password load --target-pid "$GW_PID")
         w7_cells msrpgw-t1 "$rep"
