@@ -135,11 +135,14 @@ enum msrp_hdr_id msrp_hdr_lookup(const char *name, size_t n)
  */
 static long parse_u64(const char *s, size_t n, uint64_t max, uint64_t *out)
 {
+    /* v * 10 + d > max exactly when v > max / 10, or v == max / 10 and
+     * d > max % 10: one division per field, not one per digit. */
+    const uint64_t vmax = max / 10, dmax = max % 10;
     uint64_t v = 0;
     size_t i = 0;
     while (i < n && is_digit(s[i])) {
         unsigned d = (unsigned)(s[i] - '0');
-        if (v > (max - d) / 10)
+        if (v > vmax || (v == vmax && d > dmax))
             return -1;
         v = v * 10 + d;
         i++;

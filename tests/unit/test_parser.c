@@ -1001,10 +1001,12 @@ static int error_with_head(const char *data, const struct msrp_limits *lim, stru
     }
 }
 
-/* Header values are checked for control bytes a word at a time, the tail
- * as an overlapping last word (find_ctl): each control byte (and HTAB,
- * DEL's neighbours, a high byte, which are fine) at every position of
- * values of every length 1..40, fed whole: the error and its offset. */
+/* Header values are checked for control bytes 16 bytes at a time (SSE2;
+ * a word at a time elsewhere), the tail as an overlapping last block
+ * (find_ctl): each control byte (and HTAB, DEL's neighbours, a high byte,
+ * which are fine) at every position of values of every length 1..40 (so
+ * up to two whole blocks and every tail), fed whole: the error and its
+ * offset. */
 Test(parser_errors, value_control_byte_every_position)
 {
     static const char pre[] = "MSRP " TID " SEND\r\n" PATHS "X-Test: ";
