@@ -265,6 +265,7 @@ void ur_loop_free(struct ur_loop *loop)
     ur_pool_destroy(&loop->conn_pool);
     ur_pool_destroy(&loop->seg_pool);
     ur_tls_loop_free(loop);
+    ur_send_loop_free(loop);
     ur_pool_destroy(&loop->stash_pool);
     ur_pool_destroy(&loop->fop_pool);
     if (current_loop == loop)

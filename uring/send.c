@@ -25,12 +25,56 @@ struct ur_seg *ur_seg_new(struct ur_conn *c)
     return s;
 }
 
+/* Small copies (responses, headers) share one allocation: a peer that
+ * lets thousands of responses queue up costs their bytes, not a segment
+ * and a malloc each. */
+#define COPY_GATHER_MAX 1024
+#define COPY_GATHER_CAP 4096
+/* Copy buffers of COPY_GATHER_CAP bytes kept by the loop (256 KiB). */
+#define COPY_CACHE_MAX 64u
+
+void ur_send_loop_free(struct ur_loop *loop)
+{
+    while (loop->copy_bufs) {
+        void *b = loop->copy_bufs;
+        loop->copy_bufs = *(void **)b;
+        free(b);
+    }
+    loop->copy_bufs_n = 0;
+}
+
+/* A malloc'd COPY_GATHER_CAP-byte buffer: from the loop's cache if any. */
+static void *copy_buf_get(struct ur_loop *loop)
+{
+    void *b = loop->copy_bufs;
+    if (!b)
+        return malloc(COPY_GATHER_CAP);
+    loop->copy_bufs = *(void **)b;
+    loop->copy_bufs_n--;
+    return b;
+}
+
+static void copy_buf_put(struct ur_loop *loop, void *b)
+{
+    if (loop->copy_bufs_n >= COPY_CACHE_MAX) {
+        free(b);
+        return;
+    }
+    *(void **)b = loop->copy_bufs;
+    loop->copy_bufs = b;
+    loop->copy_bufs_n++;
+}
+
 void ur_seg_finish(struct ur_conn *c, struct ur_seg *s, int err)
 {
     if (!err)
         c->stats.bytes_out += s->app_bytes;
     ur_buf_unref(s->buf);
-    free(s->owned);
+    /* cap is recorded only for buffers of exactly that many bytes */
+    if (s->owned && s->cap == COPY_GATHER_CAP)
+        copy_buf_put(c->loop, s->owned);
+    else
+        free(s->owned);
     if (s->done)
         s->done(c, s->arg, err);
     ur_pool_put(&c->loop->seg_pool, s);
@@ -124,12 +168,6 @@ int ur_conn_send(struct ur_conn *c, const void *p, size_t n, struct ur_buf *buf,
     return ur_conn_send_raw(c, p, n, buf, done, arg);
 }
 
-/* Small copies (responses, headers) share one allocation: a peer that
- * lets thousands of responses queue up costs their bytes, not a segment
- * and a malloc each. */
-#define COPY_GATHER_MAX 1024
-#define COPY_GATHER_CAP 4096
-
 /* Appends to the tail segment when it is a gathering copy with room that
  * no send is reading from. Plain connections only: TLS encrypts per seg. */
 static int gather_copy(struct ur_conn *c, const void *p, size_t n)
@@ -185,7 +223,7 @@ int ur_conn_send_copy_raw(struct ur_conn *c, const void *p, size_t n)
     /* A small copy starts a gathering segment only behind other queued
      * bytes: alone in the queue it leaves at once, room would be waste. */
     cap = n <= COPY_GATHER_MAX && c->sq_tail && !c->tls ? COPY_GATHER_CAP : (n ? n : 1);
-    copy = malloc(cap);
+    copy = cap == COPY_GATHER_CAP ? copy_buf_get(c->loop) : malloc(cap);
     if (!copy)
         return -ENOMEM;
     memcpy(copy, p, n);

@@ -3,7 +3,8 @@
  * A 4-entry SQ (16-entry CQ) gets thousands of submissions from inside
  * handlers, so ur_sqe must submit, and reap completions into the loop's
  * spill when the kernel wants them reaped, without ever spinning and
- * without losing or duplicating a completion.
+ * without losing or duplicating a completion. Also the loop's turn clock
+ * and its cache of small-send copy buffers.
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
@@ -13,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "uring/conn.h"
 #include "uring/internal.h"
 #include "uring/loop.h"
 
@@ -133,5 +138,109 @@ Test(uring_loop, turn_clock_is_read_once_per_turn)
         cr_assert_eq(ur_loop_turn_ns(loop), t.turn[i], "turn %d: one reading per turn", i);
     }
     cr_assert_gt(t.turn[1], t.turn[0], "a later turn reads the clock again");
+    ur_loop_free(loop);
+}
+
+/* ---- the loop's cache of small-send copy buffers (send.c) ---- */
+
+struct copy_run {
+    unsigned sent_done;
+    int closed;
+};
+
+static void copy_big_sent(struct ur_conn *c, void *arg, int err)
+{
+    struct copy_run *r = arg;
+    (void)c;
+    cr_assert_eq(err, 0);
+    r->sent_done++;
+}
+
+static void copy_on_close(struct ur_conn *c, int err)
+{
+    struct copy_run *r = ur_conn_data(c);
+    (void)err;
+    r->closed = 1;
+}
+
+static const struct ur_conn_ops copy_ops = {.on_close = copy_on_close};
+
+/* Reads what the loop sends until want bytes came, checking each one. */
+static size_t copy_drain(struct ur_loop *loop, int fd, const uint8_t *want, size_t want_n)
+{
+    static uint8_t buf[1 << 16];
+    size_t got = 0;
+    for (int turns = 0; got < want_n && turns < 10000; turns++) {
+        cr_assert_eq(ur_loop_run_once(loop, 1), 0);
+        ssize_t r;
+        while ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+            cr_assert_leq(got + (size_t)r, want_n);
+            cr_assert_eq(memcmp(buf, want + got, (size_t)r), 0, "bytes %zu..", got);
+            got += (size_t)r;
+        }
+    }
+    return got;
+}
+
+/* Small copies queued behind a large send each take a 4 KiB gathering
+ * buffer: once sent, the buffers go back to the loop (bounded at 64,
+ * 256 KiB) and the next copies reuse them; every byte arrives in order. */
+Test(uring_loop, send_copy_buffers_are_reused_and_bounded)
+{
+    enum { BIG = 1 << 20, SMALL = 1000, ROUNDS = 3, PER_ROUND = 200 };
+    struct ur_loop *loop;
+    cr_assert_eq(ur_loop_new(&loop, NULL), 0);
+    int sv[2];
+    cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    struct copy_run run = {0};
+    struct ur_conn *c;
+    cr_assert_eq(ur_conn_adopt(loop, sv[0], NULL, &copy_ops, &run, &c), 0);
+    size_t total = (size_t)ROUNDS * (BIG + (size_t)PER_ROUND * SMALL);
+    uint8_t *want = malloc(total), *big = malloc(BIG);
+    cr_assert(want && big);
+    for (size_t i = 0; i < BIG; i++)
+        big[i] = (uint8_t)(i * 7 + 3);
+    size_t at = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        size_t start = at;
+        cr_assert_eq(ur_conn_send(c, big, BIG, NULL, copy_big_sent, &run), 0);
+        memcpy(want + at, big, BIG);
+        at += BIG;
+        for (int i = 0; i < PER_ROUND; i++) {
+            uint8_t small[SMALL];
+            memset(small, 'a' + (round * PER_ROUND + i) % 26, SMALL);
+            cr_assert_eq(ur_conn_send_copy(c, small, SMALL), 0);
+            memcpy(want + at, small, SMALL);
+            at += SMALL;
+        }
+        cr_assert_eq(copy_drain(loop, sv[1], want + start, at - start), at - start);
+        /* 200 copies of 1000 B gather four to a buffer: 50 buffers, all
+         * back in the cache once sent (none was freed: 50 < 64). */
+        cr_assert_eq(loop->copy_bufs_n, PER_ROUND * SMALL / 4000, "round %d: %u cached", round,
+                     loop->copy_bufs_n);
+    }
+    cr_assert_eq(run.sent_done, ROUNDS);
+    /* More at once than the cache keeps: the rest are freed (ASan checks
+     * that the cache frees what it keeps when the loop goes). */
+    size_t start = at = 0;
+    cr_assert_eq(ur_conn_send(c, big, BIG, NULL, copy_big_sent, &run), 0);
+    memcpy(want, big, BIG);
+    at = BIG;
+    for (int i = 0; i < 400; i++) {
+        uint8_t small[SMALL];
+        memset(small, 'A' + i % 26, SMALL);
+        cr_assert_eq(ur_conn_send_copy(c, small, SMALL), 0);
+        memcpy(want + at, small, SMALL);
+        at += SMALL;
+    }
+    cr_assert_eq(copy_drain(loop, sv[1], want + start, at - start), at - start);
+    cr_assert_eq(loop->copy_bufs_n, 64u, "the cache keeps at most 64 buffers");
+    ur_conn_close(c);
+    for (int turns = 0; turns < 100 && !run.closed; turns++)
+        cr_assert_eq(ur_loop_run_once(loop, 10), 0);
+    cr_assert(run.closed);
+    close(sv[1]);
+    free(want);
+    free(big);
     ur_loop_free(loop);
 }
