@@ -30,8 +30,8 @@ struct ur_seg *ur_seg_new(struct ur_conn *c)
  * and a malloc each. */
 #define COPY_GATHER_MAX 1024
 #define COPY_GATHER_CAP 4096
-/* Copy buffers of COPY_GATHER_CAP bytes kept by the loop (256 KiB). */
-#define COPY_CACHE_MAX 64u
+/* Copy buffers of COPY_GATHER_CAP bytes kept by the loop (1 MiB). */
+#define COPY_CACHE_MAX 256u
 
 void ur_send_loop_free(struct ur_loop *loop)
 {
