@@ -51,6 +51,7 @@ struct gw_tx {
     gw_resp_fn resp;        /* USER */
     void *resp_arg;
     uint8_t *buf;           /* frame bytes while the send runs */
+    bool buf_pooled;        /* buf is a chunk buffer (gw_tx_alloc_buf) */
     bool sending;
     bool reading;           /* CHUNK: its file read is in flight */
     bool resolved;
