@@ -95,9 +95,9 @@ bool relay_is_self(const struct gw_relay_core *core, const struct msrp_uri *u)
     const struct gw_relay *r = core->r;
     bool tls = u->scheme == MSRP_SCHEME_MSRPS;
     uint16_t port = msrp_uri_port(u);
-    struct msrp_slice host = msrp_slice(r->cfg.uri_host, r->uri_host_n);
-    bool host_ok = msrp_slice_caseeq(u->host, host);
-    bool port_ok = false;
+    /* Ports first: most URIs that are not ours (the receivers a chunk
+     * goes to) fail there, before any host is compared. */
+    bool port_ok = false, host_ok = false;
     for (unsigned i = 0; i < r->cfg.n_listen; i++) {
         const struct gw_relay_listen *l = &r->cfg.listen[i];
         if (l->tls != tls || l->port != port)
@@ -106,7 +106,9 @@ bool relay_is_self(const struct gw_relay_core *core, const struct msrp_uri *u)
         if (!host_ok && msrp_slice_caseeq(u->host, msrp_slice(l->host, r->listen_host_n[i])))
             host_ok = true;
     }
-    return host_ok && port_ok;
+    if (!port_ok)
+        return false;
+    return host_ok || msrp_slice_caseeq(u->host, msrp_slice(r->cfg.uri_host, r->uri_host_n));
 }
 
 /* --- lifecycle ------------------------------------------------------------ */
