@@ -165,9 +165,13 @@ int gw_relay_write_head(char *buf, size_t cap, const struct msrp_head *h, struct
         case MSRP_H_BYTE_RANGE:
             span_off = w.n;
             have_span = true;
-            if (!br) {
+            /* The range the sender wrote, when it is the one to send (an
+             * unsplit chunk's first piece): copied, not formatted again. */
+            if (!br || (h->has_byte_range && br->start == h->byte_range.start &&
+                        br->end == h->byte_range.end && br->total == h->byte_range.total)) {
                 put_header(&w, hd);
                 span_len = w.n - span_off;
+                br = NULL;
                 break;
             }
             putsl(&w, hd->name);

@@ -86,6 +86,35 @@ Test(relay_wire, forwarded_head_with_new_range)
     cr_assert_not_null(strstr(buf, "\r\nMessage-ID: 87652\r\nByte-Range: 11-20/50\r\n"));
 }
 
+/* The first piece of an unsplit chunk keeps the range the sender wrote,
+ * byte for byte (here with leading zeros, which RFC 4975's 1*DIGIT
+ * allows); a range that differs is written anew. */
+Test(relay_wire, same_range_is_copied_as_written)
+{
+    static char frame[sizeof(send_frame) + 8];
+    const char *at = strstr(send_frame, "Byte-Range: 1-25/50");
+    cr_assert_not_null(at);
+    size_t pre = (size_t)(at - send_frame);
+    memcpy(frame, send_frame, pre);
+    strcpy(frame + pre, "Byte-Range: 01-025/050");
+    strcat(frame, at + strlen("Byte-Range: 1-25/50"));
+    const struct msrp_head *h = parse(frame);
+    char buf[2048];
+    size_t span[2];
+    struct msrp_byte_range same = { 1, 25, 50 }, other = { 1, 20, 50 };
+    int n = gw_relay_write_fwd_head(buf, sizeof(buf), h, 1, MSRP_SLICE_LIT("T0123456789abcde"),
+                                    &same, span);
+    cr_assert_gt(n, 0);
+    cr_assert_eq(span[1], strlen("Byte-Range: 01-025/050\r\n"));
+    cr_assert_arr_eq(buf + span[0], "Byte-Range: 01-025/050\r\n", span[1]);
+    h = parse(frame);
+    n = gw_relay_write_fwd_head(buf, sizeof(buf), h, 1, MSRP_SLICE_LIT("T0123456789abcde"), &other,
+                                span);
+    cr_assert_gt(n, 0);
+    cr_assert_eq(span[1], strlen("Byte-Range: 1-20/50\r\n"));
+    cr_assert_arr_eq(buf + span[0], "Byte-Range: 1-20/50\r\n", span[1]);
+}
+
 Test(relay_wire, bodiless_head_gets_no_blank_line_and_inserts_range_span)
 {
     const struct msrp_head *h = parse(
