@@ -234,6 +234,15 @@ static inline bool is_ctl(unsigned char c)
  * every word holding a byte below 0x20 or equal to 0x7f (and, rarely, a
  * neighbour of one), and only flagged words are looked at byte by byte.
  */
+/* The first control byte in s[i..n), or n: byte by byte. */
+static inline size_t find_ctl_from(const char *s, size_t i, size_t n)
+{
+    for (; i < n; i++)
+        if (is_ctl((unsigned char)s[i]))
+            return i;
+    return n;
+}
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <emmintrin.h>
 
@@ -262,10 +271,7 @@ static size_t find_ctl(const char *s, size_t n)
         }
         return n;
     }
-    for (; i < n; i++)
-        if (is_ctl((unsigned char)s[i]))
-            return i;
-    return n;
+    return find_ctl_from(s, 0, n);
 }
 #else
 static size_t find_ctl(const char *s, size_t n)
@@ -277,9 +283,9 @@ static size_t find_ctl(const char *s, size_t n)
         memcpy(&x, s + i, 8);
         y = x ^ (0x7f * ones);
         if ((((x - 0x20 * ones) & ~x) | ((y - ones) & ~y)) & highs) {
-            for (size_t k = i; k < i + 8; k++)
-                if (is_ctl((unsigned char)s[k]))
-                    return k;
+            size_t k = find_ctl_from(s, i, i + 8);
+            if (k < i + 8)
+                return k;
         }
     }
     if (i < n && n >= 8) {
@@ -291,10 +297,7 @@ static size_t find_ctl(const char *s, size_t n)
         if (!((((x - 0x20 * ones) & ~x) | ((y - ones) & ~y)) & highs))
             return n;
     }
-    for (; i < n; i++)
-        if (is_ctl((unsigned char)s[i]))
-            return i;
-    return n;
+    return find_ctl_from(s, i, n);
 }
 #endif
 

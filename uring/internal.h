@@ -105,14 +105,12 @@ struct ur_loop {
     struct ur_pool conn_pool, seg_pool, stash_pool, fop_pool;
     /* TLS records sealed by msrpgw (tls.c): buffers of one size, kept for
      * reuse up to a bound instead of a malloc and free per 16 KiB record. */
-    void *tls_bufs;
-    unsigned tls_bufs_n;
+    struct ur_bufcache tls_bufs;
     /* Gathering copies of small sends (send.c): one size, kept for reuse
      * up to a bound -- jemalloc's thread cache holds only a few 4 KiB
      * regions, so bursts of them took its slow path (about 800
      * instructions per malloc, measured with callgrind). */
-    void *copy_bufs;
-    unsigned copy_bufs_n;
+    struct ur_bufcache copy_bufs;
     struct ur_loop_stats stats;
     struct ur_dns *dns;         /* resolver, created at the first look-up */
     /* Completions reaped by ur_sqe to make room for a submission, in CQ

@@ -1,6 +1,7 @@
 /*
  * pool.c: slab free-list pool for fixed-size objects, one per loop and
- * object kind. No locking: a pool has one owning thread.
+ * object kind, and the bounded buffer cache (pool.h). No locking: both
+ * have one owning thread.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -65,4 +66,36 @@ void ur_pool_destroy(struct ur_pool *pool)
         slab = next;
     }
     memset(pool, 0, sizeof(*pool));
+}
+
+void *ur_bufcache_get(struct ur_bufcache *bc, size_t size)
+{
+    void *b = bc->head;
+
+    if (!b)
+        return malloc(size);
+    bc->head = *(void **)b;
+    bc->n--;
+    return b;
+}
+
+void ur_bufcache_put(struct ur_bufcache *bc, void *b, unsigned max)
+{
+    if (bc->n >= max) {
+        free(b);
+        return;
+    }
+    *(void **)b = bc->head;
+    bc->head = b;
+    bc->n++;
+}
+
+void ur_bufcache_free(struct ur_bufcache *bc)
+{
+    while (bc->head) {
+        void *b = bc->head;
+        bc->head = *(void **)b;
+        free(b);
+    }
+    bc->n = 0;
 }

@@ -31,4 +31,26 @@ void ur_pool_put(struct ur_pool *pool, void *obj);
 /* Frees every slab; objects still in use become invalid. */
 void ur_pool_destroy(struct ur_pool *pool);
 
+/*
+ * A bounded cache of malloc'd buffers of one size (per loop, never
+ * locked): buffers jemalloc would serve slowly (large ones, or sizes its
+ * thread cache holds few of) go back here instead of to free(), up to a
+ * bound; beyond it they are freed. Unlike a pool, memory above the bound
+ * returns to the allocator at once.
+ */
+struct ur_bufcache {
+    void *head;          /* singly linked through the first word */
+    unsigned n;          /* buffers held */
+};
+
+/* A buffer of size bytes: a cached one, else malloc(size). */
+void *ur_bufcache_get(struct ur_bufcache *bc, size_t size);
+
+/* Takes back a buffer from ur_bufcache_get (same size); frees it when max
+ * are held already. */
+void ur_bufcache_put(struct ur_bufcache *bc, void *b, unsigned max);
+
+/* Frees every held buffer. */
+void ur_bufcache_free(struct ur_bufcache *bc);
+
 #endif

@@ -35,34 +35,7 @@ struct ur_seg *ur_seg_new(struct ur_conn *c)
 
 void ur_send_loop_free(struct ur_loop *loop)
 {
-    while (loop->copy_bufs) {
-        void *b = loop->copy_bufs;
-        loop->copy_bufs = *(void **)b;
-        free(b);
-    }
-    loop->copy_bufs_n = 0;
-}
-
-/* A malloc'd COPY_GATHER_CAP-byte buffer: from the loop's cache if any. */
-static void *copy_buf_get(struct ur_loop *loop)
-{
-    void *b = loop->copy_bufs;
-    if (!b)
-        return malloc(COPY_GATHER_CAP);
-    loop->copy_bufs = *(void **)b;
-    loop->copy_bufs_n--;
-    return b;
-}
-
-static void copy_buf_put(struct ur_loop *loop, void *b)
-{
-    if (loop->copy_bufs_n >= COPY_CACHE_MAX) {
-        free(b);
-        return;
-    }
-    *(void **)b = loop->copy_bufs;
-    loop->copy_bufs = b;
-    loop->copy_bufs_n++;
+    ur_bufcache_free(&loop->copy_bufs);
 }
 
 void ur_seg_finish(struct ur_conn *c, struct ur_seg *s, int err)
@@ -72,7 +45,7 @@ void ur_seg_finish(struct ur_conn *c, struct ur_seg *s, int err)
     ur_buf_unref(s->buf);
     /* cap is recorded only for buffers of exactly that many bytes */
     if (s->owned && s->cap == COPY_GATHER_CAP)
-        copy_buf_put(c->loop, s->owned);
+        ur_bufcache_put(&c->loop->copy_bufs, s->owned, COPY_CACHE_MAX);
     else
         free(s->owned);
     if (s->done)
@@ -223,7 +196,7 @@ int ur_conn_send_copy_raw(struct ur_conn *c, const void *p, size_t n)
     /* A small copy starts a gathering segment only behind other queued
      * bytes: alone in the queue it leaves at once, room would be waste. */
     cap = n <= COPY_GATHER_MAX && c->sq_tail && !c->tls ? COPY_GATHER_CAP : (n ? n : 1);
-    copy = cap == COPY_GATHER_CAP ? copy_buf_get(c->loop) : malloc(cap);
+    copy = cap == COPY_GATHER_CAP ? ur_bufcache_get(&c->loop->copy_bufs, cap) : malloc(cap);
     if (!copy)
         return -ENOMEM;
     memcpy(copy, p, n);

@@ -308,38 +308,19 @@ static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 
 void ur_tls_loop_free(struct ur_loop *loop)
 {
-    while (loop->tls_bufs) {
-        void *b = loop->tls_bufs;
-        loop->tls_bufs = *(void **)b;
-        free(b);
-    }
-    loop->tls_bufs_n = 0;
+    ur_bufcache_free(&loop->tls_bufs);
 }
 
 static uint8_t *rec_buf_get(struct ur_loop *loop)
 {
-    void *b = loop->tls_bufs;
-
-    if (!b)
-        return malloc(REC_BUF_SIZE);
-    loop->tls_bufs = *(void **)b;
-    loop->tls_bufs_n--;
-    return b;
+    return ur_bufcache_get(&loop->tls_bufs, REC_BUF_SIZE);
 }
 
 /* The record's segment is done (sent or failed): its buffer goes back. */
 static void rec_buf_done(struct ur_conn *c, void *arg, int err)
 {
-    struct ur_loop *loop = c->loop;
-
     (void)err;
-    if (loop->tls_bufs_n >= REC_CACHE_MAX) {
-        free(arg);
-        return;
-    }
-    *(void **)arg = loop->tls_bufs;
-    loop->tls_bufs = arg;
-    loop->tls_bufs_n++;
+    ur_bufcache_put(&c->loop->tls_bufs, arg, REC_CACHE_MAX);
 }
 
 static int io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)

@@ -216,8 +216,8 @@ Test(uring_loop, send_copy_buffers_are_reused_and_bounded)
         cr_assert_eq(copy_drain(loop, sv[1], want + start, at - start), at - start);
         /* 200 copies of 1000 B gather four to a buffer: 50 buffers, all
          * back in the cache once sent (none was freed: 50 < 256). */
-        cr_assert_eq(loop->copy_bufs_n, PER_ROUND * SMALL / 4000, "round %d: %u cached", round,
-                     loop->copy_bufs_n);
+        cr_assert_eq(loop->copy_bufs.n, PER_ROUND * SMALL / 4000, "round %d: %u cached", round,
+                     loop->copy_bufs.n);
     }
     cr_assert_eq(run.sent_done, ROUNDS);
     /* More at once than the cache keeps: the rest are freed (ASan checks
@@ -234,7 +234,7 @@ Test(uring_loop, send_copy_buffers_are_reused_and_bounded)
         at += SMALL;
     }
     cr_assert_eq(copy_drain(loop, sv[1], want + start, at - start), at - start);
-    cr_assert_eq(loop->copy_bufs_n, 256u, "300 buffers sent, the cache keeps 256");
+    cr_assert_eq(loop->copy_bufs.n, 256u, "300 buffers sent, the cache keeps 256");
     ur_conn_close(c);
     for (int turns = 0; turns < 100 && !run.closed; turns++)
         cr_assert_eq(ur_loop_run_once(loop, 10), 0);
