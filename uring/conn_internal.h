@@ -24,6 +24,7 @@ struct ur_seg {
     ur_send_fn done;
     void *arg;
     void *owned;            /* heap copy freed when finished */
+    struct ur_bufcache *owned_cache; /* ...or returned there (uring/pool.h) */
     size_t cap;             /* bytes allocated at owned (small copies share it) */
     size_t app_bytes;       /* application bytes this seg completes */
     uint32_t zc_wait;       /* SEND_ZC notifications outstanding */
@@ -139,6 +140,8 @@ void ur_conn_fail_after_flush(struct ur_conn *c, int err);
 /* send.c */
 struct ur_seg *ur_seg_new(struct ur_conn *c);
 void ur_seg_finish(struct ur_conn *c, struct ur_seg *s, int err);
+/* Gives up the segment's own buffer: back to its cache, or freed. */
+void ur_seg_drop_owned(struct ur_seg *s);
 void ur_conn_wire_append(struct ur_conn *c, struct ur_seg *s);
 void ur_conn_flush(struct ur_conn *c);
 void ur_send_cqe(struct ur_conn *c, enum ur_tag tag, struct ur_seg *s,

@@ -68,20 +68,26 @@ void ur_pool_destroy(struct ur_pool *pool)
     memset(pool, 0, sizeof(*pool));
 }
 
-void *ur_bufcache_get(struct ur_bufcache *bc, size_t size)
+void ur_bufcache_init(struct ur_bufcache *bc, size_t size, unsigned max)
+{
+    bc->size = size;
+    bc->max = max;
+}
+
+void *ur_bufcache_get(struct ur_bufcache *bc)
 {
     void *b = bc->head;
 
     if (!b)
-        return malloc(size);
+        return malloc(bc->size);
     bc->head = *(void **)b;
     bc->n--;
     return b;
 }
 
-void ur_bufcache_put(struct ur_bufcache *bc, void *b, unsigned max)
+void ur_bufcache_put(struct ur_bufcache *bc, void *b)
 {
-    if (bc->n >= max) {
+    if (bc->n >= bc->max) {
         free(b);
         return;
     }

@@ -41,14 +41,19 @@ void ur_pool_destroy(struct ur_pool *pool);
 struct ur_bufcache {
     void *head;          /* singly linked through the first word */
     unsigned n;          /* buffers held */
+    unsigned max;        /* held at most; 0 until ur_bufcache_init */
+    size_t size;         /* bytes per buffer */
 };
 
-/* A buffer of size bytes: a cached one, else malloc(size). */
-void *ur_bufcache_get(struct ur_bufcache *bc, size_t size);
+/* Sets the buffer size and the bound (the cache starts empty). */
+void ur_bufcache_init(struct ur_bufcache *bc, size_t size, unsigned max);
 
-/* Takes back a buffer from ur_bufcache_get (same size); frees it when max
- * are held already. */
-void ur_bufcache_put(struct ur_bufcache *bc, void *b, unsigned max);
+/* A buffer of bc->size bytes: a cached one, else malloc'd. */
+void *ur_bufcache_get(struct ur_bufcache *bc);
+
+/* Takes back a buffer of ur_bufcache_get; frees it when max are held
+ * already. */
+void ur_bufcache_put(struct ur_bufcache *bc, void *b);
 
 /* Frees every held buffer. */
 void ur_bufcache_free(struct ur_bufcache *bc);

@@ -38,16 +38,29 @@ void ur_send_loop_free(struct ur_loop *loop)
     ur_bufcache_free(&loop->copy_bufs);
 }
 
+static void *copy_buf_get(struct ur_loop *loop)
+{
+    if (!loop->copy_bufs.max)
+        ur_bufcache_init(&loop->copy_bufs, COPY_GATHER_CAP, COPY_CACHE_MAX);
+    return ur_bufcache_get(&loop->copy_bufs);
+}
+
+void ur_seg_drop_owned(struct ur_seg *s)
+{
+    if (s->owned_cache)
+        ur_bufcache_put(s->owned_cache, s->owned);
+    else
+        free(s->owned);
+    s->owned = NULL;
+    s->owned_cache = NULL;
+}
+
 void ur_seg_finish(struct ur_conn *c, struct ur_seg *s, int err)
 {
     if (!err)
         c->stats.bytes_out += s->app_bytes;
     ur_buf_unref(s->buf);
-    /* cap is recorded only for buffers of exactly that many bytes */
-    if (s->owned && s->cap == COPY_GATHER_CAP)
-        ur_bufcache_put(&c->loop->copy_bufs, s->owned, COPY_CACHE_MAX);
-    else
-        free(s->owned);
+    ur_seg_drop_owned(s);
     if (s->done)
         s->done(c, s->arg, err);
     ur_pool_put(&c->loop->seg_pool, s);
@@ -71,7 +84,7 @@ static int over_hard_limit(const struct ur_conn *c, size_t n)
 }
 
 static int queue_seg(struct ur_conn *c, const void *p, size_t n, struct ur_buf *buf,
-                     void *owned, ur_send_fn done, void *arg)
+                     void *owned, struct ur_bufcache *cache, ur_send_fn done, void *arg)
 {
     struct ur_seg *s;
 
@@ -91,6 +104,7 @@ static int queue_seg(struct ur_conn *c, const void *p, size_t n, struct ur_buf *
     s->n = n;
     s->buf = buf ? ur_buf_ref(buf) : NULL;
     s->owned = owned;
+    s->owned_cache = cache;
     s->done = done;
     s->arg = arg;
     s->app_bytes = n;
@@ -120,7 +134,7 @@ int ur_conn_send_raw(struct ur_conn *c, const void *p, size_t n, struct ur_buf *
         c->loop->stats.ring_copies++;
         return ur_conn_send_copy_raw(c, p, n);
     }
-    return queue_seg(c, p, n, buf, NULL, done, arg);
+    return queue_seg(c, p, n, buf, NULL, NULL, done, arg);
 }
 
 /* WebSocket: each send is one frame; its header goes first as a small
@@ -185,22 +199,24 @@ int ur_conn_send_copy_raw(struct ur_conn *c, const void *p, size_t n)
 {
     void *copy;
     size_t cap;
+    struct ur_bufcache *cache;
     int rc;
 
     if (c->flags & (CF_CLOSING | CF_FLUSH_CLOSE))
         return -EPIPE;
     if (over_hard_limit(c, n))
-        return queue_seg(c, p, n, NULL, NULL, NULL, NULL); /* closes, -ENOBUFS */
+        return queue_seg(c, p, n, NULL, NULL, NULL, NULL, NULL); /* closes, -ENOBUFS */
     if (n <= COPY_GATHER_MAX && gather_copy(c, p, n))
         return 0;
     /* A small copy starts a gathering segment only behind other queued
      * bytes: alone in the queue it leaves at once, room would be waste. */
     cap = n <= COPY_GATHER_MAX && c->sq_tail && !c->tls ? COPY_GATHER_CAP : (n ? n : 1);
-    copy = cap == COPY_GATHER_CAP ? ur_bufcache_get(&c->loop->copy_bufs, cap) : malloc(cap);
+    cache = cap == COPY_GATHER_CAP ? &c->loop->copy_bufs : NULL;
+    copy = cache ? copy_buf_get(c->loop) : malloc(cap);
     if (!copy)
         return -ENOMEM;
     memcpy(copy, p, n);
-    rc = queue_seg(c, copy, n, NULL, copy, NULL, NULL);
+    rc = queue_seg(c, copy, n, NULL, copy, cache, NULL, NULL);
     if (rc < 0)
         free(copy);
     else if (c->sq_tail && c->sq_tail->owned == copy)

@@ -313,14 +313,9 @@ void ur_tls_loop_free(struct ur_loop *loop)
 
 static uint8_t *rec_buf_get(struct ur_loop *loop)
 {
-    return ur_bufcache_get(&loop->tls_bufs, REC_BUF_SIZE);
-}
-
-/* The record's segment is done (sent or failed): its buffer goes back. */
-static void rec_buf_done(struct ur_conn *c, void *arg, int err)
-{
-    (void)err;
-    ur_bufcache_put(&c->loop->tls_bufs, arg, REC_CACHE_MAX);
+    if (!loop->tls_bufs.max)
+        ur_bufcache_init(&loop->tls_bufs, REC_BUF_SIZE, REC_CACHE_MAX);
+    return ur_bufcache_get(&loop->tls_bufs);
 }
 
 static int io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
@@ -344,12 +339,8 @@ static int io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
     memcpy(copy, buf, (size_t)sz);
     s->p = copy;
     s->n = (size_t)sz;
-    if (cached) {
-        s->done = rec_buf_done; /* back to the loop's cache once sent */
-        s->arg = copy;
-    } else {
-        s->owned = copy;
-    }
+    s->owned = copy;
+    s->owned_cache = cached ? &c->loop->tls_bufs : NULL; /* back there once sent */
     ur_conn_wire_append(c, s);
     ur_conn_defer(c);
     return sz;
@@ -619,8 +610,7 @@ static void seg_to_marker(struct ur_seg *s)
 {
     ur_buf_unref(s->buf);
     s->buf = NULL;
-    free(s->owned);
-    s->owned = NULL;
+    ur_seg_drop_owned(s);
     s->p = NULL;
     s->n = s->off = 0;
 }
@@ -646,8 +636,8 @@ static int rec_seal_queued(struct ur_conn *c, size_t len)
         ur_conn_fail(c, -ENOMEM);
         return -1;
     }
-    out->done = rec_buf_done; /* the buffer returns to the loop's cache */
-    out->arg = rec;
+    out->owned = rec; /* back to the loop's cache once sent */
+    out->owned_cache = &c->loop->tls_bufs;
     e = ur_tls_rec_seal_begin(t->rec, rec, len);
     while (!e && done < len) {
         struct ur_seg *q = t->stage_head;
@@ -672,7 +662,7 @@ static int rec_seal_queued(struct ur_conn *c, size_t len)
     t->stage_n -= len;
     c->pending -= len;
     if (!n) { /* a wolfCrypt failure, or 2^64 records: never */
-        ur_seg_finish(c, out, -ECANCELED); /* its done takes the buffer */
+        ur_seg_finish(c, out, -ECANCELED); /* its buffer goes back to the cache */
         while (used) {
             struct ur_seg *q = used;
             used = q->next;
