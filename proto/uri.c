@@ -128,6 +128,11 @@ static bool valid_ipv6(const char *s, size_t n)
     unsigned char bin[16];
     if (n == 0 || n >= sizeof(tmp))
         return false;
+    /* Only what an IPv6 address is written with: inet_pton reads a C
+     * string, so bytes after an embedded NUL would pass unchecked. */
+    for (size_t i = 0; i < n; i++)
+        if (!is_hex((unsigned char)s[i]) && s[i] != ':' && s[i] != '.')
+            return false;
     memcpy(tmp, s, n);
     tmp[n] = '\0';
     return inet_pton(AF_INET6, tmp, bin) == 1;

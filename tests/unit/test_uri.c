@@ -110,6 +110,13 @@ Test(uri, rejects_invalid_table)
     /* An embedded NUL is a control byte like any other. */
     struct msrp_uri u;
     cr_assert_eq(msrp_uri_parse(&u, "msrp://h/a\0b;tcp", 16, 0), MSRP_E_URI);
+    /* Also inside an IPv6 literal, where inet_pton would stop at it and
+     * let the bytes after it into the host (fuzz_uri: an '@' there, and
+     * the formatted URI without its empty userinfo no longer parsed). */
+    static const char v6nul[] = "msrp://@[70::\0z,t@x1]/s;tcp";
+    cr_assert_eq(msrp_uri_parse(&u, v6nul, sizeof(v6nul) - 1, 0), MSRP_E_URI);
+    static const char v6zone[] = "msrp://[fe80::1%eth0]/s;tcp";
+    cr_assert_eq(msrp_uri_parse(&u, v6zone, sizeof(v6zone) - 1, 0), MSRP_E_URI);
 }
 
 Test(uri, length_limit)
